@@ -1,0 +1,1 @@
+"""Model clients for both OpenAI wire APIs, behind one small interface."""

@@ -1,0 +1,1 @@
+"""Where commands run: the sandbox interface and its transports (Docker, fake)."""

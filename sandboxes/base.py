@@ -1,0 +1,143 @@
+"""The sandbox interface: an isolated place to run commands and move files.
+
+One implementation per transport (Docker today, Docker over SSH next) and a fake for unit tests.
+Everything here is async; implementations never block the event loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+OutputCallback = Callable[[bytes], None]
+"""Receives raw output bytes (stdout and stderr interleaved) on the event loop, as they arrive."""
+
+LABEL_PREFIX = "dev.taskyard"
+MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
+
+
+class SandboxError(Exception):
+    """A sandbox operation failed; the message says what and what to do."""
+
+
+class BackendUnavailable(SandboxError):
+    """The engine behind the sandboxes (e.g. the Docker daemon) cannot be reached."""
+
+
+class ImageNotFound(SandboxError):
+    """The requested image does not exist on the backend."""
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """What to create: image, labels, environment, limits and whether the network starts on."""
+
+    image: str
+    labels: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    network: bool = True
+    memory: str = "4g"
+    pids_limit: int = 1024
+    cpus: float | None = None
+    workdir: str = "/workspace"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """How a command ended. `exit_code` is None only when it was killed for its timeout."""
+
+    exit_code: int | None
+    timed_out: bool
+    duration: float
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """A sandbox found on a backend by its labels."""
+
+    id: str
+    name: str
+    status: str
+    labels: dict[str, str]
+
+
+class Sandbox(ABC):
+    """One running isolated environment (a container)."""
+
+    id: str
+
+    @abstractmethod
+    async def exec(
+        self,
+        argv: list[str],
+        *,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> ExecResult:
+        """Run argv, streaming output to on_output; kill the whole process group at timeout."""
+
+    @abstractmethod
+    async def read_file(self, path: str) -> bytes:
+        """Return a file's bytes; FileNotFoundError or IsADirectoryError when it is not a file."""
+
+    @abstractmethod
+    async def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Write a file, creating parent directories."""
+
+    @abstractmethod
+    async def copy_in(self, host_path: str, sandbox_dir: str) -> None:
+        """Copy a host file into sandbox_dir (created if missing), keeping its name."""
+
+    @abstractmethod
+    async def copy_out(self, sandbox_path: str, host_path: str) -> None:
+        """Copy one sandbox file to host_path."""
+
+    @abstractmethod
+    async def set_network(self, enabled: bool) -> None:
+        """Connect or disconnect the sandbox from the outside network (loopback always works)."""
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Start the sandbox again after stop()."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop the sandbox, keeping its filesystem."""
+
+    @abstractmethod
+    async def remove(self) -> None:
+        """Remove the sandbox and its filesystem."""
+
+
+class SandboxBackend(ABC):
+    """A place that creates sandboxes: a Docker engine, local or remote."""
+
+    name: str
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise BackendUnavailable with a clear message if the backend cannot be reached."""
+
+    @abstractmethod
+    async def create(self, spec: SandboxSpec) -> Sandbox:
+        """Create and start a sandbox; ImageNotFound if spec.image is missing."""
+
+    @abstractmethod
+    async def attach(self, sandbox_id: str) -> Sandbox:
+        """Return a handle on an existing sandbox (SandboxError if it is gone)."""
+
+    @abstractmethod
+    async def list(self, labels: dict[str, str] | None = None) -> list[SandboxInfo]:
+        """List taskyard's sandboxes, filtered by labels."""
+
+    @abstractmethod
+    async def has_image(self, image: str) -> bool:
+        """Whether the image exists on the backend."""
+
+    @abstractmethod
+    async def build_image(self, tag: str, on_output: OutputCallback | None = None) -> None:
+        """Build taskyard's default sandbox image from the bundled Dockerfile."""

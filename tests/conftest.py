@@ -1,0 +1,41 @@
+"""Shared fixtures: an isolated TASKYARD_HOME and real-Docker gating."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _docker_problem() -> str | None:
+    """Return why a Docker engine cannot be used, or None when it can."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+        client.close()
+    except Exception as error:
+        return f"Docker engine not reachable: {error}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def docker_available() -> None:
+    """Skip locally without Docker; fail under CI=true, where Docker is required."""
+    problem = _docker_problem()
+    if problem is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{problem} (CI=true: Docker-backed tests must run)")
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def taskyard_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point TASKYARD_HOME at a fresh directory for config and state."""
+    home = tmp_path / "taskyard-home"
+    home.mkdir()
+    monkeypatch.setenv("TASKYARD_HOME", str(home))
+    return home
