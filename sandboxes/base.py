@@ -77,8 +77,12 @@ class Sandbox(ABC):
         env: dict[str, str] | None = None,
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
+        user: str | None = None,
     ) -> ExecResult:
-        """Run argv, streaming output to on_output; kill the whole process group at timeout."""
+        """Run argv (as `user`, default the image's), streaming output to on_output.
+
+        At timeout the command's whole process group is killed.
+        """
 
     @abstractmethod
     async def read_file(self, path: str) -> bytes:
