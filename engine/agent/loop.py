@@ -1,0 +1,144 @@
+"""The agent loop: ask the model, run its tool calls, until it answers without one."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.agent.tools import ToolBox
+from engine.events import AgentMessage, Event, ModelRetry, TurnUsage
+from engine.models.base import (
+    AssistantMessage,
+    ConversationItem,
+    ModelClient,
+    RetryNotice,
+    ToolCall,
+    ToolResult,
+    Usage,
+    UserMessage,
+)
+from engine.store import Store
+
+
+@dataclass(frozen=True)
+class LoopLimits:
+    max_turns: int
+    max_wall_seconds: float
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class LoopOutcome:
+    """How the loop ended: a final message, or the limit that stopped it."""
+
+    final_message: str
+    usage: Usage
+    stopped_by: str = ""
+
+
+def item_to_dict(item: ConversationItem) -> dict[str, Any]:
+    """A conversation item as JSON-ready data (for the store)."""
+    return dataclasses.asdict(item)
+
+
+def item_from_dict(data: dict[str, Any]) -> ConversationItem:
+    """Rebuild a conversation item stored by item_to_dict."""
+    role = data["role"]
+    if role == "user":
+        return UserMessage(text=data["text"])
+    if role == "tool":
+        return ToolResult(call_id=data["call_id"], output=data["output"])
+    calls = tuple(ToolCall(**call) for call in data["tool_calls"])
+    return AssistantMessage(text=data["text"], tool_calls=calls)
+
+
+class AgentLoop:
+    """One task's conversation with the model, recorded as it happens."""
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        client: ModelClient,
+        tools: ToolBox,
+        instructions: str,
+        limits: LoopLimits,
+        store: Store,
+        emit: Callable[[Event], None],
+        conversation: list[ConversationItem],
+        turn: int = 0,
+    ) -> None:
+        self.task_id = task_id
+        self._client = client
+        self._tools = tools
+        self._instructions = instructions
+        self._limits = limits
+        self._store = store
+        self._emit = emit
+        self.conversation = conversation
+        self.turn = turn
+        self.usage = Usage()
+
+    def add(self, item: ConversationItem) -> None:
+        self.conversation.append(item)
+        self._store.append_conversation(self.task_id, item_to_dict(item))
+
+    async def run(self) -> LoopOutcome:
+        """Run turns until a final answer or a limit; the wall-time limit interrupts commands."""
+        try:
+            async with asyncio.timeout(self._limits.max_wall_seconds):
+                return await self._turns()
+        except TimeoutError:
+            limit = self._limits.max_wall_seconds
+            return LoopOutcome("", self.usage, f"max_wall_seconds ({limit:g}s)")
+
+    async def _turns(self) -> LoopOutcome:
+        turns_this_run = 0
+        while True:
+            if turns_this_run >= self._limits.max_turns:
+                return LoopOutcome("", self.usage, f"max_turns ({self._limits.max_turns})")
+            if self.usage.total_tokens >= self._limits.max_tokens:
+                return LoopOutcome("", self.usage, f"max_tokens ({self._limits.max_tokens})")
+            message = await self._ask_model()
+            turns_this_run += 1
+            if not message.tool_calls:
+                return LoopOutcome(message.text, self.usage)
+            for call in message.tool_calls:
+                self.add(ToolResult(call_id=call.call_id, output=await self._tools.call(call)))
+
+    async def _ask_model(self) -> AssistantMessage:
+        reply = await self._client.complete(
+            self._instructions,
+            self.conversation,
+            self._tools.specs(),
+            on_retry=self._on_retry,
+        )
+        self.turn += 1
+        self._record_usage(reply.usage)
+        self.add(reply.message)
+        if reply.message.text:
+            self._emit(AgentMessage(task_id=self.task_id, text=reply.message.text, turn=self.turn))
+        return reply.message
+
+    def _record_usage(self, usage: Usage) -> None:
+        self.usage += usage
+        counts = {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cached_tokens": usage.cached_tokens,
+        }
+        self._store.record_turn(self.task_id, self.turn, counts)
+        self._emit(TurnUsage(task_id=self.task_id, turn=self.turn, **counts))
+
+    def _on_retry(self, notice: RetryNotice) -> None:
+        self._emit(
+            ModelRetry(
+                task_id=self.task_id,
+                attempt=notice.attempt,
+                delay=notice.delay,
+                reason=notice.reason,
+            )
+        )

@@ -1,0 +1,144 @@
+"""Run one command in a task's sandbox: chunk id, log file, store rows and events."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.agent.output import OutputRecorder
+from engine.events import CommandFinished, CommandStarted, Event, OutputChunk
+from engine.store import CommandRecord, Store
+from sandboxes.base import ExecResult, Sandbox
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """A finished command and the model's view of its output."""
+
+    chunk_id: str
+    result: ExecResult
+    output_view: str
+    output_lines: int
+
+    def report(self, timeout: float) -> str:
+        """The text the model gets back: chunk id first, then exit code, then output."""
+        if self.result.timed_out:
+            status = f"exit_code: timeout (killed after {timeout:g}s)"
+        else:
+            status = f"exit_code: {self.result.exit_code}"
+        return (
+            f"chunk_id: {self.chunk_id}\n{status}\n"
+            f"duration: {self.result.duration:.1f}s\n"
+            f"output ({self.output_lines} lines):\n{self.output_view}"
+        )
+
+
+class CommandRunner:
+    """Runs commands for one task, recording each before and after it runs."""
+
+    def __init__(
+        self,
+        task_id: str,
+        store: Store,
+        emit: Callable[[Event], None],
+        logs_dir: Path,
+        head_lines: int,
+        tail_lines: int,
+    ) -> None:
+        self.task_id = task_id
+        self._store = store
+        self._emit = emit
+        self._logs_dir = logs_dir
+        self._head_lines = head_lines
+        self._tail_lines = tail_lines
+
+    def _new_chunk_id(self) -> str:
+        while True:
+            chunk_id = secrets.token_hex(4)
+            if self._store.get_command(self.task_id, chunk_id) is None:
+                return chunk_id
+
+    async def run(
+        self,
+        sandbox: Sandbox,
+        argv: list[str],
+        *,
+        workdir: str,
+        phase: str,
+        timeout: float,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+    ) -> CommandOutcome:
+        """Run argv, streaming output to the log file and as events; record how it ended."""
+        chunk_id = self._new_chunk_id()
+        log_path = self._logs_dir / self.task_id / f"{chunk_id}.log"
+        recorder = OutputRecorder(log_path, self._head_lines, self._tail_lines)
+        self._record_start(chunk_id, argv, workdir, phase, log_path)
+
+        def on_output(data: bytes) -> None:
+            text = recorder.feed(data)
+            if text:
+                self._emit(OutputChunk(task_id=self.task_id, chunk_id=chunk_id, text=text))
+
+        try:
+            result = await sandbox.exec(
+                argv, workdir=workdir, env=env, timeout=timeout, on_output=on_output, user=user
+            )
+        except BaseException:
+            recorder.close()
+            self._record_finish(chunk_id, argv, ExecResult(None, False, 0.0), recorder)
+            raise
+        recorder.close()
+        self._record_finish(chunk_id, argv, result, recorder)
+        return CommandOutcome(chunk_id, result, recorder.model_view(), recorder.lines)
+
+    def _record_start(
+        self, chunk_id: str, argv: list[str], workdir: str, phase: str, log_path: Path
+    ) -> None:
+        record = CommandRecord(
+            chunk_id=chunk_id,
+            task_id=self.task_id,
+            phase=phase,
+            command=argv,
+            workdir=workdir,
+            started=time.time(),
+            finished=None,
+            exit_code=None,
+            timed_out=False,
+            output_lines=0,
+            output_bytes=0,
+            log_path=str(log_path),
+        )
+        self._store.start_command(record)
+        self._emit(
+            CommandStarted(
+                task_id=self.task_id, chunk_id=chunk_id, command=argv, workdir=workdir, phase=phase
+            )
+        )
+
+    def _record_finish(
+        self, chunk_id: str, argv: list[str], result: ExecResult, recorder: OutputRecorder
+    ) -> None:
+        self._store.finish_command(
+            self.task_id,
+            chunk_id,
+            exit_code=result.exit_code,
+            timed_out=result.timed_out,
+            output_lines=recorder.lines,
+            output_bytes=recorder.bytes,
+        )
+        self._emit(
+            CommandFinished(
+                task_id=self.task_id,
+                chunk_id=chunk_id,
+                command=argv,
+                exit_code=result.exit_code,
+                timed_out=result.timed_out,
+                duration=round(result.duration, 3),
+                output_lines=recorder.lines,
+                output_bytes=recorder.bytes,
+            )
+        )

@@ -1,0 +1,154 @@
+"""The TOML config, validated into typed models; env vars override the model settings."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.paths import Paths
+
+DEFAULT_IMAGE = "taskyard-sandbox:latest"
+CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
+
+
+class ConfigError(Exception):
+    """The config cannot be used; the message names the file, the key and what is wrong."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, protected_namespaces=()
+    )
+
+
+class AgentSettings(_Section):
+    max_turns: int = Field(default=80, ge=1)
+    """Model turns before the agent is stopped."""
+    max_wall_seconds: float = Field(default=3600.0, gt=0)
+    """Wall-clock seconds for the agent phase of one task."""
+    max_tokens: int = Field(default=4_000_000, ge=1)
+    """Total input+output tokens a task may spend."""
+    command_timeout_seconds: float = Field(default=600.0, gt=0)
+    """Default timeout of one shell command (the model may ask for less or more via timeout_ms)."""
+    max_command_timeout_seconds: float = Field(default=3600.0, gt=0)
+    """Upper bound on any command's timeout."""
+    setup_timeout_seconds: float = Field(default=1800.0, gt=0)
+    """Timeout of the environment's setup script."""
+    output_head_lines: int = Field(default=120, ge=1)
+    """Lines from the start of a command's output shown to the model."""
+    output_tail_lines: int = Field(default=120, ge=1)
+    """Lines from the end of a command's output shown to the model."""
+
+
+class ModelConfig(_Section):
+    max_retries: int = Field(default=5, ge=0)
+    """Retries on 429, 5xx, connection errors and stalled streams."""
+    stream_idle_timeout_seconds: float = Field(default=120.0, gt=0)
+    """A stream silent this long is aborted and retried."""
+    request_timeout_seconds: float = Field(default=600.0, gt=0)
+    """Overall timeout of one model request."""
+
+
+class SandboxSettings(_Section):
+    image: str = DEFAULT_IMAGE
+    """Default image for tasks whose environment names none."""
+    memory: str = "4g"
+    """Memory limit per sandbox (Docker syntax: 512m, 4g)."""
+    pids_limit: int = Field(default=1024, ge=16)
+    """Process limit per sandbox."""
+    cpus: float | None = Field(default=None, gt=0)
+    """CPU limit per sandbox; none by default."""
+
+
+class Environment(_Section):
+    image: str | None = None
+    """Image for this environment; the sandbox default when unset."""
+    setup: str = ""
+    """Bash script run in the repository before the agent starts, with network on."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Environment variables for the whole task."""
+    secrets: dict[str, str] = Field(default_factory=dict)
+    """Variables given to the setup script only, never to the agent."""
+    network: Literal["off", "on"] = "off"
+    """Network for the agent phase: off (default) or on. Setup always has network."""
+    ca_bundle: Path | None = None
+    """A CA bundle handed into the sandbox for TLS-intercepting proxies."""
+    workdir: str = ""
+    """Repository subdirectory the agent starts in."""
+
+
+class Config(_Section):
+    model: str = "gpt-5-codex"
+    """Model name (TASKYARD_MODEL overrides)."""
+    wire_api: Literal["chat", "responses"] = "responses"
+    """OpenAI wire API: chat (Chat Completions) or responses (TASKYARD_WIRE_API overrides)."""
+    theme: str = "textual-dark"
+    """Theme of the board."""
+    model_client: ModelConfig = Field(default_factory=ModelConfig)
+    """How the model is called: retries and timeouts."""
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    """Limits of the agent loop."""
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    """Sandbox defaults."""
+    environments: dict[str, Environment] = Field(default_factory=dict)
+    """Named environments: [environments.NAME]."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Binding id -> keys overrides for the board."""
+
+    def environment(self, name: str) -> Environment:
+        """The named environment; `default` exists even when not configured."""
+        if name in self.environments:
+            return self.environments[name]
+        if name == "default":
+            return Environment()
+        known = ", ".join(sorted({"default", *self.environments})) or "default"
+        raise ConfigError(f"unknown environment {name!r}: configured ones are {known}")
+
+
+def _describe(error: ValidationError, source: Path) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: key `{key}`: {first['msg']}{suffix}"
+
+
+def parse_config(text: str, source: Path) -> Config:
+    """Validate TOML text into a Config; ConfigError names file, key and problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, source)) from None
+
+
+def _apply_env_overrides(config: Config) -> Config:
+    updates: dict[str, str] = {}
+    if model := os.environ.get("TASKYARD_MODEL"):
+        updates["model"] = model
+    if wire_api := os.environ.get("TASKYARD_WIRE_API"):
+        if wire_api not in ("chat", "responses"):
+            raise ConfigError(
+                f"TASKYARD_WIRE_API={wire_api!r} is not a wire API: use `chat` or `responses`"
+            )
+        updates["wire_api"] = wire_api
+    return config.model_copy(update=updates)
+
+
+def load_config(paths: Paths) -> Config:
+    """Read the config file (absent means defaults) and apply env overrides."""
+    source = paths.config_file
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return _apply_env_overrides(Config())
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{source}: cannot be read: {error}") from None
+    return _apply_env_overrides(parse_config(text, source))

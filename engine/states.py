@@ -1,0 +1,45 @@
+"""The task state machine: statuses and the only transitions allowed between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    PROVISIONING = "provisioning"
+    SETUP = "setup"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ACCEPTED = "accepted"
+    PR_OPENED = "pr-opened"
+
+
+TERMINAL = frozenset({TaskStatus.READY, TaskStatus.FAILED, TaskStatus.CANCELLED})
+ACTIVE = frozenset(
+    {TaskStatus.QUEUED, TaskStatus.PROVISIONING, TaskStatus.SETUP, TaskStatus.RUNNING}
+)
+
+_ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.QUEUED: frozenset({TaskStatus.PROVISIONING, TaskStatus.FAILED, TaskStatus.CANCELLED}),
+    TaskStatus.PROVISIONING: frozenset({TaskStatus.SETUP, TaskStatus.FAILED, TaskStatus.CANCELLED}),
+    TaskStatus.SETUP: frozenset({TaskStatus.RUNNING, TaskStatus.FAILED, TaskStatus.CANCELLED}),
+    TaskStatus.RUNNING: frozenset({TaskStatus.READY, TaskStatus.FAILED, TaskStatus.CANCELLED}),
+    TaskStatus.READY: frozenset({TaskStatus.ACCEPTED, TaskStatus.PR_OPENED, TaskStatus.RUNNING}),
+    TaskStatus.FAILED: frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING}),
+    TaskStatus.CANCELLED: frozenset({TaskStatus.QUEUED}),
+    TaskStatus.ACCEPTED: frozenset({TaskStatus.RUNNING, TaskStatus.PR_OPENED}),
+    TaskStatus.PR_OPENED: frozenset({TaskStatus.RUNNING, TaskStatus.ACCEPTED}),
+}
+
+
+class InvalidTransition(Exception):
+    """A status change that the state machine does not allow."""
+
+
+def check_transition(current: TaskStatus, new: TaskStatus) -> None:
+    """Raise InvalidTransition unless current -> new is allowed."""
+    if new not in _ALLOWED[current]:
+        raise InvalidTransition(f"a task cannot go from {current} to {new}")

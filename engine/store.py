@@ -1,0 +1,289 @@
+"""SQLite (WAL) record of tasks, events, commands, turns and the conversation.
+
+Every write commits at once, so a crash loses nothing already shown. Command output lives in
+per-command log files under the state dir; the store keeps their paths.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.events import Event
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    prompt TEXT NOT NULL,
+    repo TEXT NOT NULL,
+    ref TEXT,
+    mode TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    image TEXT NOT NULL,
+    status TEXT NOT NULL,
+    base_sha TEXT NOT NULL DEFAULT '',
+    branch TEXT NOT NULL DEFAULT '',
+    head_sha TEXT NOT NULL DEFAULT '',
+    sandbox_id TEXT NOT NULL DEFAULT '',
+    final_message TEXT NOT NULL DEFAULT '',
+    diff TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '',
+    citations TEXT NOT NULL DEFAULT '[]',
+    usage TEXT NOT NULL DEFAULT '{}',
+    result_bundle TEXT NOT NULL DEFAULT '',
+    archived INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    ts REAL NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_task ON events (task_id, seq);
+CREATE TABLE IF NOT EXISTS commands (
+    chunk_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    command TEXT NOT NULL,
+    workdir TEXT NOT NULL,
+    started REAL NOT NULL,
+    finished REAL,
+    exit_code INTEGER,
+    timed_out INTEGER NOT NULL DEFAULT 0,
+    output_lines INTEGER NOT NULL DEFAULT 0,
+    output_bytes INTEGER NOT NULL DEFAULT 0,
+    log_path TEXT NOT NULL,
+    PRIMARY KEY (task_id, chunk_id)
+);
+CREATE TABLE IF NOT EXISTS turns (
+    task_id TEXT NOT NULL,
+    turn INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    input_tokens INTEGER NOT NULL,
+    output_tokens INTEGER NOT NULL,
+    cached_tokens INTEGER NOT NULL,
+    PRIMARY KEY (task_id, turn)
+);
+CREATE TABLE IF NOT EXISTS conversation (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    item TEXT NOT NULL
+);
+"""
+
+TASK_COLUMNS = (
+    "id created updated prompt repo ref mode environment image status base_sha branch head_sha "
+    "sandbox_id final_message diff error citations usage result_bundle archived"
+).split()
+UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created"}
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One task as stored."""
+
+    id: str
+    created: float
+    updated: float
+    prompt: str
+    repo: str
+    ref: str | None
+    mode: str
+    environment: str
+    image: str
+    status: str
+    base_sha: str = ""
+    branch: str = ""
+    head_sha: str = ""
+    sandbox_id: str = ""
+    final_message: str = ""
+    diff: str = ""
+    error: str = ""
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, int] = field(default_factory=dict)
+    result_bundle: str = ""
+    archived: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in TASK_COLUMNS}
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """One command run in a task's sandbox; its full output is in log_path."""
+
+    chunk_id: str
+    task_id: str
+    phase: str
+    command: list[str]
+    workdir: str
+    started: float
+    finished: float | None
+    exit_code: int | None
+    timed_out: bool
+    output_lines: int
+    output_bytes: int
+    log_path: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used."""
+
+
+def _task_from_row(row: sqlite3.Row) -> TaskRecord:
+    data = dict(row)
+    data["citations"] = json.loads(data["citations"])
+    data["usage"] = json.loads(data["usage"])
+    data["archived"] = bool(data["archived"])
+    return TaskRecord(**data)
+
+
+def _command_from_row(row: sqlite3.Row) -> CommandRecord:
+    data = dict(row)
+    data["command"] = json.loads(data["command"])
+    data["timed_out"] = bool(data["timed_out"])
+    return CommandRecord(**data)
+
+
+class Store:
+    """The SQLite store; one connection, used from the event loop thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot open the task store {path}: {error}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def insert_task(self, record: TaskRecord) -> None:
+        row = record.to_dict()
+        row["citations"] = json.dumps(row["citations"])
+        row["usage"] = json.dumps(row["usage"])
+        names = ", ".join(TASK_COLUMNS)
+        marks = ", ".join(f":{name}" for name in TASK_COLUMNS)
+        self._db.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", row)
+
+    def update_task(self, task_id: str, **changes: Any) -> None:
+        """Set the given task columns (citations/usage as Python values)."""
+        unknown = set(changes) - UPDATABLE
+        if unknown:
+            raise ValueError(f"not task columns: {sorted(unknown)}")
+        for name in ("citations", "usage"):
+            if name in changes:
+                changes[name] = json.dumps(changes[name])
+        changes["updated"] = time.time()
+        assignments = ", ".join(f"{name} = :{name}" for name in changes)
+        self._db.execute(f"UPDATE tasks SET {assignments} WHERE id = :id", {**changes, "id": task_id})
+
+    def get_task(self, task_id: str) -> TaskRecord | None:
+        row = self._db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return _task_from_row(row) if row else None
+
+    def find_task(self, prefix: str) -> list[TaskRecord]:
+        """Tasks whose id starts with prefix (ids may be abbreviated like git shas)."""
+        rows = self._db.execute(
+            "SELECT * FROM tasks WHERE id LIKE ? ORDER BY created", (prefix.replace("%", "") + "%",)
+        ).fetchall()
+        return [_task_from_row(row) for row in rows]
+
+    def list_tasks(self, include_archived: bool = False) -> list[TaskRecord]:
+        where = "" if include_archived else "WHERE archived = 0"
+        rows = self._db.execute(f"SELECT * FROM tasks {where} ORDER BY created").fetchall()
+        return [_task_from_row(row) for row in rows]
+
+    def record_event(self, event: Event) -> None:
+        data = event.to_dict()
+        self._db.execute(
+            "INSERT INTO events (task_id, ts, type, data) VALUES (?, ?, ?, ?)",
+            (event.task_id, event.ts, event.type, json.dumps(data)),
+        )
+
+    def events(self, task_id: str) -> Iterator[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT data FROM events WHERE task_id = ? ORDER BY seq", (task_id,)
+        ).fetchall()
+        return (json.loads(row["data"]) for row in rows)
+
+    def start_command(self, record: CommandRecord) -> None:
+        row = record.to_dict()
+        row["command"] = json.dumps(row["command"])
+        names = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        self._db.execute(f"INSERT INTO commands ({names}) VALUES ({marks})", row)
+
+    def finish_command(
+        self,
+        task_id: str,
+        chunk_id: str,
+        *,
+        exit_code: int | None,
+        timed_out: bool,
+        output_lines: int,
+        output_bytes: int,
+    ) -> None:
+        self._db.execute(
+            "UPDATE commands SET finished = ?, exit_code = ?, timed_out = ?, output_lines = ?,"
+            " output_bytes = ? WHERE task_id = ? AND chunk_id = ?",
+            (time.time(), exit_code, int(timed_out), output_lines, output_bytes, task_id, chunk_id),
+        )
+
+    def commands(self, task_id: str) -> list[CommandRecord]:
+        rows = self._db.execute(
+            "SELECT * FROM commands WHERE task_id = ? ORDER BY started", (task_id,)
+        ).fetchall()
+        return [_command_from_row(row) for row in rows]
+
+    def get_command(self, task_id: str, chunk_id: str) -> CommandRecord | None:
+        row = self._db.execute(
+            "SELECT * FROM commands WHERE task_id = ? AND chunk_id = ?", (task_id, chunk_id)
+        ).fetchone()
+        return _command_from_row(row) if row else None
+
+    def record_turn(self, task_id: str, turn: int, usage: dict[str, int]) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO turns VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                task_id,
+                turn,
+                time.time(),
+                usage["input_tokens"],
+                usage["output_tokens"],
+                usage["cached_tokens"],
+            ),
+        )
+
+    def turns(self, task_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT * FROM turns WHERE task_id = ? ORDER BY turn", (task_id,)
+        ).fetchall()
+        return [dict(row) for row in rows]
+
+    def append_conversation(self, task_id: str, item: dict[str, Any]) -> None:
+        self._db.execute(
+            "INSERT INTO conversation (task_id, item) VALUES (?, ?)", (task_id, json.dumps(item))
+        )
+
+    def conversation(self, task_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT item FROM conversation WHERE task_id = ? ORDER BY seq", (task_id,)
+        ).fetchall()
+        return [json.loads(row["item"]) for row in rows]
