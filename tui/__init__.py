@@ -1,0 +1,1 @@
+"""What the person touches: the Textual board and the plain `taskyard ...` commands."""

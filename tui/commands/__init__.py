@@ -1,0 +1,1 @@
+"""The plain `taskyard ...` subcommands, one module each, each with register() and run()."""
