@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     citations TEXT NOT NULL DEFAULT '[]',
     usage TEXT NOT NULL DEFAULT '{}',
     result_bundle TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT '',
     archived INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -81,7 +82,7 @@ CREATE TABLE IF NOT EXISTS conversation (
 
 TASK_COLUMNS = (
     "id created updated prompt repo ref mode environment image status base_sha branch head_sha "
-    "sandbox_id final_message diff error citations usage result_bundle archived"
+    "sandbox_id final_message diff error citations usage result_bundle owner archived"
 ).split()
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created"}
 
@@ -110,6 +111,7 @@ class TaskRecord:
     citations: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)
     result_bundle: str = ""
+    owner: str = ""
     archived: bool = False
 
     def to_dict(self) -> dict[str, Any]:

@@ -149,6 +149,7 @@ class ToolBox:
     max_timeout: float
     allow_patch: bool
     user: str | None = None
+    env: dict[str, str] | None = None
 
     def specs(self) -> list[ToolSpec]:
         return [SHELL, APPLY_PATCH] if self.allow_patch else [SHELL]
@@ -181,6 +182,7 @@ class ToolBox:
             workdir=posixpath.join(self.repo_dir, args.workdir or ""),
             phase="agent",
             timeout=timeout,
+            env=self.env,
             user=self.user,
         )
         return outcome.report(timeout)
@@ -198,6 +200,6 @@ class ToolBox:
             message = str(error) or type(error).__name__
             self.emit(PatchApplied(task_id=task_id, ok=False, summary=message))
             return f"error: patch not applied: {message}"
-        summary = result.summary()
+        summary = result.summary
         self.emit(PatchApplied(task_id=task_id, ok=True, summary=summary))
         return summary

@@ -1,0 +1,305 @@
+"""The engine's one door: submit, watch, cancel and apply tasks; read what is recorded.
+
+The board and the plain commands use nothing else. Events are serialisable, so this API can move
+into a background service later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from engine import gitops
+from engine.bus import EventBus, Subscription
+from engine.config import Config, ConfigError, load_config
+from engine.events import TaskFinished, TaskQueued
+from engine.models import make_model_client
+from engine.models.base import ModelClient, ModelError, ModelSettings
+from engine.paths import Paths, default_paths
+from engine.runner import RunContext, TaskRun
+from engine.states import ACTIVE, TaskStatus
+from engine.store import CommandRecord, Store, TaskRecord
+from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
+
+Mode = Literal["code", "ask"]
+
+
+class EngineError(Exception):
+    """A request the engine cannot carry out; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """What a person asks for: a prompt, a repository at a ref, an environment and a mode."""
+
+    prompt: str
+    repo: str = "."
+    ref: str | None = None
+    environment: str = "default"
+    mode: Mode = "code"
+    image: str | None = None
+
+
+def _new_task_id(store: Store) -> str:
+    while True:
+        task_id = secrets.token_hex(4)
+        if store.get_task(task_id) is None:
+            return task_id
+
+
+def _owner() -> str:
+    return str(os.getpid())
+
+
+def _owner_alive(owner: str) -> bool:
+    try:
+        os.kill(int(owner), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Engine:
+    """Runs tasks in this process; everything is recorded in the store as it happens."""
+
+    def __init__(
+        self,
+        paths: Paths | None = None,
+        config: Config | None = None,
+        backend: SandboxBackend | None = None,
+        model: ModelClient | None = None,
+    ) -> None:
+        self.paths = (paths or default_paths()).ensure()
+        self.config = config if config is not None else load_config(self.paths)
+        self.store = Store(self.paths.database)
+        self.bus = EventBus(self.store)
+        self._backend = backend
+        self._model = model
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._mark_interrupted_tasks()
+
+    @property
+    def backend(self) -> SandboxBackend:
+        if self._backend is None:
+            from sandboxes.docker import DockerBackend
+
+            self._backend = DockerBackend()
+        return self._backend
+
+    def model_settings(self) -> ModelSettings:
+        client = self.config.model_client
+        return ModelSettings(
+            model=self.config.model,
+            wire_api=self.config.wire_api,
+            max_retries=client.max_retries,
+            stream_idle_timeout=client.stream_idle_timeout_seconds,
+            request_timeout=client.request_timeout_seconds,
+        )
+
+    @property
+    def model(self) -> ModelClient:
+        """The model client, made on first use (ModelError when no API key is set)."""
+        if self._model is None:
+            self._model = make_model_client(self.model_settings())
+        return self._model
+
+    def _mark_interrupted_tasks(self) -> None:
+        """Tasks left active by a process that is gone are failed, with their record kept."""
+        for task in self.store.list_tasks(include_archived=True):
+            if TaskStatus(task.status) in ACTIVE and not _owner_alive(task.owner):
+                self.store.update_task(
+                    task.id,
+                    status=TaskStatus.FAILED.value,
+                    error="interrupted: the taskyard process running it exited",
+                )
+
+    def image_for(self, request: TaskRequest) -> str:
+        environment = self.config.environment(request.environment)
+        return request.image or environment.image or self.config.sandbox.image
+
+    async def preflight(self, request: TaskRequest) -> None:
+        """Check what a task needs before it is recorded: model key, Docker, image, env."""
+        try:
+            self.config.environment(request.environment)
+            self.model  # noqa: B018
+            await self.backend.ping()
+            image = self.image_for(request)
+            if not await self.backend.has_image(image):
+                raise EngineError(
+                    f"image {image!r} not found on {self.backend.name}: build the default with "
+                    "`taskyard image build`, or name another with --image"
+                )
+        except (ConfigError, ModelError, BackendUnavailable) as error:
+            raise EngineError(str(error)) from None
+
+    async def submit(self, request: TaskRequest) -> TaskRecord:
+        """Record a new task and start it; returns at once."""
+        self._validate(request)
+        now = time.time()
+        record = TaskRecord(
+            id=_new_task_id(self.store),
+            created=now,
+            updated=now,
+            prompt=request.prompt,
+            repo=self._normalise_repo(request.repo),
+            ref=request.ref,
+            mode=request.mode,
+            environment=request.environment,
+            image=self.image_for(request),
+            status=TaskStatus.QUEUED.value,
+            owner=_owner(),
+        )
+        self.store.insert_task(record)
+        self.bus.emit(
+            TaskQueued(
+                task_id=record.id,
+                prompt=record.prompt,
+                repo=record.repo,
+                ref=record.ref,
+                mode=record.mode,
+                environment=record.environment,
+                image=record.image,
+            )
+        )
+        self._start(record)
+        return record
+
+    def _validate(self, request: TaskRequest) -> None:
+        if not request.prompt.strip():
+            raise EngineError("the prompt is empty: say what the agent should do")
+        if request.mode not in ("code", "ask"):
+            raise EngineError(f"mode {request.mode!r} is not known: use code or ask")
+        try:
+            self.config.environment(request.environment)
+        except ConfigError as error:
+            raise EngineError(str(error)) from None
+
+    @staticmethod
+    def _normalise_repo(repo: str) -> str:
+        if gitops.is_remote(repo):
+            return repo
+        return str(Path(repo).expanduser().resolve())
+
+    def _start(self, record: TaskRecord) -> None:
+        context = RunContext(
+            self.config, self.paths, self.store, self.bus, self.backend, self.model
+        )
+        job = asyncio.create_task(TaskRun(context, record).run(), name=f"task-{record.id}")
+        self._running[record.id] = job
+        job.add_done_callback(lambda _: self._running.pop(record.id, None))
+
+    def subscribe(self, task_id: str | None = None) -> Subscription:
+        """Events from now on, for one task or all."""
+        return self.bus.subscribe(task_id)
+
+    async def wait(self, task_id: str) -> TaskRecord:
+        """Wait until the task is no longer running here; return its record."""
+        job = self._running.get(task_id)
+        if job is not None:
+            await asyncio.shield(job)
+        return self.task(task_id)
+
+    async def cancel(self, task_id: str) -> None:
+        """Cancel a running task; it is recorded as cancelled and its sandbox stopped."""
+        job = self._running.get(task_id)
+        if job is None:
+            raise EngineError(f"task {task_id} is not running in this process")
+        job.cancel()
+        await asyncio.gather(job, return_exceptions=True)
+
+    def task(self, task_id: str) -> TaskRecord:
+        """A task by id or unambiguous id prefix."""
+        matches = self.store.find_task(task_id)
+        exact = [task for task in matches if task.id == task_id]
+        if exact:
+            return exact[0]
+        if not matches:
+            raise EngineError(f"no task {task_id!r}: `taskyard tasks` lists them")
+        if len(matches) > 1:
+            ids = ", ".join(task.id for task in matches[:5])
+            raise EngineError(f"task id {task_id!r} is ambiguous ({ids}): give more characters")
+        return matches[0]
+
+    def tasks(self, include_archived: bool = False) -> list[TaskRecord]:
+        return self.store.list_tasks(include_archived)
+
+    def commands(self, task_id: str) -> list[CommandRecord]:
+        return self.store.commands(self.task(task_id).id)
+
+    def read_output(self, task_id: str, chunk_id: str) -> bytes:
+        """The full stored output of one command."""
+        record = self.store.get_command(self.task(task_id).id, chunk_id)
+        if record is None:
+            raise EngineError(f"task {task_id} has no command output {chunk_id!r}")
+        return Path(record.log_path).read_bytes()
+
+    async def apply(
+        self, task_id: str, repo: str | None = None, branch: str | None = None
+    ) -> tuple[str, str]:
+        """Bring a ready task's commits into a local repository as a new branch.
+
+        Never touches the working tree or the current branch. Returns (branch, head sha).
+        """
+        task = self.task(task_id)
+        if not task.result_bundle or not Path(task.result_bundle).exists():
+            raise EngineError(
+                f"task {task.id} has no result to apply (status {task.status}"
+                f"{', mode ask' if task.mode == 'ask' else ''})"
+            )
+        target = repo or task.repo
+        if gitops.is_remote(target):
+            raise EngineError(
+                f"task {task.id} ran on a remote repository: pass --repo PATH of a local clone"
+            )
+        new_branch = branch or task.branch
+        try:
+            sha = await asyncio.to_thread(
+                gitops.import_result, Path(target), Path(task.result_bundle), task.branch, new_branch
+            )
+        except gitops.GitError as error:
+            raise EngineError(str(error)) from None
+        if task.status == TaskStatus.READY.value:
+            self.store.update_task(task.id, status=TaskStatus.ACCEPTED.value)
+        return new_branch, sha
+
+    async def build_image(
+        self, tag: str | None = None, on_output: Callable[[bytes], None] | None = None
+    ) -> str:
+        """Build the default sandbox image (or tag) on the backend; returns the tag."""
+        tag = tag or self.config.sandbox.image
+        try:
+            await self.backend.build_image(tag, on_output)
+        except SandboxError as error:
+            raise EngineError(str(error)) from None
+        return tag
+
+    async def close(self) -> None:
+        """Cancel tasks still running (they are recorded as cancelled) and close the store."""
+        for job in list(self._running.values()):
+            job.cancel()
+        await asyncio.gather(*self._running.values(), return_exceptions=True)
+        self.store.close()
+
+
+def finished_event(record: TaskRecord) -> TaskFinished:
+    """The task.finished event of a stored task (for `show --json` and late subscribers)."""
+    return TaskFinished(
+        task_id=record.id,
+        ts=record.updated,
+        status=record.status,
+        diff=record.diff,
+        final_message=record.final_message,
+        citations=record.citations,
+        usage=record.usage,
+        error=record.error,
+        branch=record.branch,
+        head_sha=record.head_sha,
+    )

@@ -1,0 +1,395 @@
+"""Run one task from queued to a result: source, sandbox, setup, agent loop, result."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import posixpath
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine import gitops
+from engine.agent.loop import AgentLoop, LoopLimits, LoopOutcome
+from engine.agent.output import count_lines
+from engine.agent.tools import ToolBox
+from engine.bus import EventBus
+from engine.citations import parse_citations, verify_citations
+from engine.commands import CommandRunner
+from engine.config import CA_ENV_VARS, Config, ConfigError, Environment
+from engine.events import (
+    NetworkChanged,
+    SandboxReady,
+    SourcePrepared,
+    TaskFinished,
+    TaskStatusChanged,
+)
+from engine.models.base import ModelClient, ModelError, UserMessage
+from engine.paths import Paths
+from engine.prompt import build_instructions
+from engine.states import TaskStatus, check_transition
+from engine.store import Store, TaskRecord
+from sandboxes.base import MANAGED_LABEL, Sandbox, SandboxBackend, SandboxError, SandboxSpec
+
+log = logging.getLogger(__name__)
+
+REPO_DIR = "/workspace/repo"
+INBOX_DIR = "/tmp/taskyard"
+CA_DIR = "/etc/taskyard"
+ASK_USER = "65534:65534"
+ASK_ENV = {
+    "HOME": "/tmp",
+    "GIT_CONFIG_COUNT": "1",
+    "GIT_CONFIG_KEY_0": "safe.directory",
+    "GIT_CONFIG_VALUE_0": "*",
+}
+SYSTEM_STEP_TIMEOUT = 300.0
+EXPECTED_ERRORS = (gitops.GitError, SandboxError, ModelError, ConfigError, OSError)
+
+
+class TaskError(Exception):
+    """A step of the task failed; the message is shown to the person."""
+
+
+@dataclass
+class RunContext:
+    """What every task run shares: config, directories, store, events, sandboxes, model."""
+
+    config: Config
+    paths: Paths
+    store: Store
+    bus: EventBus
+    backend: SandboxBackend
+    model: ModelClient
+
+
+def branch_name(task_id: str) -> str:
+    return f"taskyard/{task_id}"
+
+
+DEFAULT_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def sandbox_env(environment: Environment) -> dict[str, str]:
+    """The task-wide environment variables, CA bundle variables included.
+
+    Python writes no bytecode by default: a same-second, same-size edit would otherwise run a
+    stale .pyc, and caches would end up in the diff.
+    """
+    env = {**DEFAULT_ENV, **environment.env}
+    if environment.ca_bundle is not None:
+        inside = posixpath.join(CA_DIR, Path(environment.ca_bundle).name)
+        env.update({name: inside for name in CA_ENV_VARS})
+    return env
+
+
+class TaskRun:
+    """Drives one task through the state machine, recording every step."""
+
+    def __init__(self, ctx: RunContext, task: TaskRecord) -> None:
+        self.ctx = ctx
+        self.task = task
+        self.status = TaskStatus(task.status)
+        self.environment = ctx.config.environment(task.environment)
+        self.sandbox: Sandbox | None = None
+        self.commands = CommandRunner(
+            task.id,
+            ctx.store,
+            ctx.bus.emit,
+            ctx.paths.logs_dir,
+            ctx.config.agent.output_head_lines,
+            ctx.config.agent.output_tail_lines,
+        )
+
+    @property
+    def ask_mode(self) -> bool:
+        return self.task.mode == "ask"
+
+    def set_status(self, status: TaskStatus, detail: str = "") -> None:
+        check_transition(self.status, status)
+        self.status = status
+        self.ctx.store.update_task(self.task.id, status=status.value)
+        self.ctx.bus.emit(TaskStatusChanged(task_id=self.task.id, status=status, detail=detail))
+
+    async def run(self) -> None:
+        """Run to a terminal status; never raises for a task's own failure or cancellation."""
+        try:
+            await self._run()
+        except asyncio.CancelledError:
+            await asyncio.shield(self._end(TaskStatus.CANCELLED, "cancelled"))
+        except (TaskError, *EXPECTED_ERRORS) as error:
+            await asyncio.shield(self._end(TaskStatus.FAILED, str(error)))
+        except Exception as error:
+            await asyncio.shield(self._end(TaskStatus.FAILED, self._internal_error(error)))
+
+    def _internal_error(self, error: Exception) -> str:
+        path = self.ctx.paths.logs_dir / self.task.id / "internal-error.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        return f"internal error: {error!r} (traceback in {path})"
+
+    async def _run(self) -> None:
+        self.set_status(TaskStatus.PROVISIONING)
+        prepared, docs, sandbox = await self._provision()
+        self.sandbox = sandbox
+        await self._checkout(prepared)
+        self.set_status(TaskStatus.SETUP)
+        await self._setup()
+        await self._cut_network()
+        self.set_status(TaskStatus.RUNNING)
+        instructions = build_instructions(
+            "ask" if self.ask_mode else "code", docs, self._workdir()
+        )
+        outcome = await self._agent(instructions)
+        await self._finish(prepared.base_sha, outcome)
+
+    def _workdir(self) -> str:
+        return posixpath.join(REPO_DIR, self.environment.workdir).rstrip("/") or REPO_DIR
+
+    async def _provision(self) -> tuple[gitops.PreparedSource, list[gitops.AgentsDoc], Sandbox]:
+        """Prepare the source on the host while the sandbox starts."""
+        source_job = asyncio.to_thread(self._prepare_source)
+        sandbox_job = self.ctx.backend.create(self._sandbox_spec())
+        results = await asyncio.gather(source_job, sandbox_job, return_exceptions=True)
+        source, sandbox = results
+        if isinstance(sandbox, Sandbox):
+            self._record_sandbox(sandbox)
+        for result in results:
+            if isinstance(result, BaseException):
+                if isinstance(sandbox, Sandbox):
+                    self.sandbox = sandbox
+                raise result
+        assert isinstance(sandbox, Sandbox) and isinstance(source, tuple)
+        return source[0], source[1], sandbox
+
+    def _prepare_source(self) -> tuple[gitops.PreparedSource, list[gitops.AgentsDoc]]:
+        paths = self.ctx.paths
+        out_dir = paths.work_dir / self.task.id
+        out_dir.mkdir(parents=True, exist_ok=True)
+        prepared = gitops.prepare_source(
+            self.task.repo, self.task.ref, paths.repo_cache_dir, out_dir
+        )
+        docs = gitops.agents_docs(prepared, paths.repo_cache_dir, self.environment.workdir)
+        branch = branch_name(self.task.id)
+        self.ctx.store.update_task(
+            self.task.id, base_sha=prepared.base_sha, ref=prepared.ref, branch=branch
+        )
+        return prepared, docs
+
+    def _sandbox_spec(self) -> SandboxSpec:
+        settings = self.ctx.config.sandbox
+        return SandboxSpec(
+            image=self.task.image,
+            labels={
+                MANAGED_LABEL: "true",
+                "dev.taskyard.task": self.task.id,
+                "dev.taskyard.mode": self.task.mode,
+            },
+            env=sandbox_env(self.environment),
+            network=self._needs_network_at_start(),
+            memory=settings.memory,
+            pids_limit=settings.pids_limit,
+            cpus=settings.cpus,
+            name=f"taskyard-{self.task.id}",
+        )
+
+    def _needs_network_at_start(self) -> bool:
+        return bool(self.environment.setup.strip()) or self.environment.network == "on"
+
+    def _record_sandbox(self, sandbox: Sandbox) -> None:
+        self.ctx.store.update_task(self.task.id, sandbox_id=sandbox.id)
+        self.ctx.bus.emit(
+            SandboxReady(
+                task_id=self.task.id,
+                sandbox_id=sandbox.id,
+                image=self.task.image,
+                network=self._needs_network_at_start(),
+            )
+        )
+
+    def _require_sandbox(self) -> Sandbox:
+        if self.sandbox is None:
+            raise TaskError("the sandbox is not running")
+        return self.sandbox
+
+    async def _checkout(self, prepared: gitops.PreparedSource) -> None:
+        sandbox = self._require_sandbox()
+        self.ctx.bus.emit(
+            SourcePrepared(
+                task_id=self.task.id,
+                base_sha=prepared.base_sha,
+                ref=prepared.ref,
+                branch=branch_name(self.task.id),
+            )
+        )
+        await sandbox.copy_in(str(prepared.bundle_path), INBOX_DIR)
+        if self.environment.ca_bundle is not None:
+            await sandbox.copy_in(str(self.environment.ca_bundle), CA_DIR)
+        bundle = posixpath.join(INBOX_DIR, Path(prepared.bundle_path).name)
+        script = gitops.checkout_script(
+            bundle, REPO_DIR, branch_name(self.task.id), prepared.base_sha
+        )
+        await self._system_step("checkout", ["sh", "-c", script], "/")
+
+    async def _system_step(
+        self,
+        phase: str,
+        argv: list[str],
+        workdir: str,
+        timeout: float = SYSTEM_STEP_TIMEOUT,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        outcome = await self.commands.run(
+            self._require_sandbox(), argv, workdir=workdir, phase=phase, timeout=timeout, env=env
+        )
+        if outcome.result.timed_out:
+            raise TaskError(f"{phase} timed out after {timeout:g}s (log chunk {outcome.chunk_id})")
+        if outcome.result.exit_code != 0:
+            raise TaskError(
+                f"{phase} failed with exit code {outcome.result.exit_code} "
+                f"(log chunk {outcome.chunk_id}: `taskyard show {self.task.id}`)"
+            )
+
+    async def _setup(self) -> None:
+        script = self.environment.setup.strip()
+        if not script:
+            return
+        sandbox = self._require_sandbox()
+        path = posixpath.join(INBOX_DIR, "setup.sh")
+        await sandbox.write_file(path, (script + "\n").encode("utf-8"), mode=0o755)
+        await self._system_step(
+            "setup",
+            ["bash", "-e", path],
+            self._workdir(),
+            timeout=self.ctx.config.agent.setup_timeout_seconds,
+            env=dict(self.environment.secrets),
+        )
+
+    async def _cut_network(self) -> None:
+        if not self._needs_network_at_start() or self.environment.network == "on":
+            return
+        await self._require_sandbox().set_network(False)
+        self.ctx.bus.emit(NetworkChanged(task_id=self.task.id, enabled=False))
+
+    async def _agent(self, instructions: str) -> LoopOutcome:
+        agent = self.ctx.config.agent
+        tools = ToolBox(
+            sandbox=self._require_sandbox(),
+            runner=self.commands,
+            emit=self.ctx.bus.emit,
+            repo_dir=self._workdir(),
+            default_timeout=agent.command_timeout_seconds,
+            max_timeout=agent.max_command_timeout_seconds,
+            allow_patch=not self.ask_mode,
+            user=ASK_USER if self.ask_mode else None,
+            env=ASK_ENV if self.ask_mode else None,
+        )
+        loop = AgentLoop(
+            task_id=self.task.id,
+            client=self.ctx.model,
+            tools=tools,
+            instructions=instructions,
+            limits=LoopLimits(agent.max_turns, agent.max_wall_seconds, agent.max_tokens),
+            store=self.ctx.store,
+            emit=self.ctx.bus.emit,
+            conversation=[],
+        )
+        loop.add(UserMessage(text=self.task.prompt))
+        return await loop.run()
+
+    async def _finish(self, base_sha: str, outcome: LoopOutcome) -> None:
+        diff, head_sha = ("", "") if self.ask_mode else await self._collect_result(base_sha)
+        citations = await self._verify_citations(outcome.final_message)
+        usage = {
+            "input_tokens": outcome.usage.input_tokens,
+            "output_tokens": outcome.usage.output_tokens,
+            "cached_tokens": outcome.usage.cached_tokens,
+            "total_tokens": outcome.usage.total_tokens,
+        }
+        self.ctx.store.update_task(
+            self.task.id,
+            final_message=outcome.final_message,
+            diff=diff,
+            head_sha=head_sha,
+            citations=citations,
+            usage=usage,
+        )
+        if outcome.stopped_by:
+            await self._end(TaskStatus.FAILED, f"the agent was stopped at {outcome.stopped_by}")
+        else:
+            await self._end(TaskStatus.READY, "")
+
+    async def _collect_result(self, base_sha: str) -> tuple[str, str]:
+        """Commit the agent's work on its branch, bring the bundle home, return diff and head."""
+        sandbox = self._require_sandbox()
+        out_bundle = posixpath.join(INBOX_DIR, "result.bundle")
+        message = f"taskyard: {self.task.prompt.strip().splitlines()[0][:60]}"
+        script = gitops.finish_script(
+            REPO_DIR, branch_name(self.task.id), base_sha, message, out_bundle
+        )
+        head_sha = (await self._capture(["sh", "-c", script], "/")).strip().splitlines()[-1]
+        local_bundle = self.ctx.paths.results_dir / f"{self.task.id}.bundle"
+        await sandbox.copy_out(out_bundle, str(local_bundle))
+        diff = await self._capture(gitops.diff_command(REPO_DIR, base_sha), REPO_DIR)
+        self.ctx.store.update_task(self.task.id, result_bundle=str(local_bundle))
+        return diff, head_sha
+
+    async def _capture(self, argv: list[str], workdir: str) -> str:
+        """Run a bookkeeping command and return its output; fail the task if it fails."""
+        chunks: list[bytes] = []
+        result = await self._require_sandbox().exec(
+            argv, workdir=workdir, timeout=SYSTEM_STEP_TIMEOUT, on_output=chunks.append
+        )
+        output = b"".join(chunks).decode("utf-8", errors="replace")
+        if result.exit_code != 0:
+            raise TaskError(f"collecting the result failed: {output.strip()[-500:]}")
+        return output
+
+    async def _verify_citations(self, message: str) -> list[dict[str, object]]:
+        citations = parse_citations(message)
+        if not citations:
+            return []
+        verified = await verify_citations(citations, self._file_lines, self._chunk_lines)
+        return [citation.to_dict() for citation in verified]
+
+    async def _file_lines(self, path: str) -> int | None:
+        try:
+            data = await self._require_sandbox().read_file(posixpath.join(REPO_DIR, path))
+        except (FileNotFoundError, IsADirectoryError, SandboxError):
+            return None
+        return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+    async def _chunk_lines(self, chunk_id: str) -> int | None:
+        record = self.ctx.store.get_command(self.task.id, chunk_id)
+        if record is None:
+            return None
+        return await asyncio.to_thread(count_lines, Path(record.log_path))
+
+    async def _end(self, status: TaskStatus, error: str) -> None:
+        """Record the terminal status, stop the sandbox, and announce the result."""
+        self.set_status(status, error)
+        self.ctx.store.update_task(self.task.id, error=error)
+        await self._stop_sandbox()
+        task = self.ctx.store.get_task(self.task.id)
+        assert task is not None
+        self.ctx.bus.emit(
+            TaskFinished(
+                task_id=task.id,
+                status=status.value,
+                diff=task.diff,
+                final_message=task.final_message,
+                citations=task.citations,
+                usage=task.usage,
+                error=error,
+                branch=task.branch,
+                head_sha=task.head_sha,
+            )
+        )
+
+    async def _stop_sandbox(self) -> None:
+        if self.sandbox is None:
+            return
+        try:
+            await self.sandbox.stop()
+        except SandboxError as error:
+            log.warning("could not stop sandbox %s: %s", self.sandbox.id, error)

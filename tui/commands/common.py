@@ -1,0 +1,50 @@
+"""What the plain commands share: opening the engine and reporting errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from engine.api import Engine, EngineError
+from engine.config import ConfigError
+from engine.sanitize import strip_terminal_controls
+from engine.store import StoreError
+
+USER_ERRORS = (EngineError, ConfigError, StoreError)
+
+
+def fail(message: str, code: int = 2) -> int:
+    """Print `taskyard: message` to stderr and return the exit code."""
+    print(f"taskyard: {message}", file=sys.stderr)
+    return code
+
+
+async def with_engine(work: Callable[[Engine], Awaitable[int]]) -> int:
+    """Open the engine, run work, close the engine; user errors become messages."""
+    try:
+        engine = Engine()
+    except USER_ERRORS as error:
+        return fail(str(error))
+    try:
+        return await work(engine)
+    except USER_ERRORS as error:
+        return fail(str(error))
+    finally:
+        await engine.close()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def safe(text: str) -> str:
+    """Text from a task made safe for the terminal."""
+    return strip_terminal_controls(text)
+
+
+def first_line(text: str, width: int) -> str:
+    line = safe(text).strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= width else line[: width - 1] + "…"

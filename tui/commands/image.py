@@ -1,0 +1,34 @@
+"""`taskyard image build`: build the default sandbox image."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from engine.api import Engine
+from tui.commands.common import safe, with_engine
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("image", help="manage the sandbox image")
+    actions = parser.add_subparsers(metavar="ACTION")
+    build = actions.add_parser("build", help="build the default sandbox image")
+    build.add_argument("--tag", help="image tag (default: the config's sandbox.image)")
+    build.set_defaults(handler=main)
+    parser.set_defaults(handler=lambda _: parser.print_help() or 2)
+
+
+def main(args: argparse.Namespace) -> int:
+    return asyncio.run(with_engine(lambda engine: build(engine, args.tag)))
+
+
+def write_output(data: bytes) -> None:
+    sys.stdout.write(safe(data.decode("utf-8", errors="replace")))
+    sys.stdout.flush()
+
+
+async def build(engine: Engine, tag: str | None) -> int:
+    built = await engine.build_image(tag, write_output)
+    print(f"\nbuilt {built}")
+    return 0

@@ -1,0 +1,140 @@
+"""`taskyard run PROMPT`: run one task to its end, printing progress or JSON Lines."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+
+from engine.api import Engine, TaskRequest
+from engine.events import (
+    AgentMessage,
+    CommandFinished,
+    CommandStarted,
+    Event,
+    ModelRetry,
+    OutputChunk,
+    PatchApplied,
+    TaskFinished,
+    TaskStatusChanged,
+    ToolCallRejected,
+)
+from engine.gitops import diff_stat
+from tui.commands.common import print_json, safe, with_engine
+
+PrintEvent = Callable[[Event], None]
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("run", help="run one task to its end")
+    parser.add_argument("prompt", help="what the agent should do")
+    parser.add_argument("--repo", default=".", help="local path or URL (default: .)")
+    parser.add_argument("--ref", help="branch, tag or commit (default: HEAD)")
+    parser.add_argument("--env", default="default", help="environment from the config")
+    parser.add_argument("--mode", choices=("code", "ask"), default="code")
+    parser.add_argument("--image", help="sandbox image (default: the environment's)")
+    parser.add_argument("--json", action="store_true", help="JSON Lines events on stdout")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    request = TaskRequest(
+        prompt=args.prompt,
+        repo=args.repo,
+        ref=args.ref,
+        environment=args.env,
+        mode=args.mode,
+        image=args.image,
+    )
+    printer = print_json_event if args.json else HumanPrinter().print
+    return asyncio.run(with_engine(lambda engine: run_task(engine, request, printer)))
+
+
+async def run_task(engine: Engine, request: TaskRequest, printer: PrintEvent) -> int:
+    """Submit, follow the task's events to its end; 0 when ready for review."""
+    await engine.preflight(request)
+    subscription = engine.subscribe()
+    record = await engine.submit(request)
+    try:
+        async for event in subscription:
+            if event.task_id != record.id:
+                continue
+            printer(event)
+            if isinstance(event, TaskFinished):
+                return 0 if event.status == "ready" else 1
+    finally:
+        subscription.close()
+    return 1
+
+
+def print_json_event(event: Event) -> None:
+    print_json(event.to_dict())
+
+
+class HumanPrinter:
+    """Progress for a person: statuses, commands with their output, and the result."""
+
+    def __init__(self) -> None:
+        self._at_line_start = True
+
+    def print(self, event: Event) -> None:
+        handler = getattr(self, f"_{type(event).__name__}", None)
+        if handler is not None:
+            handler(event)
+        sys.stdout.flush()
+
+    def _TaskStatusChanged(self, event: TaskStatusChanged) -> None:
+        print(f"· {event.status}" + (f": {safe(event.detail)}" if event.detail else ""))
+
+    def _CommandStarted(self, event: CommandStarted) -> None:
+        print(f"$ {safe(' '.join(event.command))[:200]}  [{event.phase} {event.chunk_id}]")
+
+    def _OutputChunk(self, event: OutputChunk) -> None:
+        text = safe(event.text)
+        for piece in text.splitlines(keepends=True):
+            prefix = "  │ " if self._at_line_start else ""
+            sys.stdout.write(prefix + piece)
+            self._at_line_start = piece.endswith("\n")
+
+    def _CommandFinished(self, event: CommandFinished) -> None:
+        if not self._at_line_start:
+            sys.stdout.write("\n")
+            self._at_line_start = True
+        state = "timed out, killed" if event.timed_out else f"exit {event.exit_code}"
+        mark = "✓" if event.exit_code == 0 else "✗"
+        print(f"  {mark} {state} ({event.duration:.1f}s, {event.output_lines} lines)")
+
+    def _AgentMessage(self, event: AgentMessage) -> None:
+        print(f"agent: {safe(event.text).strip()}")
+
+    def _PatchApplied(self, event: PatchApplied) -> None:
+        print(("patch: " if event.ok else "patch failed: ") + safe(event.summary))
+
+    def _ToolCallRejected(self, event: ToolCallRejected) -> None:
+        print(f"tool call rejected ({event.tool}): {safe(event.error)}")
+
+    def _ModelRetry(self, event: ModelRetry) -> None:
+        print(f"model: {safe(event.reason)}; retry {event.attempt} in {event.delay:.1f}s")
+
+    def _TaskFinished(self, event: TaskFinished) -> None:
+        print()
+        print(f"{event.status}: task {event.task_id}" + (f" — {safe(event.error)}" if event.error else ""))
+        if event.final_message:
+            print(safe(event.final_message).strip())
+        self._summary(event)
+
+    def _summary(self, event: TaskFinished) -> None:
+        stats = diff_stat(event.diff)
+        if stats:
+            added = sum(stat.added for stat in stats)
+            removed = sum(stat.removed for stat in stats)
+            print(f"\n{len(stats)} files changed, +{added} -{removed} on {event.branch}")
+        valid = sum(1 for citation in event.citations if citation["valid"])
+        if event.citations:
+            print(f"citations: {valid} of {len(event.citations)} verified")
+        usage = event.usage
+        if usage:
+            print(f"tokens: {usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out")
+        if event.status == "ready" and stats:
+            print(f"next: taskyard show {event.task_id} · taskyard apply {event.task_id}")

@@ -1,0 +1,86 @@
+"""`taskyard show TASK`: a task's result, the commands it ran, its citations and diff."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from engine.api import Engine
+from engine.gitops import diff_stat
+from engine.store import CommandRecord, TaskRecord
+from tui.commands.common import print_json, safe, with_engine
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("show", help="show a task's result and evidence")
+    parser.add_argument("task", help="task id (a unique prefix is enough)")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    return asyncio.run(with_engine(lambda engine: show_task(engine, args.task, args.json)))
+
+
+async def show_task(engine: Engine, task_id: str, as_json: bool) -> int:
+    record = engine.task(task_id)
+    commands = engine.commands(record.id)
+    if as_json:
+        print_json({**record.to_dict(), "commands": [c.to_dict() for c in commands]})
+        return 0
+    print_header(record)
+    print_commands(commands)
+    print_answer(record)
+    print_diff(record)
+    return 0
+
+
+def print_header(record: TaskRecord) -> None:
+    print(f"task {record.id}  {record.status}  ({record.mode} mode, env {record.environment})")
+    print(f"repo   {record.repo} @ {record.ref or 'HEAD'} ({record.base_sha[:12]})")
+    if record.branch:
+        print(f"branch {record.branch} {record.head_sha[:12]}")
+    print(f"image  {record.image}")
+    if record.usage:
+        print(f"tokens {record.usage.get('input_tokens', 0)} in, {record.usage.get('output_tokens', 0)} out")
+    if record.error:
+        print(f"error  {safe(record.error)}")
+    print(f"\nprompt\n  {safe(record.prompt).strip()}")
+
+
+def print_commands(commands: list[CommandRecord]) -> None:
+    if not commands:
+        return
+    print("\ncommands")
+    for command in commands:
+        if command.timed_out:
+            state = "timeout"
+        elif command.exit_code is None:
+            state = "—"
+        else:
+            state = f"exit {command.exit_code}"
+        line = safe(" ".join(command.command)).replace("\n", " ")[:100]
+        print(f"  {command.chunk_id}  {state:<8} {command.phase:<8} {line}")
+
+
+def print_answer(record: TaskRecord) -> None:
+    if record.final_message:
+        print(f"\nanswer\n{safe(record.final_message).strip()}")
+    if record.citations:
+        print("\ncitations")
+        for citation in record.citations:
+            mark = "✓" if citation["valid"] else "✗"
+            span = f"L{citation['start']}-L{citation['end']}"
+            reason = "" if citation["valid"] else f"  ({citation.get('reason', '')})"
+            print(f"  {mark} {citation['kind']:<5} {safe(citation['target'])} {span}{reason}")
+
+
+def print_diff(record: TaskRecord) -> None:
+    stats = diff_stat(record.diff)
+    if not stats:
+        return
+    print("\nfiles")
+    for stat in stats:
+        counts = "binary" if stat.binary else f"+{stat.added} -{stat.removed}"
+        print(f"  {counts:<12} {safe(stat.path)}")
+    print(f"\ndiff\n{safe(record.diff)}")

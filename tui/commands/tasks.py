@@ -1,0 +1,55 @@
+"""`taskyard tasks`: list recorded tasks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from engine.api import Engine
+from engine.store import TaskRecord
+from tui.commands.common import first_line, print_json, with_engine
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("tasks", help="list tasks")
+    parser.add_argument("--all", action="store_true", help="include archived tasks")
+    parser.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    parser.set_defaults(handler=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    return asyncio.run(with_engine(lambda engine: list_tasks(engine, args.all, args.json)))
+
+
+def age(seconds: float) -> str:
+    """A short age like 5s, 3m, 2h, 4d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+async def list_tasks(engine: Engine, include_archived: bool, as_json: bool) -> int:
+    records = engine.tasks(include_archived)
+    if as_json:
+        print_json([summary(record) for record in records])
+        return 0
+    if not records:
+        print('no tasks yet: start one with `taskyard run "PROMPT"`')
+        return 0
+    now = time.time()
+    print(f"{'ID':<9} {'STATUS':<12} {'MODE':<5} {'AGE':>4}  {'REPO@REF':<32} PROMPT")
+    for record in records:
+        where = f"{record.repo.rstrip('/').rsplit('/', 1)[-1]}@{record.ref or 'HEAD'}"
+        print(
+            f"{record.id:<9} {record.status:<12} {record.mode:<5} {age(now - record.created):>4}  "
+            f"{where[:32]:<32} {first_line(record.prompt, 60)}"
+        )
+    return 0
+
+
+def summary(record: TaskRecord) -> dict[str, object]:
+    """A task without its large fields (diff, final message)."""
+    data = record.to_dict()
+    return {key: value for key, value in data.items() if key not in ("diff", "final_message")}
