@@ -262,7 +262,11 @@ class Engine:
         new_branch = branch or task.branch
         try:
             sha = await asyncio.to_thread(
-                gitops.import_result, Path(target), Path(task.result_bundle), task.branch, new_branch
+                gitops.import_result,
+                Path(target),
+                Path(task.result_bundle),
+                task.branch,
+                new_branch,
             )
         except gitops.GitError as error:
             raise EngineError(str(error)) from None

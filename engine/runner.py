@@ -8,6 +8,7 @@ import posixpath
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine import gitops
 from engine.agent.loop import AgentLoop, LoopLimits, LoopOutcome
@@ -137,9 +138,7 @@ class TaskRun:
         await self._setup()
         await self._cut_network()
         self.set_status(TaskStatus.RUNNING)
-        instructions = build_instructions(
-            "ask" if self.ask_mode else "code", docs, self._workdir()
-        )
+        instructions = build_instructions("ask" if self.ask_mode else "code", docs, self._workdir())
         outcome = await self._agent(instructions)
         await self._finish(prepared.base_sha, outcome)
 
@@ -345,7 +344,7 @@ class TaskRun:
             raise TaskError(f"collecting the result failed: {output.strip()[-500:]}")
         return output
 
-    async def _verify_citations(self, message: str) -> list[dict[str, object]]:
+    async def _verify_citations(self, message: str) -> list[dict[str, Any]]:
         citations = parse_citations(message)
         if not citations:
             return []

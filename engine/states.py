@@ -23,7 +23,9 @@ ACTIVE = frozenset(
 )
 
 _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
-    TaskStatus.QUEUED: frozenset({TaskStatus.PROVISIONING, TaskStatus.FAILED, TaskStatus.CANCELLED}),
+    TaskStatus.QUEUED: frozenset(
+        {TaskStatus.PROVISIONING, TaskStatus.FAILED, TaskStatus.CANCELLED}
+    ),
     TaskStatus.PROVISIONING: frozenset({TaskStatus.SETUP, TaskStatus.FAILED, TaskStatus.CANCELLED}),
     TaskStatus.SETUP: frozenset({TaskStatus.RUNNING, TaskStatus.FAILED, TaskStatus.CANCELLED}),
     TaskStatus.RUNNING: frozenset({TaskStatus.READY, TaskStatus.FAILED, TaskStatus.CANCELLED}),

@@ -81,9 +81,29 @@ CREATE TABLE IF NOT EXISTS conversation (
 """
 
 TASK_COLUMNS = (
-    "id created updated prompt repo ref mode environment image status base_sha branch head_sha "
-    "sandbox_id final_message diff error citations usage result_bundle owner archived"
-).split()
+    "id",
+    "created",
+    "updated",
+    "prompt",
+    "repo",
+    "ref",
+    "mode",
+    "environment",
+    "image",
+    "status",
+    "base_sha",
+    "branch",
+    "head_sha",
+    "sandbox_id",
+    "final_message",
+    "diff",
+    "error",
+    "citations",
+    "usage",
+    "result_bundle",
+    "owner",
+    "archived",
+)
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created"}
 
 
@@ -194,7 +214,9 @@ class Store:
                 changes[name] = json.dumps(changes[name])
         changes["updated"] = time.time()
         assignments = ", ".join(f"{name} = :{name}" for name in changes)
-        self._db.execute(f"UPDATE tasks SET {assignments} WHERE id = :id", {**changes, "id": task_id})
+        self._db.execute(
+            f"UPDATE tasks SET {assignments} WHERE id = :id", {**changes, "id": task_id}
+        )
 
     def get_task(self, task_id: str) -> TaskRecord | None:
         row = self._db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()

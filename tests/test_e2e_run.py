@@ -44,7 +44,9 @@ def fix_script() -> list[object]:
     ]
 
 
-def taskyard(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def taskyard(
+    *args: str, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed taskyard console script."""
     command = [str(Path(sys.executable).with_name("taskyard")), *args]
     return subprocess.run(
@@ -76,18 +78,24 @@ def test_agent_fixes_failing_test_and_result_applies(
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert all({"type", "task_id", "ts"} <= event.keys() for event in events)
 
-    finished = [e for e in events if e["type"] == "command.finished" and e["command"] == TEST_COMMAND]
+    finished = [
+        e for e in events if e["type"] == "command.finished" and e["command"] == TEST_COMMAND
+    ]
     assert [e["exit_code"] for e in finished] == [1, 0]
     assert all(e["chunk_id"] for e in finished)
 
     last = events[-1]
     assert last["type"] == "task.finished" and last["status"] == "ready"
-    assert "diff --git a/calc.py b/calc.py" in last["diff"] and last["diff"].count("diff --git") == 1
+    assert (
+        "diff --git a/calc.py b/calc.py" in last["diff"] and last["diff"].count("diff --git") == 1
+    )
     assert "-    return a - b" in last["diff"] and "+    return a + b" in last["diff"]
     assert [c["kind"] for c in last["citations"]] == ["file", "chunk", "chunk"]
     assert all(c["valid"] for c in last["citations"]), last["citations"]
     assert last["usage"]["input_tokens"] > 0
-    assert server.requests[0].path.endswith("/chat/completions" if wire_api == "chat" else "/responses")
+    assert server.requests[0].path.endswith(
+        "/chat/completions" if wire_api == "chat" else "/responses"
+    )
 
     task_id = last["task_id"]
     applied = taskyard("apply", task_id, "--repo", str(repo), "--branch", "fix-add", env=env)

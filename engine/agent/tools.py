@@ -18,7 +18,7 @@ SHELL = ToolSpec(
     name="shell",
     description=(
         "Runs a command in the task's sandbox and returns its chunk_id, exit code and output "
-        "(head and tail when long). Use argv form, e.g. [\"bash\", \"-lc\", \"pytest -q\"]."
+        '(head and tail when long). Use argv form, e.g. ["bash", "-lc", "pytest -q"].'
     ),
     parameters={
         "type": "object",
@@ -129,7 +129,11 @@ class SandboxPatchFS:
         await self._sandbox.write_file(self._path(path), text.encode("utf-8"))
 
     async def remove(self, path: str) -> None:
-        script = 'if [ -d "$1" ]; then exit 2; elif [ -e "$1" ] || [ -L "$1" ]; then rm -f -- "$1"; else exit 3; fi'
+        script = (
+            'if [ -d "$1" ]; then exit 2; '
+            'elif [ -e "$1" ] || [ -L "$1" ]; then rm -f -- "$1"; '
+            "else exit 3; fi"
+        )
         result = await self._sandbox.exec(["sh", "-c", script, "sh", self._path(path)])
         if result.exit_code == 2:
             raise IsADirectoryError(path)

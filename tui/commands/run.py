@@ -119,7 +119,10 @@ class HumanPrinter:
 
     def _TaskFinished(self, event: TaskFinished) -> None:
         print()
-        print(f"{event.status}: task {event.task_id}" + (f" — {safe(event.error)}" if event.error else ""))
+        print(
+            f"{event.status}: task {event.task_id}"
+            + (f" — {safe(event.error)}" if event.error else "")
+        )
         if event.final_message:
             print(safe(event.final_message).strip())
         self._summary(event)

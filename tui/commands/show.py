@@ -42,7 +42,8 @@ def print_header(record: TaskRecord) -> None:
         print(f"branch {record.branch} {record.head_sha[:12]}")
     print(f"image  {record.image}")
     if record.usage:
-        print(f"tokens {record.usage.get('input_tokens', 0)} in, {record.usage.get('output_tokens', 0)} out")
+        usage = record.usage
+        print(f"tokens {usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out")
     if record.error:
         print(f"error  {safe(record.error)}")
     print(f"\nprompt\n  {safe(record.prompt).strip()}")
