@@ -107,6 +107,8 @@ class ModelSettings:
     max_retries: int = 5
     stream_idle_timeout: float = 120.0
     request_timeout: float = 600.0
+    retry_initial_delay: float = 0.5
+    """First backoff delay in seconds when the server gives no Retry-After; doubles per attempt."""
 
 
 class ModelClient(ABC):
