@@ -1,8 +1,8 @@
-"""What the model is told: system instructions, AGENTS.md files, and how shell output is shown.
+"""What the model is told: system instructions with the AGENTS.md files, and the task.
 
-Shell results follow one contract that the instructions explain and `format_shell_output`
-implements: the first line is `chunk_id: <id>`; the lines after it are the command's stored
-output, numbered from 1; a shortened output keeps every shown line's original number.
+The shell-result contract explained here is implemented by `engine.commands.CommandOutcome`:
+`chunk_id`, `exit_code` and `duration` lines, then `output (N lines):` and the stored output,
+numbered from 1, shortened to head and tail around a marker that names the omitted lines.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ _TOOLS = """\
 # Tools
 
 `shell` runs a command: `command` is an argv list (use ["bash", "-lc", "..."] for pipes and \
-globs), `workdir` defaults to {repo_dir}, `timeout_ms` bounds it. Every result starts with a \
-line `chunk_id: <id>`; the lines after it are the command's output, numbered from 1. Long \
-output is shortened to its head and tail, with a marker naming the omitted line numbers; shown \
-lines keep their original numbers."""
+globs), `workdir` defaults to the working directory, `timeout_ms` bounds it. Every result \
+starts with the lines `chunk_id: <id>`, `exit_code: <n>`, `duration: <s>` and \
+`output (<n> lines):`; the output follows, its lines numbered from 1. Long output is shortened \
+to its head and tail around a marker naming the omitted line numbers; shown lines keep their \
+original numbers."""
 
 _APPLY_PATCH = """\
 `apply_patch` edits files: `input` is a patch in this format, paths relative to {repo_dir}:
@@ -85,7 +86,7 @@ _CITATIONS = """\
 Back every claim about the code or a command's result with a citation:
 - a file: 【F:<path>†L<start>-L<end>】, path relative to {repo_dir}, line numbers of the file \
 as it is when you finish;
-- command output: 【<chunk_id>†L<start>-L<end>】, line numbers counted after the chunk_id line.
+- command output: 【<chunk_id>†L<start>-L<end>】, line numbers of that command's output.
 For one line write †L<n>. Cite the narrowest range that shows the point, e.g. \
 【F:src/app.py†L12-L18】 or 【c3f9a2†L4-L9】 for a failing test. Cite only lines you have seen."""
 
@@ -126,29 +127,3 @@ def user_prompt(task: str, workdir: str = "") -> str:
     """The first user message: the task, and the directory it concerns when not the root."""
     text = task.strip()
     return f"{text}\n\n(Working directory: {workdir})" if workdir.strip("./") else text
-
-
-def _clip_line(line: str, max_line_chars: int) -> str:
-    if len(line) <= max_line_chars:
-        return line
-    return f"{line[:max_line_chars]}[... {len(line) - max_line_chars} more characters]"
-
-
-def format_shell_output(
-    chunk_id: str,
-    output: str,
-    head_lines: int = 100,
-    tail_lines: int = 100,
-    max_line_chars: int = 1000,
-) -> str:
-    """A shell result as the model sees it: the chunk_id line, then head and tail of output.
-
-    Omitted lines are replaced by one marker naming their numbers, so the tail keeps its
-    original 1-based line numbers for citations.
-    """
-    lines = [_clip_line(line, max_line_chars) for line in output.splitlines()]
-    if len(lines) > head_lines + tail_lines:
-        first, last = head_lines + 1, len(lines) - tail_lines
-        marker = f"[... lines {first}-{last} omitted ...]"
-        lines = [*lines[:head_lines], marker, *lines[last:]]
-    return "\n".join([f"chunk_id: {chunk_id}", *lines])

@@ -27,7 +27,7 @@ from engine.events import (
 )
 from engine.models.base import ModelClient, ModelError, UserMessage
 from engine.paths import Paths
-from engine.prompt import build_instructions
+from engine.prompt import build_instructions, user_prompt
 from engine.states import TaskStatus, check_transition
 from engine.store import Store, TaskRecord
 from sandboxes.base import MANAGED_LABEL, Sandbox, SandboxBackend, SandboxError, SandboxSpec
@@ -276,7 +276,8 @@ class TaskRun:
             sandbox=self._require_sandbox(),
             runner=self.commands,
             emit=self.ctx.bus.emit,
-            repo_dir=self._workdir(),
+            repo_dir=REPO_DIR,
+            workdir=self._workdir(),
             default_timeout=agent.command_timeout_seconds,
             max_timeout=agent.max_command_timeout_seconds,
             allow_patch=not self.ask_mode,
@@ -293,7 +294,7 @@ class TaskRun:
             emit=self.ctx.bus.emit,
             conversation=[],
         )
-        loop.add(UserMessage(text=self.task.prompt))
+        loop.add(UserMessage(text=user_prompt(self.task.prompt, self.environment.workdir)))
         return await loop.run()
 
     async def _finish(self, base_sha: str, outcome: LoopOutcome) -> None:

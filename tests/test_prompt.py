@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.citations import parse_citations
 from engine.gitops import AgentsDoc
-from engine.prompt import build_instructions, format_shell_output, user_prompt
+from engine.prompt import build_instructions, user_prompt
 
 DOCS = [
     AgentsDoc("AGENTS.md", "Run `make test`.\n", 17, truncated=False),
@@ -65,27 +65,3 @@ def test_user_prompt() -> None:
     assert user_prompt("  Fix the bug\n") == "Fix the bug"
     assert user_prompt("Fix it", "./") == "Fix it"
     assert user_prompt("Fix it", "pkg/api") == "Fix it\n\n(Working directory: pkg/api)"
-
-
-def test_short_output_is_shown_whole() -> None:
-    assert format_shell_output("c1", "a\nb\n") == "chunk_id: c1\na\nb"
-    assert format_shell_output("c1", "") == "chunk_id: c1"
-
-
-def test_long_output_keeps_line_numbers() -> None:
-    output = "\n".join(f"line {n}" for n in range(1, 11))
-    shown = format_shell_output("c2", output, head_lines=2, tail_lines=3).splitlines()
-    assert shown == [
-        "chunk_id: c2",
-        "line 1",
-        "line 2",
-        "[... lines 3-7 omitted ...]",
-        "line 8",
-        "line 9",
-        "line 10",
-    ]
-
-
-def test_long_lines_are_clipped() -> None:
-    shown = format_shell_output("c3", "x" * 30, max_line_chars=10)
-    assert shown == "chunk_id: c3\n" + "x" * 10 + "[... 20 more characters]"

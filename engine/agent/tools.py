@@ -143,12 +143,17 @@ class SandboxPatchFS:
 
 @dataclass
 class ToolBox:
-    """Dispatches tool calls for one task; every failure goes back to the model as text."""
+    """Dispatches tool calls for one task; every failure goes back to the model as text.
+
+    Patch paths are relative to repo_dir; shell commands start in workdir (relative workdirs
+    given by the model are taken from there).
+    """
 
     sandbox: Sandbox
     runner: CommandRunner
     emit: Callable[[Event], None]
     repo_dir: str
+    workdir: str
     default_timeout: float
     max_timeout: float
     allow_patch: bool
@@ -183,7 +188,7 @@ class ToolBox:
         outcome = await self.runner.run(
             self.sandbox,
             args.command,
-            workdir=posixpath.join(self.repo_dir, args.workdir or ""),
+            workdir=posixpath.join(self.workdir, args.workdir or ""),
             phase="agent",
             timeout=timeout,
             env=self.env,
