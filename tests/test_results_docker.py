@@ -179,7 +179,8 @@ def test_image_build_command_builds_the_sandbox_image(tmp_path: Path) -> None:
                 tag,
                 "sh",
                 "-c",
-                "git --version && rg --version && node --version && jq --version && patch --version && python3 -m venv --help",
+                "git --version && rg --version && node --version && npm --version"
+                " && jq --version && patch --version && python3 -m venv --help && gcc --version",
             ],
             capture_output=True,
             text=True,
