@@ -11,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def imported_after(module: str) -> set[str]:
     """Top-level modules loaded by importing `module` in a fresh interpreter."""
-    code = f"import sys, {module}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    code = (
+        f"import sys, {module}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )

@@ -14,7 +14,9 @@ from tests.support.model_server import Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
 
 
-def taskyard(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def taskyard(
+    *args: str, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     command = [str(Path(sys.executable).with_name("taskyard")), *args]
     return subprocess.run(
         command, capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from engine.api import Engine, TaskRequest
+from engine.events import Event
+from engine.store import TaskRecord
 from tests.support.engines import of_type, run_to_end, scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import FIX_PATCH, make_calc_repo
@@ -24,10 +27,27 @@ def repo(tmp_path: Path) -> Path:
     return make_calc_repo(tmp_path / "calc")
 
 
+@dataclass
+class Outcome:
+    """A finished task with its engine, events and the model server that played it."""
+
+    engine: Engine
+    record: TaskRecord
+    events: list[Event]
+    server: ScriptedModelServer
+
+    def tool_outputs(self) -> list[str]:
+        """What the engine sent back to the model for each tool call, in order."""
+        return self.server.requests[-1].tool_outputs()
+
+
 async def run_script(
-    tmp_path: Path, repo: Path, script: list[object], request: dict[str, object] | None = None,
+    tmp_path: Path,
+    repo: Path,
+    script: list[object],
+    request: dict[str, object] | None = None,
     **config: object,
-) -> tuple[Engine, object, list, ScriptedModelServer]:
+) -> Outcome:
     server = ScriptedModelServer(script).start()
     engine = scripted_engine(tmp_path / "home", server, **config)
     try:
@@ -36,13 +56,15 @@ async def run_script(
         )
     finally:
         server.stop()
-    return engine, record, events, server
+    return Outcome(engine, record, events, server)
 
 
 async def test_malformed_arguments_and_bad_patch_go_back_to_the_model(
     tmp_path: Path, repo: Path
 ) -> None:
-    bad_patch = "*** Begin Patch\n*** Update File: calc.py\n@@\n-    return a * b\n+    x\n*** End Patch"
+    bad_patch = (
+        "*** Begin Patch\n*** Update File: calc.py\n@@\n-    return a * b\n+    x\n*** End Patch"
+    )
     script = [
         Reply(tool_calls=[Call("shell", "{not json")]),
         Reply(tool_calls=[Call("shell", {"command": "ls -la"})]),
@@ -50,15 +72,15 @@ async def test_malformed_arguments_and_bad_patch_go_back_to_the_model(
         Reply(tool_calls=[Call("apply_patch", {"input": FIX_PATCH})]),
         Reply(text="done"),
     ]
-    engine, record, events, server = await run_script(tmp_path, repo, script)
-    outputs = server.requests[-1].tool_outputs()
+    outcome = await run_script(tmp_path, repo, script)
+    outputs = outcome.tool_outputs()
     assert outputs[0].startswith("error: arguments are not valid JSON")
     assert outputs[1].startswith("error: `command` must be a non-empty array of strings")
     assert outputs[2].startswith("error: patch not applied: Failed to find expected lines")
     assert outputs[3].startswith("Success.")
-    assert record.status == "ready" and "+    return a + b" in record.diff
-    assert len(of_type(events, "agent.tool_error")) == 2
-    await engine.close()
+    assert outcome.record.status == "ready" and "+    return a + b" in outcome.record.diff
+    assert len(of_type(outcome.events, "agent.tool_error")) == 2
+    await outcome.engine.close()
 
 
 async def test_command_timeout_kills_and_reports(tmp_path: Path, repo: Path) -> None:
@@ -66,53 +88,56 @@ async def test_command_timeout_kills_and_reports(tmp_path: Path, repo: Path) -> 
         Reply(tool_calls=[shell("bash", "-c", "echo started; sleep 60", timeout_ms=1500)]),
         Reply(text="it hung"),
     ]
-    engine, record, events, server = await run_script(tmp_path, repo, script)
-    finished = of_type(events, "command.finished")[-1]
+    outcome = await run_script(tmp_path, repo, script)
+    finished = of_type(outcome.events, "command.finished")[-1]
     assert finished.timed_out and finished.exit_code is None
-    report = server.requests[-1].tool_outputs()[0]
+    report = outcome.tool_outputs()[0]
     assert "exit_code: timeout (killed after 1.5s)" in report and "started" in report
-    assert record.status == "ready"
-    await engine.close()
+    assert outcome.record.status == "ready"
+    await outcome.engine.close()
 
 
 async def test_binary_output_and_a_10mb_line_are_stored_whole(tmp_path: Path, repo: Path) -> None:
     script = [
         Reply(tool_calls=[shell("bash", "-c", "head -c 4096 /dev/urandom; echo")]),
-        Reply(tool_calls=[shell("python3", "-c", "import sys; sys.stdout.write('x' * 10_000_000)")]),
+        Reply(
+            tool_calls=[shell("python3", "-c", "import sys; sys.stdout.write('x' * 10_000_000)")]
+        ),
         Reply(text="ok"),
     ]
-    engine, record, events, server = await run_script(tmp_path, repo, script)
-    commands = engine.commands(record.id)
+    outcome = await run_script(tmp_path, repo, script)
+    commands = outcome.engine.commands(outcome.record.id)
     agent_commands = [c for c in commands if c.phase == "agent"]
     assert agent_commands[1].output_bytes == 10_000_000
-    assert engine.read_output(record.id, agent_commands[1].chunk_id) == b"x" * 10_000_000
+    assert (
+        outcome.engine.read_output(outcome.record.id, agent_commands[1].chunk_id)
+        == b"x" * 10_000_000
+    )
     assert agent_commands[0].output_bytes == 4097
-    report = server.requests[-1].tool_outputs()[1]
+    report = outcome.tool_outputs()[1]
     assert len(report) < 5000 and "characters elided" in report
-    json.dumps([event.to_dict() for event in events])
-    assert record.status == "ready"
-    await engine.close()
+    json.dumps([event.to_dict() for event in outcome.events])
+    assert outcome.record.status == "ready"
+    await outcome.engine.close()
 
 
 async def test_setup_has_network_and_agent_phase_does_not(tmp_path: Path, repo: Path) -> None:
     script = [Reply(tool_calls=[shell("ls", "/sys/class/net")]), Reply(text="checked")]
     environments = {
         "default": {
-            "setup": "ls /sys/class/net > /tmp/setup-net; echo \"$TOKEN\" > /tmp/setup-token",
+            "setup": 'ls /sys/class/net > /tmp/setup-net; echo "$TOKEN" > /tmp/setup-token',
             "secrets": {"TOKEN": "s3cret"},
             "env": {"GREETING": "hi"},
         }
     }
-    engine, record, events, server = await run_script(
-        tmp_path, repo, script, environments=environments
-    )
-    assert record.status == "ready", record.error
-    setup = [c for c in engine.commands(record.id) if c.phase == "setup"]
+    outcome = await run_script(tmp_path, repo, script, environments=environments)
+    assert outcome.record.status == "ready", outcome.record.error
+    setup = [c for c in outcome.engine.commands(outcome.record.id) if c.phase == "setup"]
     assert setup and setup[0].exit_code == 0
-    assert of_type(events, "sandbox.network")[0].enabled is False
-    agent_view = server.requests[-1].tool_outputs()[0]
+    assert of_type(outcome.events, "sandbox.network")[0].enabled is False
+    agent_view = outcome.tool_outputs()[0]
     assert agent_view.splitlines()[-1] == "lo"
-    await engine.close()
+    await outcome.engine.close()
 
 
 async def test_secrets_reach_setup_only(tmp_path: Path, repo: Path) -> None:
@@ -127,28 +152,28 @@ async def test_secrets_reach_setup_only(tmp_path: Path, repo: Path) -> None:
             "env": {"GREETING": "hi"},
         }
     }
-    engine, record, events, server = await run_script(
-        tmp_path, repo, script, environments=environments
-    )
-    assert "s3cret\n[] hi" in server.requests[-1].tool_outputs()[0]
-    await engine.close()
+    outcome = await run_script(tmp_path, repo, script, environments=environments)
+    assert "s3cret\n[] hi" in outcome.tool_outputs()[0]
+    await outcome.engine.close()
 
 
 async def test_ca_bundle_is_handed_in(tmp_path: Path, repo: Path) -> None:
     bundle = tmp_path / "corp-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n")
     script = [
-        Reply(tool_calls=[shell("bash", "-c", 'echo $SSL_CERT_FILE $PIP_CERT; cat "$NODE_EXTRA_CA_CERTS"')]),
+        Reply(
+            tool_calls=[
+                shell("bash", "-c", 'echo $SSL_CERT_FILE $PIP_CERT; cat "$NODE_EXTRA_CA_CERTS"')
+            ]
+        ),
         Reply(text="checked"),
     ]
     environments = {"default": {"ca_bundle": str(bundle)}}
-    engine, record, events, server = await run_script(
-        tmp_path, repo, script, environments=environments
-    )
-    output = server.requests[-1].tool_outputs()[0]
+    outcome = await run_script(tmp_path, repo, script, environments=environments)
+    output = outcome.tool_outputs()[0]
     assert "/etc/taskyard/corp-ca.pem /etc/taskyard/corp-ca.pem" in output
     assert "BEGIN CERTIFICATE" in output
-    await engine.close()
+    await outcome.engine.close()
 
 
 async def test_ask_mode_is_read_only_and_has_no_patch_tool(tmp_path: Path, repo: Path) -> None:
@@ -157,27 +182,25 @@ async def test_ask_mode_is_read_only_and_has_no_patch_tool(tmp_path: Path, repo:
         Reply(tool_calls=[Call("apply_patch", {"input": FIX_PATCH})]),
         Reply(text="add() subtracts 【F:calc.py†L2】"),
     ]
-    engine, record, events, server = await run_script(
-        tmp_path, repo, script, request={"mode": "ask"}
-    )
-    tools = [tool.get("function", tool).get("name") for tool in server.requests[0].body["tools"]]
+    outcome = await run_script(tmp_path, repo, script, request={"mode": "ask"})
+    tools = [
+        tool.get("function", tool).get("name") for tool in outcome.server.requests[0].body["tools"]
+    ]
     assert tools == ["shell"]
-    outputs = server.requests[-1].tool_outputs()
+    outputs = outcome.tool_outputs()
     assert "Permission denied" in outputs[0]
     assert outputs[1].startswith("error: unknown tool 'apply_patch'")
-    assert record.status == "ready" and record.diff == ""
-    assert record.citations[0]["valid"] is True
-    await engine.close()
+    assert outcome.record.status == "ready" and outcome.record.diff == ""
+    assert outcome.record.citations[0]["valid"] is True
+    await outcome.engine.close()
 
 
 async def test_turn_limit_stops_the_agent(tmp_path: Path, repo: Path) -> None:
     script = [Reply(tool_calls=[shell("true")]) for _ in range(3)]
-    engine, record, events, server = await run_script(
-        tmp_path, repo, script, agent={"max_turns": 2}
-    )
-    assert record.status == "failed" and "max_turns (2)" in record.error
-    assert len(server.requests) == 2
-    await engine.close()
+    outcome = await run_script(tmp_path, repo, script, agent={"max_turns": 2})
+    assert outcome.record.status == "failed" and "max_turns (2)" in outcome.record.error
+    assert len(outcome.server.requests) == 2
+    await outcome.engine.close()
 
 
 async def test_cancel_records_the_task_and_stops_its_sandbox(tmp_path: Path, repo: Path) -> None:
@@ -200,22 +223,22 @@ async def test_cancel_records_the_task_and_stops_its_sandbox(tmp_path: Path, rep
 
 
 async def test_unknown_ref_and_not_a_repository_fail_clearly(tmp_path: Path, repo: Path) -> None:
-    engine, record, events, server = await run_script(
-        tmp_path, repo, [], request={"ref": "no-such-branch"}
-    )
-    assert record.status == "failed" and "no-such-branch" in record.error
+    outcome = await run_script(tmp_path, repo, [], request={"ref": "no-such-branch"})
+    assert outcome.record.status == "failed" and "no-such-branch" in outcome.record.error
     plain = tmp_path / "plain"
     plain.mkdir()
-    subscription_record, _ = await run_to_end(engine, TaskRequest(prompt="x", repo=str(plain)))
-    assert subscription_record.status == "failed"
-    assert "not a git repository" in subscription_record.error
-    await engine.close()
+    plain_record, _ = await run_to_end(outcome.engine, TaskRequest(prompt="x", repo=str(plain)))
+    assert plain_record.status == "failed"
+    assert "not a git repository" in plain_record.error
+    await outcome.engine.close()
 
 
 async def test_unknown_image_fails_with_a_hint(tmp_path: Path, repo: Path) -> None:
-    engine, record, events, server = await run_script(
+    outcome = await run_script(
         tmp_path, repo, [], request={"image": "taskyard-test/no-such-image:1"}
     )
-    assert record.status == "failed"
-    assert "no-such-image" in record.error and "taskyard image build" in record.error
-    await engine.close()
+    assert outcome.record.status == "failed"
+    assert (
+        "no-such-image" in outcome.record.error and "taskyard image build" in outcome.record.error
+    )
+    await outcome.engine.close()
