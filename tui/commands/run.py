@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
 from collections.abc import Callable
 
@@ -72,6 +73,12 @@ def print_json_event(event: Event) -> None:
     print_json(event.to_dict())
 
 
+def command_line(argv: list[str], width: int = 120) -> str:
+    """A command on one line, shell-quoted, shortened to width."""
+    line = safe(shlex.join(argv)).replace("\n", " ⏎ ")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 class HumanPrinter:
     """Progress for a person: statuses, commands with their output, and the result."""
 
@@ -88,7 +95,7 @@ class HumanPrinter:
         print(f"· {event.status}" + (f": {safe(event.detail)}" if event.detail else ""))
 
     def _CommandStarted(self, event: CommandStarted) -> None:
-        print(f"$ {safe(' '.join(event.command))[:200]}  [{event.phase} {event.chunk_id}]")
+        print(f"$ {command_line(event.command)}  [{event.phase} {event.chunk_id}]")
 
     def _OutputChunk(self, event: OutputChunk) -> None:
         text = safe(event.text)
