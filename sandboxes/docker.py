@@ -1,0 +1,375 @@
+"""Sandboxes as Docker containers through docker-py; every blocking call runs off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import posixpath
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests
+from docker.api.client import APIClient
+
+from sandboxes.base import (
+    MANAGED_LABEL,
+    BackendUnavailable,
+    ExecResult,
+    ImageNotFound,
+    OutputCallback,
+    Sandbox,
+    SandboxBackend,
+    SandboxError,
+    SandboxInfo,
+    SandboxSpec,
+)
+from sandboxes.docker_archive import (
+    absolute,
+    copy_host_path_in,
+    put_archive_creating_dirs,
+    read_archive_file,
+    tar_of_file,
+    write_host_file,
+)
+from sandboxes.docker_exec import (
+    GROUP_SCRIPT,
+    PID_DIR,
+    ExecOutput,
+    ThreadedStream,
+    finished_exit_code,
+    kill_exec_group,
+)
+from sandboxes.image import DEFAULT_IMAGE_TAG, default_image_tag, dockerfile_bytes
+
+__all__ = ["DEFAULT_IMAGE_TAG", "DockerBackend", "DockerSandbox", "default_image_tag"]
+
+T = TypeVar("T")
+
+DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+SANDBOX_CAPABILITIES = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "SETUID",
+    "SETGID",
+    "KILL",
+    "NET_BIND_SERVICE",
+]
+KEEPALIVE_COMMAND = ["sleep", "infinity"]
+BRIDGE_NETWORK = "bridge"
+STOP_TIMEOUT_SECONDS = 5
+KILL_GRACE_SECONDS = 5.0
+GO_MODE_DIR = 1 << 31
+GO_MODE_SYMLINK = 1 << 27
+MAX_SYMLINK_HOPS = 8
+
+
+def unreachable_message(where: str) -> str:
+    """The message for a Docker engine that does not answer."""
+    return (
+        f"Docker is not reachable at {where}: start the Docker engine "
+        "(e.g. `sudo systemctl start docker`) or set DOCKER_HOST"
+    )
+
+
+class DockerConnection:
+    """A lazily opened docker-py client, the address it talks to, and error translation."""
+
+    def __init__(self, base_url: str | None, timeout: int) -> None:
+        self.base_url = base_url
+        self.where = base_url or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+        self._timeout = timeout
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    def api(self) -> APIClient:
+        """The low-level client, opened on first use (this contacts the daemon)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._open_client()
+            return self._client.api
+
+    def _open_client(self) -> docker.DockerClient:
+        if self.base_url is None:
+            return docker.from_env(timeout=self._timeout, max_pool_size=64)
+        return docker.DockerClient(base_url=self.base_url, timeout=self._timeout, max_pool_size=64)
+
+    def blocking(self, call: Callable[[APIClient], T]) -> T:
+        """Run call with the client on this thread, translating Docker errors."""
+        try:
+            return call(self.api())
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+            raise self.translate(error) from error
+
+    async def run(self, call: Callable[[APIClient], T]) -> T:
+        """Run call with the client on a worker thread."""
+        return await asyncio.to_thread(self.blocking, call)
+
+    def translate(self, error: Exception) -> SandboxError:
+        """Turn a docker-py or transport error into a SandboxError with a useful message."""
+        if isinstance(error, docker.errors.APIError):
+            return SandboxError(str(error.explanation or error))
+        return BackendUnavailable(f"{unreachable_message(self.where)} ({error})")
+
+
+class DockerSandbox(Sandbox):
+    """One taskyard container."""
+
+    def __init__(self, connection: DockerConnection, container_id: str) -> None:
+        self.id = container_id
+        self._connection = connection
+
+    async def exec(
+        self,
+        argv: list[str],
+        *,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        """Run argv (as user, default the image's) in its own process group.
+
+        At timeout or cancellation the whole group is killed.
+        """
+        started = time.monotonic()
+        pidfile = f"{PID_DIR}/{uuid.uuid4().hex}"
+        command = ["sh", "-c", GROUP_SCRIPT, "sh", pidfile, *argv]
+        exec_id = await self._connection.run(
+            lambda api: api.exec_create(
+                self.id, command, workdir=workdir, environment=env, user=user or ""
+            )["Id"]
+        )
+        output = ExecOutput(
+            lambda: self._connection.blocking(lambda api: api.exec_start(exec_id, socket=True))
+        )
+        stream = ThreadedStream(output.chunks(), name=f"taskyard-exec-{exec_id[:12]}")
+        try:
+            finished = await stream.deliver(on_output, timeout)
+        except BaseException:
+            with contextlib.suppress(SandboxError):
+                await asyncio.shield(self._kill_group(exec_id, pidfile))
+            output.abort()
+            raise
+        if not finished:
+            await self._kill_group(exec_id, pidfile)
+            if not await stream.deliver(on_output, KILL_GRACE_SECONDS):
+                output.abort()
+            return ExecResult(exit_code=None, timed_out=True, duration=time.monotonic() - started)
+        exit_code = await self._connection.run(lambda api: finished_exit_code(api, exec_id))
+        return ExecResult(exit_code=exit_code, timed_out=False, duration=time.monotonic() - started)
+
+    async def _kill_group(self, exec_id: str, pidfile: str) -> None:
+        await self._connection.run(lambda api: kill_exec_group(api, self.id, exec_id, pidfile))
+
+    async def read_file(self, path: str) -> bytes:
+        """Return a file's bytes; FileNotFoundError or IsADirectoryError when it is not a file."""
+        return await self._connection.run(lambda api: read_archive_file(api, self.id, path))
+
+    async def write_file(self, path: str, data: bytes, mode: int = 0o644) -> None:
+        """Write a file (binary safe), creating parent directories."""
+        directory, name = posixpath.split(absolute(path))
+        archive = tar_of_file(name, data, mode)
+        await self._connection.run(
+            lambda api: put_archive_creating_dirs(api, self.id, directory, archive)
+        )
+
+    async def copy_in(self, host_path: str, sandbox_dir: str) -> None:
+        """Copy a host file into sandbox_dir (created if missing), keeping its name."""
+        directory = absolute(sandbox_dir)
+        await self._connection.run(
+            lambda api: copy_host_path_in(api, self.id, host_path, directory)
+        )
+
+    async def copy_out(self, sandbox_path: str, host_path: str) -> None:
+        """Copy one sandbox file to host_path, creating its parent directories."""
+        data = await self.read_file(sandbox_path)
+        await asyncio.to_thread(write_host_file, Path(host_path), data)
+
+    async def set_network(self, enabled: bool) -> None:
+        """Reconnect the default bridge, or disconnect every network (loopback stays)."""
+        await self._connection.run(lambda api: set_container_network(api, self.id, enabled))
+
+    async def start(self) -> None:
+        """Start the container again after stop()."""
+        await self._connection.run(lambda api: api.start(self.id))
+
+    async def stop(self) -> None:
+        """Stop the container, keeping its filesystem."""
+        await self._connection.run(lambda api: api.stop(self.id, timeout=STOP_TIMEOUT_SECONDS))
+
+    async def remove(self) -> None:
+        """Remove the container and its anonymous volumes; a missing container is fine."""
+        await self._connection.run(lambda api: remove_container(api, self.id))
+
+
+class DockerBackend(SandboxBackend):
+    """A Docker engine, local or reached through base_url (e.g. a forwarded unix socket)."""
+
+    name = "docker"
+
+    def __init__(self, base_url: str | None = None, *, timeout: int = 60) -> None:
+        self._connection = DockerConnection(base_url, timeout)
+
+    @property
+    def where(self) -> str:
+        """The address of the Docker engine, for messages."""
+        return self._connection.where
+
+    async def ping(self) -> None:
+        """Raise BackendUnavailable with a clear message if the engine does not answer."""
+        await self._connection.run(lambda api: api.ping())
+
+    async def create(self, spec: SandboxSpec) -> DockerSandbox:
+        """Create and start a hardened, labelled container (ImageNotFound if no such image)."""
+        container_id = await self._connection.run(
+            lambda api: create_container(api, spec, self.where)
+        )
+        return DockerSandbox(self._connection, container_id)
+
+    async def attach(self, sandbox_id: str) -> DockerSandbox:
+        """Return a handle on an existing taskyard container (SandboxError if it is gone)."""
+        container_id = await self._connection.run(
+            lambda api: managed_container_id(api, sandbox_id, self.where)
+        )
+        return DockerSandbox(self._connection, container_id)
+
+    async def list(self, labels: dict[str, str] | None = None) -> list[SandboxInfo]:
+        """List taskyard's containers (running or not) carrying all the given labels."""
+        filters = {"label": label_filters(labels or {})}
+        rows = await self._connection.run(lambda api: api.containers(all=True, filters=filters))
+        return [sandbox_info(row) for row in rows]
+
+    async def has_image(self, image: str) -> bool:
+        """Whether the image exists on the engine."""
+        return await self._connection.run(lambda api: image_exists(api, image))
+
+    async def build_image(
+        self, tag: str = DEFAULT_IMAGE_TAG, on_output: OutputCallback | None = None
+    ) -> None:
+        """Build the bundled Dockerfile as tag, streaming the build log to on_output."""
+        chunks = build_log(self._connection, tag)
+        await ThreadedStream(chunks, name="taskyard-image-build").deliver(on_output, None)
+
+
+def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
+    """Create and start a container for spec; return its id."""
+    try:
+        created = api.create_container(
+            spec.image,
+            command=KEEPALIVE_COMMAND,
+            name=spec.name,
+            labels={**spec.labels, MANAGED_LABEL: "true"},
+            environment=spec.env,
+            working_dir=spec.workdir,
+            host_config=hardened_host_config(api, spec),
+            detach=True,
+        )
+    except docker.errors.ImageNotFound as error:
+        raise ImageNotFound(
+            f"image {spec.image} not found on {where}: "
+            "run `taskyard image build` or choose another image"
+        ) from error
+    container_id: str = created["Id"]
+    try:
+        if not spec.network:
+            api.disconnect_container_from_network(container_id, BRIDGE_NETWORK)
+        api.start(container_id)
+    except docker.errors.APIError:
+        api.remove_container(container_id, force=True)
+        raise
+    return container_id
+
+
+def hardened_host_config(api: APIClient, spec: SandboxSpec) -> dict[str, Any]:
+    """No new privileges, a minimal capability set, pids/memory limits, an init, the bridge."""
+    nano_cpus = None if spec.cpus is None else int(spec.cpus * 1_000_000_000)
+    host_config: dict[str, Any] = api.create_host_config(
+        security_opt=["no-new-privileges:true"],
+        cap_drop=["ALL"],
+        cap_add=SANDBOX_CAPABILITIES,
+        pids_limit=spec.pids_limit,
+        mem_limit=spec.memory,
+        memswap_limit=spec.memory,
+        nano_cpus=nano_cpus,
+        init=True,
+        network_mode=BRIDGE_NETWORK,
+    )
+    return host_config
+
+
+def managed_container_id(api: APIClient, sandbox_id: str, where: str) -> str:
+    """The full id of a taskyard container, or SandboxError if it is missing or not ours."""
+    try:
+        details = api.inspect_container(sandbox_id)
+    except docker.errors.NotFound as error:
+        raise SandboxError(f"sandbox {sandbox_id} not found on {where}") from error
+    if details["Config"]["Labels"].get(MANAGED_LABEL) != "true":
+        raise SandboxError(f"container {sandbox_id} on {where} is not a taskyard sandbox")
+    container_id: str = details["Id"]
+    return container_id
+
+
+def label_filters(labels: dict[str, str]) -> list[str]:
+    """Docker label filters: taskyard's own label plus every requested key=value."""
+    return [f"{MANAGED_LABEL}=true", *(f"{key}={value}" for key, value in labels.items())]
+
+
+def sandbox_info(row: dict[str, Any]) -> SandboxInfo:
+    """A SandboxInfo from one row of the container list."""
+    names = row.get("Names") or [row["Id"]]
+    return SandboxInfo(
+        id=row["Id"], name=names[0].lstrip("/"), status=row["State"], labels=row["Labels"] or {}
+    )
+
+
+def image_exists(api: APIClient, image: str) -> bool:
+    """Whether the image is present on the engine."""
+    try:
+        api.inspect_image(image)  # type: ignore[no-untyped-call]
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def remove_container(api: APIClient, container_id: str) -> None:
+    """Force-remove a container; a container already gone is fine."""
+    try:
+        api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        return
+
+
+def set_container_network(api: APIClient, container_id: str, enabled: bool) -> None:
+    """Connect the bridge when enabled, otherwise disconnect every network."""
+    networks = api.inspect_container(container_id)["NetworkSettings"]["Networks"] or {}
+    if enabled and BRIDGE_NETWORK not in networks:
+        api.connect_container_to_network(container_id, BRIDGE_NETWORK)
+    if not enabled:
+        for network in networks:
+            api.disconnect_container_from_network(container_id, network)
+
+
+def build_log(connection: DockerConnection, tag: str) -> Iterator[bytes]:
+    """Build the bundled Dockerfile, yielding log lines; SandboxError with the failing step."""
+    events = connection.blocking(
+        lambda api: api.build(
+            fileobj=io.BytesIO(dockerfile_bytes()), tag=tag, rm=True, forcerm=True, decode=True
+        )
+    )
+    for event in events:
+        if "error" in event:
+            raise SandboxError(f"building {tag} failed: {event['error'].strip()}")
+        text = event.get("stream") or event.get("status")
+        if text:
+            yield text.encode() if text.endswith("\n") else f"{text}\n".encode()
