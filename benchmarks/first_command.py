@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.api import TaskRequest  # noqa: E402
-from engine.config import DEFAULT_IMAGE  # noqa: E402
-from tests.support.engines import scripted_engine  # noqa: E402
-from tests.support.model_server import Call, Reply, ScriptedModelServer  # noqa: E402
-from tests.support.repos import make_calc_repo  # noqa: E402
+from engine.api import TaskRequest
+from engine.config import DEFAULT_IMAGE
+from tests.support.engines import scripted_engine
+from tests.support.model_server import Call, Reply, ScriptedModelServer
+from tests.support.repos import make_calc_repo
 
 
 def bare_docker_run(image: str) -> float:

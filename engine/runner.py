@@ -182,6 +182,7 @@ class TaskRun:
             labels={
                 MANAGED_LABEL: "true",
                 "dev.taskyard.task": self.task.id,
+                "dev.taskyard.home": str(self.ctx.paths.state_dir),
                 "dev.taskyard.mode": self.task.mode,
             },
             env=sandbox_env(self.environment),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,22 @@ def docker_available() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{problem} (CI=true: Docker-backed tests must run)")
     pytest.skip(problem)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def remove_test_containers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the session, remove the sandboxes that tasks of this test run left stopped."""
+    yield
+    if _docker_problem() is not None:
+        return
+    import docker
+
+    client = docker.from_env(timeout=30)
+    root = str(tmp_path_factory.getbasetemp())
+    for container in client.containers.list(all=True, filters={"label": "dev.taskyard.home"}):
+        if container.labels.get("dev.taskyard.home", "").startswith(root):
+            container.remove(force=True)
+    client.close()
 
 
 @pytest.fixture
