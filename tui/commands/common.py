@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -48,3 +49,13 @@ def safe(text: str) -> str:
 def first_line(text: str, width: int) -> str:
     line = safe(text).strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def command_line(argv: list[str], width: int = 120) -> str:
+    """A command on one line, shell-quoted, shortened to width."""
+    line = safe(shlex.join(argv)).replace("\n", " ⏎ ")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shlex
 import sys
 from collections.abc import Callable
 
@@ -22,7 +21,7 @@ from engine.events import (
     ToolCallRejected,
 )
 from engine.gitops import diff_stat
-from tui.commands.common import print_json, safe, with_engine
+from tui.commands.common import command_line, plural, print_json, safe, with_engine
 
 PrintEvent = Callable[[Event], None]
 
@@ -63,9 +62,18 @@ async def run_task(engine: Engine, request: TaskRequest, printer: PrintEvent) ->
                 continue
             printer(event)
             if isinstance(event, TaskFinished):
-                return 0 if event.status == "ready" else 1
+                return exit_code(event)
     finally:
         subscription.close()
+    return 1
+
+
+def exit_code(finished: TaskFinished) -> int:
+    """0 when the task is ready for review; else 1, with the reason on stderr."""
+    if finished.status == "ready":
+        return 0
+    reason = f": {safe(finished.error)}" if finished.error else ""
+    print(f"taskyard: task {finished.task_id} {finished.status}{reason}", file=sys.stderr)
     return 1
 
 
@@ -73,17 +81,12 @@ def print_json_event(event: Event) -> None:
     print_json(event.to_dict())
 
 
-def command_line(argv: list[str], width: int = 120) -> str:
-    """A command on one line, shell-quoted, shortened to width."""
-    line = safe(shlex.join(argv)).replace("\n", " ⏎ ")
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
 class HumanPrinter:
     """Progress for a person: statuses, commands with their output, and the result."""
 
     def __init__(self) -> None:
         self._at_line_start = True
+        self._last_agent_text = ""
 
     def print(self, event: Event) -> None:
         handler = getattr(self, f"_{type(event).__name__}", None)
@@ -113,6 +116,7 @@ class HumanPrinter:
         print(f"  {mark} {state} ({event.duration:.1f}s, {event.output_lines} lines)")
 
     def _AgentMessage(self, event: AgentMessage) -> None:
+        self._last_agent_text = event.text
         print(f"agent: {safe(event.text).strip()}")
 
     def _PatchApplied(self, event: PatchApplied) -> None:
@@ -130,7 +134,7 @@ class HumanPrinter:
             f"{event.status}: task {event.task_id}"
             + (f" — {safe(event.error)}" if event.error else "")
         )
-        if event.final_message:
+        if event.final_message and event.final_message != self._last_agent_text:
             print(safe(event.final_message).strip())
         self._summary(event)
 
@@ -139,7 +143,7 @@ class HumanPrinter:
         if stats:
             added = sum(stat.added for stat in stats)
             removed = sum(stat.removed for stat in stats)
-            print(f"\n{len(stats)} files changed, +{added} -{removed} on {event.branch}")
+            print(f"\n{plural(len(stats), 'file')} changed, +{added} -{removed} on {event.branch}")
         valid = sum(1 for citation in event.citations if citation["valid"])
         if event.citations:
             print(f"citations: {valid} of {len(event.citations)} verified")

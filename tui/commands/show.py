@@ -8,7 +8,7 @@ import asyncio
 from engine.api import Engine
 from engine.gitops import diff_stat
 from engine.store import CommandRecord, TaskRecord
-from tui.commands.common import print_json, safe, with_engine
+from tui.commands.common import command_line, print_json, safe, with_engine
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,7 +60,7 @@ def print_commands(commands: list[CommandRecord]) -> None:
             state = "—"
         else:
             state = f"exit {command.exit_code}"
-        line = safe(" ".join(command.command)).replace("\n", " ")[:100]
+        line = command_line(command.command, 90)
         print(f"  {command.chunk_id}  {state:<8} {command.phase:<8} {line}")
 
 
