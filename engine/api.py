@@ -290,6 +290,8 @@ class Engine:
         for job in list(self._running.values()):
             job.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
+        if self._model is not None:
+            await self._model.aclose()
         self.store.close()
 
 

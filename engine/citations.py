@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-REPO_DIR = "/workspace/repo"
+from engine.layout import REPO_DIR
+
 _CITATION = re.compile(
     r"【\s*(?:F:\s*(?P<path>[^†】]+?)|(?P<chunk>[A-Za-z0-9_.-]+))\s*"
     r"†\s*L(?P<start>\d+)(?:\s*-\s*L?(?P<end>\d+))?\s*】"

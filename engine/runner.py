@@ -8,14 +8,11 @@ import posixpath
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from engine import gitops
 from engine.agent.loop import AgentLoop, LoopLimits, LoopOutcome
-from engine.agent.output import count_lines
 from engine.agent.tools import ToolBox
 from engine.bus import EventBus
-from engine.citations import parse_citations, verify_citations
 from engine.commands import CommandRunner
 from engine.config import CA_ENV_VARS, Config, ConfigError, Environment
 from engine.events import (
@@ -25,18 +22,17 @@ from engine.events import (
     TaskFinished,
     TaskStatusChanged,
 )
+from engine.layout import CA_DIR, INBOX_DIR, REPO_DIR
 from engine.models.base import ModelClient, ModelError, UserMessage
 from engine.paths import Paths
 from engine.prompt import build_instructions, user_prompt
+from engine.results import ResultCollector, ResultError
 from engine.states import TaskStatus, check_transition
 from engine.store import Store, TaskRecord
 from sandboxes.base import MANAGED_LABEL, Sandbox, SandboxBackend, SandboxError, SandboxSpec
 
 log = logging.getLogger(__name__)
 
-REPO_DIR = "/workspace/repo"
-INBOX_DIR = "/tmp/taskyard"
-CA_DIR = "/etc/taskyard"
 ASK_USER = "65534:65534"
 ASK_ENV = {
     "HOME": "/tmp",
@@ -45,7 +41,7 @@ ASK_ENV = {
     "GIT_CONFIG_VALUE_0": "*",
 }
 SYSTEM_STEP_TIMEOUT = 300.0
-EXPECTED_ERRORS = (gitops.GitError, SandboxError, ModelError, ConfigError, OSError)
+EXPECTED_ERRORS = (gitops.GitError, SandboxError, ModelError, ConfigError, ResultError, OSError)
 
 
 class TaskError(Exception):
@@ -299,72 +295,32 @@ class TaskRun:
         return await loop.run()
 
     async def _finish(self, base_sha: str, outcome: LoopOutcome) -> None:
-        diff, head_sha = ("", "") if self.ask_mode else await self._collect_result(base_sha)
-        citations = await self._verify_citations(outcome.final_message)
-        usage = {
-            "input_tokens": outcome.usage.input_tokens,
-            "output_tokens": outcome.usage.output_tokens,
-            "cached_tokens": outcome.usage.cached_tokens,
-            "total_tokens": outcome.usage.total_tokens,
-        }
+        results = ResultCollector(self._require_sandbox(), self.ctx.store, self.task.id)
+        if not self.ask_mode:
+            bundle = self.ctx.paths.results_dir / f"{self.task.id}.bundle"
+            message = f"taskyard: {self.task.prompt.strip().splitlines()[0][:60]}"
+            diff, head_sha = await results.commit_and_fetch(
+                base_sha, branch_name(self.task.id), message, bundle
+            )
+            self.ctx.store.update_task(
+                self.task.id, diff=diff, head_sha=head_sha, result_bundle=str(bundle)
+            )
+        usage = outcome.usage
         self.ctx.store.update_task(
             self.task.id,
             final_message=outcome.final_message,
-            diff=diff,
-            head_sha=head_sha,
-            citations=citations,
-            usage=usage,
+            citations=await results.citations(outcome.final_message),
+            usage={
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "cached_tokens": usage.cached_tokens,
+                "total_tokens": usage.total_tokens,
+            },
         )
         if outcome.stopped_by:
             await self._end(TaskStatus.FAILED, f"the agent was stopped at {outcome.stopped_by}")
         else:
             await self._end(TaskStatus.READY, "")
-
-    async def _collect_result(self, base_sha: str) -> tuple[str, str]:
-        """Commit the agent's work on its branch, bring the bundle home, return diff and head."""
-        sandbox = self._require_sandbox()
-        out_bundle = posixpath.join(INBOX_DIR, "result.bundle")
-        message = f"taskyard: {self.task.prompt.strip().splitlines()[0][:60]}"
-        script = gitops.finish_script(
-            REPO_DIR, branch_name(self.task.id), base_sha, message, out_bundle
-        )
-        head_sha = (await self._capture(["sh", "-c", script], "/")).strip().splitlines()[-1]
-        local_bundle = self.ctx.paths.results_dir / f"{self.task.id}.bundle"
-        await sandbox.copy_out(out_bundle, str(local_bundle))
-        diff = await self._capture(gitops.diff_command(REPO_DIR, base_sha), REPO_DIR)
-        self.ctx.store.update_task(self.task.id, result_bundle=str(local_bundle))
-        return diff, head_sha
-
-    async def _capture(self, argv: list[str], workdir: str) -> str:
-        """Run a bookkeeping command and return its output; fail the task if it fails."""
-        chunks: list[bytes] = []
-        result = await self._require_sandbox().exec(
-            argv, workdir=workdir, timeout=SYSTEM_STEP_TIMEOUT, on_output=chunks.append
-        )
-        output = b"".join(chunks).decode("utf-8", errors="replace")
-        if result.exit_code != 0:
-            raise TaskError(f"collecting the result failed: {output.strip()[-500:]}")
-        return output
-
-    async def _verify_citations(self, message: str) -> list[dict[str, Any]]:
-        citations = parse_citations(message)
-        if not citations:
-            return []
-        verified = await verify_citations(citations, self._file_lines, self._chunk_lines)
-        return [citation.to_dict() for citation in verified]
-
-    async def _file_lines(self, path: str) -> int | None:
-        try:
-            data = await self._require_sandbox().read_file(posixpath.join(REPO_DIR, path))
-        except (FileNotFoundError, IsADirectoryError, SandboxError):
-            return None
-        return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-
-    async def _chunk_lines(self, chunk_id: str) -> int | None:
-        record = self.ctx.store.get_command(self.task.id, chunk_id)
-        if record is None:
-            return None
-        return await asyncio.to_thread(count_lines, Path(record.log_path))
 
     async def _end(self, status: TaskStatus, error: str) -> None:
         """Record the terminal status, stop the sandbox, and announce the result."""

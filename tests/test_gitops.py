@@ -9,15 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from engine.diffs import FileStat, diff_stat
 from engine.gitops import (
     BASE_REF,
-    FileStat,
     GitError,
     PreparedSource,
     agents_docs,
     checkout_script,
     diff_command,
-    diff_stat,
     finish_script,
     import_result,
     is_remote,

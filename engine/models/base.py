@@ -127,3 +127,7 @@ class ModelClient(ABC):
 
         Raises ModelError with a clear message when the call cannot succeed.
         """
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release connections; the client must not be used afterwards."""

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from engine.api import Engine, TaskRequest
+from engine.diffs import diff_stat
 from engine.events import (
     AgentMessage,
     CommandFinished,
@@ -20,7 +21,6 @@ from engine.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
-from engine.gitops import diff_stat
 from tui.commands.common import command_line, plural, print_json, safe, with_engine
 
 PrintEvent = Callable[[Event], None]

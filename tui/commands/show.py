@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from engine.api import Engine
-from engine.gitops import diff_stat
+from engine.diffs import diff_stat
 from engine.store import CommandRecord, TaskRecord
 from tui.commands.common import command_line, print_json, safe, with_engine
 
