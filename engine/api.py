@@ -188,13 +188,51 @@ class Engine:
             return repo
         return str(Path(repo).expanduser().resolve())
 
-    def _start(self, record: TaskRecord) -> None:
+    def _start(self, record: TaskRecord, follow_up: str | None = None) -> None:
         context = RunContext(
             self.config, self.paths, self.store, self.bus, self.backend, self.model
         )
-        job = asyncio.create_task(TaskRun(context, record).run(), name=f"task-{record.id}")
+        run = TaskRun(context, record)
+        work = run.run() if follow_up is None else run.follow_up(follow_up)
+        job = asyncio.create_task(work, name=f"task-{record.id}")
         self._running[record.id] = job
         job.add_done_callback(lambda _: self._running.pop(record.id, None))
+
+    async def follow_up(self, task_id: str, prompt: str) -> TaskRecord:
+        """Start a new turn of a finished task in its sandbox and branch; returns at once."""
+        task = self.task(task_id)
+        if not prompt.strip():
+            raise EngineError("the follow-up is empty: say what the agent should do next")
+        if TaskStatus(task.status) in ACTIVE:
+            raise EngineError(f"task {task.id} is still {task.status}: wait for it to finish")
+        await self.wait(task.id)
+        if task.status == TaskStatus.CANCELLED.value or not task.sandbox_id:
+            raise EngineError(f"task {task.id} has no sandbox to continue in: retry it instead")
+        self.model  # noqa: B018
+        self.store.update_task(task.id, owner=_owner())
+        self._start(self.task(task.id), follow_up=prompt)
+        return self.task(task.id)
+
+    async def retry(self, task_id: str) -> TaskRecord:
+        """Submit the same request again as a new task."""
+        task = self.task(task_id)
+        request = TaskRequest(
+            prompt=task.prompt,
+            repo=task.repo,
+            ref=task.ref,
+            environment=task.environment,
+            mode="ask" if task.mode == "ask" else "code",
+            image=task.image,
+        )
+        return await self.submit(request)
+
+    def archive(self, task_id: str, archived: bool = True) -> None:
+        """Hide a task from the default listing (or bring it back)."""
+        self.store.update_task(self.task(task_id).id, archived=int(archived))
+
+    def environments(self) -> list[str]:
+        """Names of the configured environments, `default` included."""
+        return sorted({"default", *self.config.environments})
 
     def subscribe(self, task_id: str | None = None) -> Subscription:
         """Events from now on, for one task or all."""

@@ -49,6 +49,12 @@ class TaskStatusChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FollowUpStarted(Event):
+    type: ClassVar[str] = "task.followup"
+    prompt: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SourcePrepared(Event):
     type: ClassVar[str] = "source.prepared"
     base_sha: str
@@ -152,6 +158,7 @@ class TaskFinished(Event):
 ALL_EVENTS: tuple[type[Event], ...] = (
     TaskQueued,
     TaskStatusChanged,
+    FollowUpStarted,
     SourcePrepared,
     SandboxReady,
     NetworkChanged,

@@ -6,16 +6,19 @@ import asyncio
 import logging
 import posixpath
 import traceback
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine import gitops
-from engine.agent.loop import AgentLoop, LoopLimits, LoopOutcome
+from engine.agent.loop import AgentLoop, LoopLimits, LoopOutcome, item_from_dict
 from engine.agent.tools import ToolBox
 from engine.bus import EventBus
 from engine.commands import CommandRunner
 from engine.config import CA_ENV_VARS, Config, ConfigError, Environment
 from engine.events import (
+    FollowUpStarted,
     NetworkChanged,
     SandboxReady,
     SourcePrepared,
@@ -23,7 +26,7 @@ from engine.events import (
     TaskStatusChanged,
 )
 from engine.layout import CA_DIR, INBOX_DIR, REPO_DIR
-from engine.models.base import ModelClient, ModelError, UserMessage
+from engine.models.base import ConversationItem, ModelClient, ModelError, UserMessage
 from engine.paths import Paths
 from engine.prompt import build_instructions, user_prompt
 from engine.results import ResultCollector, ResultError
@@ -110,8 +113,15 @@ class TaskRun:
 
     async def run(self) -> None:
         """Run to a terminal status; never raises for a task's own failure or cancellation."""
+        await self._guarded(self._run())
+
+    async def follow_up(self, prompt: str) -> None:
+        """Run a follow-up turn to a terminal status, like run()."""
+        await self._guarded(self._follow_up(prompt))
+
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
         try:
-            await self._run()
+            await work
         except asyncio.CancelledError:
             await asyncio.shield(self._end(TaskStatus.CANCELLED, "cancelled"))
         except (TaskError, *EXPECTED_ERRORS) as error:
@@ -134,9 +144,24 @@ class TaskRun:
         await self._setup()
         await self._cut_network()
         self.set_status(TaskStatus.RUNNING)
-        instructions = build_instructions("ask" if self.ask_mode else "code", docs, self._workdir())
-        outcome = await self._agent(instructions)
+        instructions = build_instructions("ask" if self.ask_mode else "code", docs, REPO_DIR)
+        self.ctx.store.update_task(self.task.id, instructions=instructions)
+        prompt = user_prompt(self.task.prompt, self.environment.workdir)
+        outcome = await self._agent(instructions, [], prompt)
         await self._finish(prepared.base_sha, outcome)
+
+    async def _follow_up(self, prompt: str) -> None:
+        """A new turn in the same sandbox and branch, with the conversation so far."""
+        self.set_status(TaskStatus.RUNNING, "follow-up")
+        self.ctx.bus.emit(FollowUpStarted(task_id=self.task.id, prompt=prompt))
+        self.sandbox = await self.ctx.backend.attach(self.task.sandbox_id)
+        await self.sandbox.start()
+        store = self.ctx.store
+        conversation = [item_from_dict(item) for item in store.conversation(self.task.id)]
+        outcome = await self._agent(
+            self.task.instructions, conversation, prompt, turn=len(store.turns(self.task.id))
+        )
+        await self._finish(self.task.base_sha, outcome)
 
     def _workdir(self) -> str:
         return posixpath.join(REPO_DIR, self.environment.workdir).rstrip("/") or REPO_DIR
@@ -267,7 +292,13 @@ class TaskRun:
         await self._require_sandbox().set_network(False)
         self.ctx.bus.emit(NetworkChanged(task_id=self.task.id, enabled=False))
 
-    async def _agent(self, instructions: str) -> LoopOutcome:
+    async def _agent(
+        self,
+        instructions: str,
+        conversation: list[ConversationItem],
+        prompt: str,
+        turn: int = 0,
+    ) -> LoopOutcome:
         agent = self.ctx.config.agent
         tools = ToolBox(
             sandbox=self._require_sandbox(),
@@ -289,9 +320,10 @@ class TaskRun:
             limits=LoopLimits(agent.max_turns, agent.max_wall_seconds, agent.max_tokens),
             store=self.ctx.store,
             emit=self.ctx.bus.emit,
-            conversation=[],
+            conversation=conversation,
+            turn=turn,
         )
-        loop.add(UserMessage(text=user_prompt(self.task.prompt, self.environment.workdir)))
+        loop.add(UserMessage(text=prompt))
         return await loop.run()
 
     async def _finish(self, base_sha: str, outcome: LoopOutcome) -> None:
@@ -305,17 +337,11 @@ class TaskRun:
             self.ctx.store.update_task(
                 self.task.id, diff=diff, head_sha=head_sha, result_bundle=str(bundle)
             )
-        usage = outcome.usage
         self.ctx.store.update_task(
             self.task.id,
             final_message=outcome.final_message,
             citations=await results.citations(outcome.final_message),
-            usage={
-                "input_tokens": usage.input_tokens,
-                "output_tokens": usage.output_tokens,
-                "cached_tokens": usage.cached_tokens,
-                "total_tokens": usage.total_tokens,
-            },
+            usage=self.ctx.store.total_usage(self.task.id),
         )
         if outcome.stopped_by:
             await self._end(TaskStatus.FAILED, f"the agent was stopped at {outcome.stopped_by}")

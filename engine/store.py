@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     usage TEXT NOT NULL DEFAULT '{}',
     result_bundle TEXT NOT NULL DEFAULT '',
     owner TEXT NOT NULL DEFAULT '',
+    instructions TEXT NOT NULL DEFAULT '',
     archived INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -102,6 +103,7 @@ TASK_COLUMNS = (
     "usage",
     "result_bundle",
     "owner",
+    "instructions",
     "archived",
 )
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created"}
@@ -132,6 +134,7 @@ class TaskRecord:
     usage: dict[str, int] = field(default_factory=dict)
     result_bundle: str = ""
     owner: str = ""
+    instructions: str = ""
     archived: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -294,6 +297,16 @@ class Store:
                 usage["cached_tokens"],
             ),
         )
+
+    def total_usage(self, task_id: str) -> dict[str, int]:
+        """Token counts summed over every turn of a task."""
+        row = self._db.execute(
+            "SELECT COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),"
+            " COALESCE(SUM(cached_tokens), 0) FROM turns WHERE task_id = ?",
+            (task_id,),
+        ).fetchone()
+        spent = {"input_tokens": row[0], "output_tokens": row[1], "cached_tokens": row[2]}
+        return {**spent, "total_tokens": row[0] + row[1]}
 
     def turns(self, task_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute(
