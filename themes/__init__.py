@@ -1,0 +1,1 @@
+"""Theme files shipped with taskyard (data only; `tui.themes` loads them)."""
