@@ -1,11 +1,14 @@
-"""The `taskyard` command: the plain subcommands, all on the engine's public API."""
+"""The `taskyard` command: the board with no arguments, else one of the plain subcommands."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from pathlib import Path
 
 from tui.commands import apply, apply_patch, image, run, show, tasks
+from tui.commands.common import fail, with_engine
 
 SUBCOMMANDS = (run, tasks, show, apply, image, apply_patch)
 
@@ -13,7 +16,14 @@ SUBCOMMANDS = (run, tasks, show, apply, image, apply_patch)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="taskyard",
-        description="Run coding agents on tasks, each in its own Docker container.",
+        description="Run coding agents on tasks, each in its own Docker container. "
+        "With no command, open the board.",
+    )
+    parser.add_argument(
+        "--repo",
+        dest="board_repo",
+        default=".",
+        help="repository the board starts new tasks in (default: .)",
     )
     subparsers = parser.add_subparsers(metavar="COMMAND")
     for module in SUBCOMMANDS:
@@ -26,14 +36,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
     try:
+        if handler is None:
+            return open_board(Path(args.board_repo))
         return int(handler(args))
     except KeyboardInterrupt:
         print("taskyard: interrupted", file=sys.stderr)
         return 130
+
+
+def open_board(repo: Path) -> int:
+    """Run the full-screen board for the repository at `repo`."""
+    repo = repo.expanduser()
+    if not repo.is_dir():
+        return fail(f"{repo} is not a directory: pass --repo PATH of a repository")
+    from tui.app import run_board
+
+    resolved = repo.resolve()
+    return asyncio.run(with_engine(lambda engine: run_board(engine, resolved)))
 
 
 if __name__ == "__main__":

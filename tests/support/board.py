@@ -1,0 +1,146 @@
+"""Helpers for board tests: stored tasks without Docker, and waits bounded by a deadline."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+from textual.pilot import Pilot
+
+from engine.api import Engine
+from engine.config import Config
+from engine.events import Event
+from engine.paths import Paths
+from engine.store import CommandRecord, TaskRecord
+from tests.support.model_server import Call, RecordedRequest, Reply, Step
+from tests.support.repos import FIX_PATCH
+from tui.bridge import EngineEvent
+
+FROZEN_NOW = 1_767_225_600.0
+"""2026-01-01 00:00 UTC: the clock of deterministic boards."""
+
+CALC_DIFF = (
+    "diff --git a/calc.py b/calc.py\n"
+    "index 1b3d1c5..b7a2bc4 100644\n"
+    "--- a/calc.py\n"
+    "+++ b/calc.py\n"
+    "@@ -1,2 +1,2 @@\n"
+    " def add(a, b):\n"
+    "-    return a - b\n"
+    "+    return a + b\n"
+)
+
+
+TEST_COMMAND = ["python3", "-m", "unittest", "-q"]
+
+
+def cited_answer(request: RecordedRequest) -> Reply:
+    """The final answer, citing the file and both test runs by the chunk ids the engine gave."""
+    failing, passing = [
+        output.splitlines()[0].removeprefix("chunk_id: ")
+        for output in request.tool_outputs()
+        if output.startswith("chunk_id: ")
+    ]
+    return Reply(
+        text=(
+            "Fixed `add`, which subtracted 【F:calc.py†L1-L2】. The test failed before "
+            f"【{failing}†L1-L3】 and passes now 【{passing}†L1-L3】; see 【F:missing.py†L1】."
+        )
+    )
+
+
+def calc_fix_script() -> list[Step]:
+    """Run the failing test, patch calc.py, run it again, answer with citations."""
+    return [
+        Reply(tool_calls=[Call("shell", {"command": TEST_COMMAND})]),
+        Reply(tool_calls=[Call("apply_patch", {"input": FIX_PATCH})]),
+        Reply(tool_calls=[Call("shell", {"command": TEST_COMMAND})]),
+        cited_answer,
+    ]
+
+
+def stored_engine(home: Path, **config: Any) -> Engine:
+    """An Engine on a fresh store under `home`; it never touches Docker unless a task runs."""
+    paths = Paths(config_dir=home / "config", state_dir=home / "state")
+    return Engine(paths, Config.model_validate(config))
+
+
+def store_task(engine: Engine, task_id: str, **fields: Any) -> TaskRecord:
+    """Insert a task record as if it had run; owned by this process so it stays as given."""
+    values: dict[str, Any] = {
+        "id": task_id,
+        "created": FROZEN_NOW - 600,
+        "updated": FROZEN_NOW - 300,
+        "prompt": "Fix the failing test",
+        "repo": "/work/calc",
+        "ref": "main",
+        "mode": "code",
+        "environment": "default",
+        "image": "taskyard-sandbox:latest",
+        "status": "ready",
+        "owner": str(os.getpid()),
+        **fields,
+    }
+    record = TaskRecord(**values)
+    engine.store.insert_task(record)
+    return record
+
+
+def store_command(
+    engine: Engine, task_id: str, chunk_id: str, command: list[str], output: str, **fields: Any
+) -> CommandRecord:
+    """Insert a finished command with its output in a log file under the engine's state dir."""
+    log_path = engine.paths.logs_dir / task_id / f"{chunk_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text(output, encoding="utf-8")
+    values: dict[str, Any] = {
+        "chunk_id": chunk_id,
+        "task_id": task_id,
+        "phase": "agent",
+        "command": command,
+        "workdir": "/workspace/repo",
+        "started": FROZEN_NOW - 500,
+        "finished": FROZEN_NOW - 498.5,
+        "exit_code": 0,
+        "timed_out": False,
+        "output_lines": output.count("\n"),
+        "output_bytes": len(output.encode()),
+        "log_path": str(log_path),
+        **fields,
+    }
+    record = CommandRecord(**values)
+    engine.store.start_command(record)
+    return record
+
+
+class EventLog:
+    """Engine events the app received, recorded by run_test's message hook."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, EngineEvent):
+            self.events.append(message.event)
+
+    def finished(self, task_id: str, count: int = 1) -> bool:
+        """Whether task.finished arrived `count` times for the task."""
+        return self.count(task_id, "task.finished") >= count
+
+    def count(self, task_id: str, event_type: str) -> int:
+        return sum(1 for e in self.events if e.task_id == task_id and e.type == event_type)
+
+
+async def wait_until(
+    pilot: Pilot[Any], condition: Callable[[], object], what: str, timeout: float = 120.0
+) -> None:
+    """Let the app run until condition() is true; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        await pilot.pause(0.05)

@@ -1,0 +1,153 @@
+"""The board without Docker: stored tasks, filter, sort, composer, archive, help, PR, quit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input, Select, TextArea
+
+from tests.support.board import CALC_DIFF, FROZEN_NOW, store_task, stored_engine
+from tui.app import TaskyardApp
+from tui.screens.composer import ComposerScreen
+from tui.screens.help import HelpScreen
+from tui.widgets.task_table import TaskTable
+
+SIZE = (120, 40)
+
+
+def board_app(tmp_path: Path, **config: object) -> TaskyardApp:
+    engine = stored_engine(tmp_path / "home", **config)
+    store_task(engine, "aaaa0001", prompt="Fix the failing test\nin calc.py", diff=CALC_DIFF)
+    store_task(
+        engine,
+        "bbbb0002",
+        prompt="Why does the parser drop the last token?",
+        mode="ask",
+        status="failed",
+        created=FROZEN_NOW - 500,
+        error="the agent was stopped at max_turns",
+    )
+    store_task(engine, "cccc0003", prompt="Add a --verbose flag", created=FROZEN_NOW - 400)
+    store_task(engine, "dddd0004", prompt="Old work", archived=True)
+    return TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+
+
+def cell_text(table: TaskTable, task_id: str, column: str) -> str:
+    return str(table.get_cell(task_id, column))
+
+
+async def test_board_lists_stored_tasks_newest_first(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.board.table
+        assert table.visible_ids == ["cccc0003", "bbbb0002", "aaaa0001"]
+        assert cell_text(table, "aaaa0001", "title") == "Fix the failing test"
+        assert cell_text(table, "aaaa0001", "repo") == "calc@main"
+        assert cell_text(table, "aaaa0001", "host") == "local"
+        assert cell_text(table, "aaaa0001", "status") == "✓ ready 5m00s"
+        assert cell_text(table, "aaaa0001", "diff") == "+1 -1"
+        assert cell_text(table, "bbbb0002", "status").startswith("✗ failed")
+        assert cell_text(table, "bbbb0002", "mode") == "ask"
+    await app.engine.close()
+
+
+async def test_filter_by_words_and_status_then_sort(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.board.table
+        await pilot.press("slash")
+        assert app.focused is app.board.query_one("#filter", Input)
+        await pilot.press(*"parser")
+        assert table.visible_ids == ["bbbb0002"]
+        app.board.query_one("#filter", Input).value = "status:ready"
+        await pilot.pause()
+        assert table.visible_ids == ["cccc0003", "aaaa0001"]
+        await pilot.press("enter")
+        assert app.focused is table
+        await pilot.press("escape")
+        assert table.visible_ids == ["cccc0003", "bbbb0002", "aaaa0001"]
+        await pilot.press("s")
+        assert table.row_order == "status"
+        assert table.visible_ids == ["cccc0003", "aaaa0001", "bbbb0002"]
+        await pilot.press("s")
+        assert table.visible_ids == ["cccc0003", "aaaa0001", "bbbb0002"]
+        assert table.row_order == "title"
+    await app.engine.close()
+
+
+async def test_composer_fields_defaults_and_cancel(tmp_path: Path) -> None:
+    environments = {"web": {"setup": "true"}}
+    app = board_app(tmp_path, environments=environments)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        composer = app.screen
+        assert isinstance(composer, ComposerScreen)
+        assert composer.query_one("#repo", Input).value == str(tmp_path)
+        environment = composer.query_one("#environment", Select)
+        assert [option[1] for option in environment._options] == ["default", "web"]
+        assert composer.query_one("#host", Select).value == "local"
+        assert composer.query_one("#attempts", Input).value == "1"
+        await pilot.press("ctrl+s")
+        assert "Write a prompt" in str(composer.query_one("#composer-error").render())
+        composer.query_one("#prompt", TextArea).text = "do it"
+        composer.query_one("#attempts", Input).value = "3"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        assert "not available yet" in str(composer.query_one("#composer-error").render())
+        await pilot.press("escape")
+        assert app.screen is app.board
+        assert len(app.board.table.rows_by_id) == 3
+    await app.engine.close()
+
+
+async def test_archive_hides_the_task(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.board.table
+        assert table.selected_task_id == "cccc0003"
+        await pilot.press("d")
+        assert table.visible_ids == ["bbbb0002", "aaaa0001"]
+        assert app.engine.task("cccc0003").archived
+        assert [task.id for task in app.engine.tasks()] == ["aaaa0001", "bbbb0002"]
+    await app.engine.close()
+
+
+async def test_pull_request_is_not_available_yet(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        await pilot.pause()
+        messages = [notification.message for notification in app._notifications]
+        assert "Pull requests are not available yet (issue 5)" in messages
+    await app.engine.close()
+
+
+async def test_help_lists_every_binding_with_keymap_overrides(tmp_path: Path) -> None:
+    app = board_app(tmp_path, keymap={"accept": "A", "archive": "D"})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        rows = {
+            action: keys
+            for _title, bindings in help_screen.sections
+            for keys, action, _what in help_screen.key_rows(bindings)
+        }
+        assert rows["Accept"] == "A" and rows["Archive"] == "D" and rows["New task"] == "n"
+        for binding in app.board.BINDINGS:
+            assert binding.description in rows  # type: ignore[union-attr]
+        await pilot.press("escape")
+        assert app.screen is app.board
+        await pilot.press("D")
+        assert "cccc0003" not in app.board.table.visible_ids
+    await app.engine.close()
+
+
+async def test_q_quits(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0 and not app.is_running
+    await app.engine.close()

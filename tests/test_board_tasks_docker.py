@@ -1,0 +1,83 @@
+"""The board driving the real engine on Docker with the scripted model server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import TextArea
+
+from tests.support.board import EventLog, calc_fix_script, wait_until
+from tests.support.engines import scripted_engine
+from tests.support.model_server import Reply, ScriptedModelServer, Step
+from tests.support.repos import make_calc_repo
+from tui.app import TaskyardApp
+from tui.screens.composer import ComposerScreen
+
+pytestmark = pytest.mark.usefixtures("docker_available")
+
+SIZE = (120, 40)
+
+
+@asynccontextmanager
+async def running_board(
+    tmp_path: Path, script: list[Step]
+) -> AsyncIterator[tuple[TaskyardApp, Pilot[None], EventLog]]:
+    """The board on a calc repository, its model playing `script`."""
+    repo = make_calc_repo(tmp_path / "calc")
+    log = EventLog()
+    with ScriptedModelServer(script) as server:
+        app = TaskyardApp(scripted_engine(tmp_path / "home", server), repo)
+        try:
+            async with app.run_test(size=SIZE, message_hook=log) as pilot:
+                yield app, pilot, log
+        finally:
+            await app.engine.close()
+
+
+async def submit_task(pilot: Pilot[Any], prompt: str) -> str:
+    """Open the composer, type the prompt, ctrl+s; the new task's id."""
+    app = pilot.app
+    assert isinstance(app, TaskyardApp)
+    before = set(app.board.table.rows_by_id)
+    await pilot.press("n")
+    assert isinstance(app.screen, ComposerScreen)
+    await pilot.press(*prompt)
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: app.screen is app.board, "the composer to close")
+    (task_id,) = set(app.board.table.rows_by_id) - before
+    return task_id
+
+
+async def test_new_task_is_submitted_and_reaches_ready(tmp_path: Path) -> None:
+    async with running_board(tmp_path, calc_fix_script()) as (app, pilot, log):
+        task_id = await submit_task(pilot, "Fix the failing test")
+        table = app.board.table
+        assert table.selected_task_id == task_id
+        assert str(table.get_cell(task_id, "title")) == "Fix the failing test"
+        await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
+        await pilot.pause()
+        assert app.engine.task(task_id).status == "ready"
+        assert str(table.get_cell(task_id, "status")).startswith("✓ ready")
+        assert str(table.get_cell(task_id, "diff")) == "+1 -1"
+        assert str(table.get_cell(task_id, "tokens")) == "40+20"
+        titles = [notification.title for notification in app._notifications]
+        assert f"Task {task_id} ready for review" in titles
+
+
+async def test_several_tasks_start_in_a_row(tmp_path: Path) -> None:
+    script: list[Step] = [Reply(text="nothing to do"), Reply(text="nothing to do")]
+    async with running_board(tmp_path, script) as (app, pilot, log):
+        first = await submit_task(pilot, "First")
+        await pilot.press("n")
+        assert app.screen.query_one("#prompt", TextArea).text == ""
+        await pilot.press("escape")
+        second = await submit_task(pilot, "Second")
+        assert first != second
+        await wait_until(
+            pilot, lambda: log.finished(first) and log.finished(second), "both tasks to end"
+        )

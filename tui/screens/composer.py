@@ -1,0 +1,132 @@
+"""The new-task composer: prompt, repository and ref, environment, host, mode and attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Vertical
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from engine.api import EngineError, Mode, TaskRequest
+from engine.store import TaskRecord
+
+HOSTS = ("local",)
+ATTEMPTS_NOTE = "Best-of-N is not available yet: one attempt per task."
+
+
+@dataclass(frozen=True)
+class ComposerDefaults:
+    """What the composer starts with: the board's repository, or the last task's choices."""
+
+    repo: str
+    ref: str = ""
+    environment: str = "default"
+    mode: Mode = "code"
+
+
+class ComposerScreen(ModalScreen[TaskRecord | None]):
+    """A modal form; `ctrl+s` starts the task and closes it with the new record."""
+
+    CSS_PATH = "../styles/composer.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "submit", "Start task", id="composer.submit", priority=True),
+        Binding("escape", "cancel", "Cancel", id="composer.cancel"),
+    ]
+
+    busy: reactive[bool] = reactive(False, toggle_class="-busy")
+    error: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        defaults: ComposerDefaults,
+        environments: list[str],
+        submit: Callable[[TaskRequest], Awaitable[TaskRecord]],
+    ) -> None:
+        super().__init__()
+        self.defaults = defaults
+        self.environments = environments
+        self.submit = submit
+
+    def compose(self) -> ComposeResult:
+        defaults = self.defaults
+        environment = defaults.environment
+        if environment not in self.environments:
+            environment = self.environments[0]
+        with Vertical(id="composer"):
+            yield Label("New task", id="composer-title")
+            yield TextArea(id="prompt", soft_wrap=True, tab_behavior="focus")
+            with Grid(id="fields"):
+                yield Label("Repository")
+                yield Input(defaults.repo, id="repo")
+                yield Label("Ref")
+                yield Input(defaults.ref, placeholder="HEAD", id="ref")
+                yield Label("Environment")
+                yield Select.from_values(
+                    self.environments, value=environment, allow_blank=False, id="environment"
+                )
+                yield Label("Host")
+                yield Select.from_values(HOSTS, value=HOSTS[0], allow_blank=False, id="host")
+                yield Label("Mode")
+                yield Select(
+                    [("code", "code"), ("ask (answer only)", "ask")],
+                    value=defaults.mode,
+                    allow_blank=False,
+                    id="mode",
+                )
+                yield Label("Attempts")
+                yield Input("1", type="integer", id="attempts")
+            yield Static(ATTEMPTS_NOTE, id="attempts-note")
+            yield Static("", id="composer-error")
+            yield Static("ctrl+s start  ·  escape cancel", id="composer-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt", TextArea).focus()
+
+    def watch_error(self, error: str) -> None:
+        self.query_one("#composer-error", Static).update(error)
+        self.set_class(bool(error), "-error")
+
+    def request(self) -> TaskRequest:
+        """The task as filled in; EngineError says what to fix."""
+        prompt = self.query_one("#prompt", TextArea).text
+        if not prompt.strip():
+            raise EngineError("Write a prompt: what should the agent do?")
+        attempts = self.query_one("#attempts", Input).value.strip() or "1"
+        if attempts != "1":
+            raise EngineError(ATTEMPTS_NOTE)
+        mode = self.query_one("#mode", Select).value
+        return TaskRequest(
+            prompt=prompt,
+            repo=self.query_one("#repo", Input).value.strip() or ".",
+            ref=self.query_one("#ref", Input).value.strip() or None,
+            environment=str(self.query_one("#environment", Select).value),
+            mode="ask" if mode == "ask" else "code",
+        )
+
+    async def action_submit(self) -> None:
+        if self.busy:
+            return
+        self.busy = True
+        try:
+            record = await self.submit(self.request())
+        except EngineError as error:
+            self.error = str(error)
+            return
+        finally:
+            self.busy = False
+        self.dismiss(record)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(TextArea.Changed)
+    @on(Input.Changed)
+    def clear_error(self) -> None:
+        self.error = ""

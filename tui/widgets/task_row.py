@@ -1,0 +1,155 @@
+"""One task as a board row: its record, live token counts, and how its cells read."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from rich.text import Text
+
+from engine.diffs import FileStat, diff_stat
+from engine.sanitize import strip_terminal_controls
+from engine.states import ACTIVE, TaskStatus
+from engine.store import TaskRecord
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+STATUS_ORDER = [status.value for status in TaskStatus]
+TITLE_WIDTH = 36
+REPO_WIDTH = 18
+NO_VALUE = "—"
+
+
+@dataclass(frozen=True)
+class RowColours:
+    """Theme colours for meaning: success and error."""
+
+    success: str
+    error: str
+
+
+def shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def task_title(prompt: str) -> str:
+    """The first non-empty line of a prompt, safe for the terminal."""
+    lines = strip_terminal_controls(prompt).strip().splitlines()
+    return lines[0].strip() if lines else "(no prompt)"
+
+
+def repo_name(repo: str) -> str:
+    """The last part of a path or URL, without `.git`."""
+    return posixpath.basename(repo.rstrip("/")).removesuffix(".git") or repo
+
+
+def format_duration(seconds: float) -> str:
+    """12s, 3m04s, 2h05m."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def format_count(count: int) -> str:
+    """340, 1.2k, 3.4M."""
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    return f"{count / 1_000_000:.1f}M"
+
+
+@dataclass
+class TaskRow:
+    """A task on the board; `live_*` count tokens of turns seen before the task finished."""
+
+    record: TaskRecord
+    live_input_tokens: int = 0
+    live_output_tokens: int = 0
+    base_usage: dict[str, int] = field(default_factory=dict)
+    file_stats: list[FileStat] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.file_stats = diff_stat(self.record.diff)
+
+    def update(self, record: TaskRecord) -> None:
+        if record.diff != self.record.diff:
+            self.file_stats = diff_stat(record.diff)
+        self.record = record
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def title(self) -> str:
+        return task_title(self.record.prompt)
+
+    @property
+    def is_active(self) -> bool:
+        return TaskStatus(self.record.status) in ACTIVE
+
+    def elapsed(self, now: float) -> float:
+        end = now if self.is_active else self.record.updated
+        return end - self.record.created
+
+    def begin_turns(self) -> None:
+        """A follow-up starts: live counts add to what the task had spent so far."""
+        self.base_usage = dict(self.record.usage)
+        self.live_input_tokens = self.live_output_tokens = 0
+
+    def tokens(self) -> tuple[int, int]:
+        """(input, output) tokens: the recorded total, plus live turns while active."""
+        usage = self.base_usage if self.is_active else self.record.usage
+        input_tokens, output_tokens = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+        if self.is_active:
+            return input_tokens + self.live_input_tokens, output_tokens + self.live_output_tokens
+        return input_tokens, output_tokens
+
+    def cells(self, now: float, colours: RowColours) -> list[str | Text]:
+        """title, repo@ref, host, mode, status, tokens, cost, diff."""
+        record = self.record
+        return [
+            Text(shorten(self.title, TITLE_WIDTH)),
+            Text(shorten(f"{repo_name(record.repo)}@{record.ref or 'HEAD'}", REPO_WIDTH)),
+            "local",
+            record.mode,
+            self.status_cell(now, colours),
+            self.tokens_cell(),
+            NO_VALUE,
+            self.diff_cell(colours),
+        ]
+
+    def status_cell(self, now: float, colours: RowColours) -> Text:
+        status = self.record.status
+        elapsed = format_duration(self.elapsed(now))
+        if self.is_active:
+            spinner = SPINNER[int(now * 10) % len(SPINNER)]
+            return Text(f"{spinner} {status} {elapsed}")
+        if status in ("ready", "accepted", "pr-opened"):
+            return Text.assemble(("✓ ", colours.success), status, (f" {elapsed}", "dim"))
+        if status == "failed":
+            return Text.assemble((f"✗ {status}", colours.error), (f" {elapsed}", "dim"))
+        return Text(f"■ {status} {elapsed}", style="dim")
+
+    def tokens_cell(self) -> str:
+        input_tokens, output_tokens = self.tokens()
+        if not input_tokens and not output_tokens:
+            return NO_VALUE
+        return f"{format_count(input_tokens)}+{format_count(output_tokens)}"
+
+    def diff_cell(self, colours: RowColours) -> str | Text:
+        if not self.file_stats:
+            return NO_VALUE
+        added = sum(stat.added for stat in self.file_stats)
+        removed = sum(stat.removed for stat in self.file_stats)
+        return Text.assemble((f"+{added}", colours.success), " ", (f"-{removed}", colours.error))
+
+    def sort_key(self, order: str) -> tuple[object, ...]:
+        if order == "status":
+            return (STATUS_ORDER.index(self.record.status), -self.record.created)
+        if order == "title":
+            return (self.title.lower(), self.record.created)
+        return (-self.record.created,)
