@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.selection import Selection
 from textual.strip import Strip
-from textual.widgets import Collapsible, Log, TabbedContent, TabPane
+from textual.widgets import Collapsible, TabbedContent, TabPane
 
-from tui.widgets.output_log import OutputLog
+from tui.widgets.output_log import PARTIAL_LINE_LIMIT, OutputLog
+from tui.widgets.output_store import (
+    BLOCK_LINES,
+    LineStore,
+    PendingOutput,
+    clean_line,
+    split_complete,
+)
 
 HOSTILE_SEQUENCES = {
     "OSC 52 clipboard write": "\x1b]52;c;cm0gLXJmIH4K\x07",
@@ -22,14 +29,14 @@ HOSTILE_SEQUENCES = {
 
 
 class Calls:
-    """Which OutputLogs called Log.write_lines and Log.render_line, with a wait on writes."""
+    """Which OutputLogs wrote a batch and rendered a line, with a wait on writes."""
 
     def __init__(self) -> None:
         self.writes: Counter[str | None] = Counter()
         self.renders: Counter[str | None] = Counter()
         self._written = asyncio.Event()
 
-    def record_write(self, log: Log) -> None:
+    def record_write(self, log: OutputLog) -> None:
         self.writes[log.id] += 1
         self._written.set()
 
@@ -42,20 +49,20 @@ class Calls:
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
-    """Count Log.write_lines and Log.render_line calls per widget id."""
+    """Count batch writes and rendered lines per widget id."""
     recorded = Calls()
-    write_lines, render_line = Log.write_lines, Log.render_line
+    write_batch, render_line = OutputLog._write_batch, OutputLog.render_line
 
-    def counting_write_lines(self: Log, lines: Iterable[str], scroll_end: bool | None = None):
+    def counting_write_batch(self: OutputLog, lines: list[str]) -> None:
         recorded.record_write(self)
-        return write_lines(self, lines, scroll_end)
+        write_batch(self, lines)
 
-    def counting_render_line(self: Log, y: int) -> Strip:
+    def counting_render_line(self: OutputLog, y: int) -> Strip:
         recorded.renders[self.id] += 1
         return render_line(self, y)
 
-    monkeypatch.setattr(Log, "write_lines", counting_write_lines)
-    monkeypatch.setattr(Log, "render_line", counting_render_line)
+    monkeypatch.setattr(OutputLog, "_write_batch", counting_write_batch)
+    monkeypatch.setattr(OutputLog, "render_line", counting_render_line)
     return recorded
 
 
@@ -240,10 +247,10 @@ async def test_hostile_sequences_never_reach_the_terminal(calls: Calls, name: st
         middle = len(sequence) // 2
         log.append(f"before{sequence[:middle]}")
         log.append(f"{sequence[middle:]}after\n")
-        log.write_line(f"written {sequence} directly")
+        log.append(f"in\t{sequence}the middle\n")
         await calls.wait_for_writes("visible")
         await pilot.pause()
-        assert list(log.lines) == ["beforeafter", "written  directly"]
+        assert list(log.lines) == ["beforeafter", "in      the middle"]
         screen = terminal_bytes(app)
     assert "beforeafter" in screen
     for fragment in ("\x1b]", "\x07", "\x1b[2J", "\x1b[?1049", "cm0gLXJmIH4K", "pwned-title"):
@@ -253,3 +260,94 @@ async def test_hostile_sequences_never_reach_the_terminal(calls: Calls, name: st
 def test_max_lines_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_lines"):
         OutputLog(max_lines=0)
+
+
+async def test_scrolled_up_view_keeps_its_lines_when_old_ones_drop(calls: Calls) -> None:
+    app = TabsApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one("#visible", OutputLog)
+        await pilot.pause()
+        log.append(numbered_lines(10_000))
+        await calls.wait_for_writes("visible")
+        await pilot.pause()
+        log.scroll_to(y=5_000, animate=False, immediate=True)
+        log.append(numbered_lines(1_000, 10_000))
+        await calls.wait_for_writes("visible", 2)
+        await pilot.pause()
+        assert log.lines[0] == "line 1000"
+        assert log.lines[round(log.scroll_y)] == "line 5000"
+
+
+async def test_a_long_line_without_newline_is_taken_as_a_line(calls: Calls) -> None:
+    app = TabsApp()
+    async with app.run_test() as pilot:
+        log = app.query_one("#visible", OutputLog)
+        await pilot.pause()
+        log.append("x" * (PARTIAL_LINE_LIMIT + 1))
+        await calls.wait_for_writes("visible")
+        assert log.line_count == 1 and log.virtual_size.width == PARTIAL_LINE_LIMIT + 1
+
+
+async def test_width_counts_terminal_cells(calls: Calls) -> None:
+    app = TabsApp()
+    async with app.run_test() as pilot:
+        log = app.query_one("#visible", OutputLog)
+        await pilot.pause()
+        log.append("ok\n日本語のテキスト\n")
+        await calls.wait_for_writes("visible")
+        assert log.virtual_size == (16, 2)
+
+
+async def test_selection_copies_the_written_text(calls: Calls) -> None:
+    app = TabsApp()
+    async with app.run_test() as pilot:
+        log = app.query_one("#visible", OutputLog)
+        await pilot.pause()
+        log.append("first\nsecond\n")
+        await calls.wait_for_writes("visible")
+        assert log.get_selection(Selection(None, None)) == ("first\nsecond", "\n")
+
+
+def test_split_complete_keeps_the_rest_and_a_trailing_cr() -> None:
+    assert split_complete("a\r\nb\rc\nrest") == ("a\nb\nc", 3, "rest")
+    assert split_complete("no newline") == ("", 0, "no newline")
+    assert split_complete("a\r") == ("", 0, "a\r")
+
+
+def test_clean_line_strips_controls_and_expands_tabs() -> None:
+    assert clean_line("plain text") == "plain text"
+    assert clean_line("\x1b[31mred\x1b[0m\tx\x07") == "red     x"
+
+
+@pytest.mark.parametrize("batch", [1, 100, BLOCK_LINES, 1000])
+def test_line_store_matches_a_list(batch: int) -> None:
+    store, expected = LineStore(), []
+    for start in range(0, 3000, batch):
+        lines = [f"line {number}" for number in range(start, min(start + batch, 3000))]
+        store.extend(lines)
+        expected.extend(lines)
+        dropped = store.keep_last(700)
+        assert dropped == max(0, len(expected) - 700)
+        expected = expected[-700:]
+        assert len(store) == len(expected)
+        assert (store[0], store[-1], list(store)) == (expected[0], expected[-1], expected)
+    assert store.first_line_number == 2300
+    with pytest.raises(IndexError):
+        store[700]
+
+
+def test_line_store_clear_starts_again() -> None:
+    store = LineStore()
+    store.extend([str(number) for number in range(600)])
+    store.clear()
+    store.extend(["again"])
+    assert (list(store), store.first_line_number) == (["again"], 0)
+
+
+def test_pending_output_keeps_the_last_lines() -> None:
+    pending = PendingOutput(max_lines=5)
+    pending.add("a\nb\nc\nd\ne\nf\ng", 7)
+    assert len(pending) == 5
+    pending.add("h\ni", 2)
+    assert pending.take() == ["e", "f", "g", "h", "i"]
+    assert len(pending) == 0

@@ -2,63 +2,88 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterable
-from typing import Any, Self
-
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.reactive import var
+from textual.scroll_view import ScrollView
+from textual.selection import Selection
+from textual.strip import Strip
 from textual.timer import Timer
-from textual.widgets import Log
 
-from engine.sanitize import strip_terminal_controls
+from tui.widgets.output_store import LineStore, PendingOutput, clean_line, split_complete, widest
 
 FLUSH_INTERVAL = 1 / 30
 """Seconds between batched writes while output streams in: about one write per frame."""
 
 PARTIAL_LINE_LIMIT = 65_536
-"""Characters after which a line still waiting for its newline is written as a line."""
+"""Characters after which a line still waiting for its newline is taken as a line."""
+
+RENDERED_LINES_KEPT = 256
+"""Rendered lines cached while displayed (dropped when hidden: each is many small objects)."""
 
 
-def split_lines(data: str) -> tuple[list[str], str]:
-    """Complete lines of data and the unterminated rest; LF, CRLF and a lone CR end a line.
-
-    A CR at the very end stays in the rest: it may be the first half of a CRLF.
-    """
-    held = ""
-    if data.endswith("\r"):
-        data, held = data[:-1], "\r"
-    lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    rest = lines.pop() + held
-    return lines, rest
-
-
-def clean_line(line: str) -> str:
-    """The line with terminal control sequences and control characters removed."""
-    return line if line.isprintable() else strip_terminal_controls(line)
-
-
-class OutputLog(Log):
+class OutputLog(ScrollView, can_focus=True):
     """Task output, written in one batch per frame and only while the widget is displayed.
 
-    `append` only buffers. While the widget is displayed a timer writes the whole buffer with
-    one `write_lines` call about once per frame. While it is not displayed (a hidden tab, a
-    collapsed block) nothing is written: the buffer keeps the last `max_lines` lines, and they
-    are written in one batch when the widget is shown. Every line passes through
-    `strip_terminal_controls` first. The view follows the tail unless the user scrolled up.
+    `append` only buffers. While the widget is displayed a timer writes the whole buffer about
+    once per frame. While it is not displayed (a hidden tab, a collapsed block) nothing is
+    written or rendered: the buffer keeps the last `max_lines` lines and they are written in
+    one batch when the widget is shown. Every line passes through `strip_terminal_controls`
+    first. The view follows the tail unless the user scrolled up.
     """
 
-    def __init__(self, max_lines: int = 10_000, **kwargs: Any) -> None:
+    ALLOW_SELECT = True
+    DEFAULT_CSS = """
+    OutputLog {
+        background: $surface;
+        color: $text;
+        overflow: scroll;
+        &:focus {
+            background-tint: $foreground 5%;
+        }
+    }
+    """
+
+    auto_scroll: var[bool] = var(True)
+    """Follow new lines while the view is at the end."""
+
+    def __init__(
+        self,
+        max_lines: int = 10_000,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
         if max_lines < 1:
             raise ValueError(f"max_lines must be at least 1, not {max_lines}")
-        super().__init__(max_lines=max_lines, **kwargs)
-        self._pending: deque[str] = deque(maxlen=max_lines)
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._lines = LineStore()
+        self._pending = PendingOutput(max_lines)
         self._partial = ""
+        self._width = 0
         self._shown = False
         self._flush_timer: Timer | None = None
+        self._strips: LRUCache[int, tuple[Style, Strip]] = LRUCache(RENDERED_LINES_KEPT)
+
+    @property
+    def max_lines(self) -> int:
+        """Most lines kept, both written and buffered."""
+        return self._pending.max_lines
+
+    @property
+    def lines(self) -> LineStore:
+        """The written lines (read only)."""
+        return self._lines
 
     @property
     def line_count(self) -> int:
-        """Lines written to the log; buffered lines are not counted until they are written."""
-        return len(self.lines)
+        """Lines written; buffered lines are counted once they are written."""
+        return len(self._lines)
 
     @property
     def buffered_line_count(self) -> int:
@@ -67,12 +92,12 @@ class OutputLog(Log):
 
     def append(self, text: str) -> None:
         """Buffer output; a line is written once its newline has arrived."""
-        lines, self._partial = split_lines(self._partial + text)
+        complete, count, self._partial = split_complete(self._partial + text)
         if len(self._partial) > PARTIAL_LINE_LIMIT:
-            lines.append(self._partial)
-            self._partial = ""
-        if lines:
-            self._pending.extend(lines)
+            complete = f"{complete}\n{self._partial}" if count else self._partial
+            count, self._partial = count + 1, ""
+        if count:
+            self._pending.add(complete, count)
             self._schedule_flush()
 
     def finish(self) -> None:
@@ -86,21 +111,15 @@ class OutputLog(Log):
         self.append(text)
         self.finish()
 
-    def clear(self) -> Self:
+    def clear(self) -> None:
         """Drop the written lines, the buffer and any partial line."""
         self._pending.clear()
         self._partial = ""
-        return super().clear()
-
-    def write(self, data: str, scroll_end: bool | None = None) -> Self:
-        """Same as `append`, so that nothing bypasses the buffer and the sanitiser."""
-        self.append(data)
-        return self
-
-    def write_lines(self, lines: Iterable[str], scroll_end: bool | None = None) -> Self:
-        """Append each of lines as one line of output."""
-        self.append("".join(f"{line}\n" for line in lines))
-        return self
+        self._lines.clear()
+        self._strips.clear()
+        self._width = 0
+        self.virtual_size = Size(0, 0)
+        self.refresh()
 
     def on_show(self) -> None:
         """Write everything buffered while the widget was not displayed, in one batch."""
@@ -112,6 +131,52 @@ class OutputLog(Log):
         """Stop writing; output is buffered until the widget is shown again."""
         self._shown = False
         self._cancel_flush_timer()
+        self._strips.clear()
+
+    def notify_style_update(self) -> None:
+        """Styles changed (theme, focus): rendered lines are stale."""
+        super().notify_style_update()
+        self._strips.clear()
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The selected text, for copying."""
+        return selection.extract("\n".join(self._lines)), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        """Repaint to show the new selection."""
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        """One row of the view: line scroll_y + y, cropped to the horizontal scroll."""
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width, style = self.size.width, self.rich_style
+        if index >= len(self._lines):
+            return Strip.blank(width, style)
+        strip = self._line_strip(index, style)
+        return strip.crop_extend(scroll_x, scroll_x + width, style).apply_offsets(scroll_x, index)
+
+    def _line_strip(self, index: int, style: Style) -> Strip:
+        selection = self.text_selection
+        key = self._lines.first_line_number + index
+        cached = self._strips.get(key)
+        if selection is None and cached is not None and cached[0] == style:
+            return cached[1]
+        line = self._lines[index]
+        text = Text(line, style=style, no_wrap=True)
+        if selection is not None:
+            self._highlight_selection(text, selection, index)
+        strip = Strip(text.render(self.app.console), cell_len(line))
+        if selection is None:
+            self._strips[key] = (style, strip)
+        return strip
+
+    def _highlight_selection(self, text: Text, selection: Selection, index: int) -> None:
+        span = selection.get_span(index)
+        if span is not None:
+            start, end = span
+            style = self.screen.get_component_rich_style("screen--selection")
+            text.stylize(style, start, len(text) if end == -1 else end)
 
     def _schedule_flush(self) -> None:
         if self._shown and self._flush_timer is None:
@@ -127,9 +192,18 @@ class OutputLog(Log):
         self._write_pending()
 
     def _write_pending(self) -> None:
-        """Write every buffered line, cleaned, with one `write_lines` call."""
-        if not self._pending:
-            return
-        text = "\n".join(clean_line(line) for line in self._pending) + "\n"
-        self._pending.clear()
-        super().write_lines([text])
+        """Write every buffered line, cleaned, in one batch."""
+        if self._pending:
+            self._write_batch([clean_line(line) for line in self._pending.take()])
+
+    def _write_batch(self, lines: list[str]) -> None:
+        at_end = self.is_vertical_scroll_end
+        self._lines.extend(lines)
+        dropped = self._lines.keep_last(self.max_lines)
+        self._width = max(self._width, widest(lines))
+        self.virtual_size = Size(self._width, len(self._lines))
+        if self.auto_scroll and at_end and not self.is_vertical_scrollbar_grabbed:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        elif dropped:
+            self.scroll_to(y=max(0, self.scroll_y - dropped), animate=False, immediate=True)
+        self.refresh()
