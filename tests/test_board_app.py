@@ -6,11 +6,13 @@ from pathlib import Path
 
 from textual.widgets import Input, Select, TextArea
 
-from tests.support.board import CALC_DIFF, FROZEN_NOW, store_task, stored_engine
+from tests.support.board import CALC_DIFF, FROZEN_NOW, store_command, store_task, stored_engine
 from tui.app import TaskyardApp
 from tui.screens.composer import ComposerScreen
 from tui.screens.help import HelpScreen
+from tui.widgets.command_block import CommandBlock
 from tui.widgets.task_table import TaskTable
+from tui.widgets.task_view import LOG_PANE, RESULT_PANE
 
 SIZE = (120, 40)
 
@@ -151,3 +153,47 @@ async def test_q_quits(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.return_code == 0 and not app.is_running
     await app.engine.close()
+
+
+async def test_a_stored_task_opens_with_its_history_and_tabs_move(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    engine = app.engine
+    store_command(engine, "aaaa0001", "c0ffee01", ["ls", "-la"], "one\ntwo\n")
+    store_command(engine, "aaaa0001", "c0ffee02", ["false"], "", exit_code=1)
+    async with app.run_test(size=SIZE) as pilot:
+        board = app.board
+        board.table.move_cursor(row=board.table.get_row_index("aaaa0001"))
+        await pilot.press("enter")
+        view = board.task_view("aaaa0001")
+        assert view is not None and view.panes.active == RESULT_PANE
+        await pilot.press("t")
+        assert view.panes.active == LOG_PANE
+        first, second = view.stream.blocks.values()
+        first.collapsed = False
+        await pilot.pause()
+        assert list(first.output.lines) == ["one", "two"]
+        assert second.has_class("-failed") and "✗ exit 1" in str(second.title)
+        board.table.focus()
+        await pilot.press("escape")
+        assert board.tabs.active == "board" and app.focused is board.table
+        await pilot.press("up", "up", "enter")
+        assert board.tabs.active == "task-cccc0003"
+        await pilot.press("right_square_bracket")
+        assert board.tabs.active == "board"
+        await pilot.press("left_square_bracket")
+        assert board.tabs.active == "task-cccc0003"
+        await pilot.press("w")
+        assert board.tabs.active == "board" and board.task_view("cccc0003") is None
+    await engine.close()
+
+
+def test_live_output_that_history_already_holds_is_skipped() -> None:
+    block = CommandBlock("c1", ["ls"], "agent", collapsed=False)
+    appended: list[str] = []
+    block.output.append = appended.append  # type: ignore[method-assign]
+    block.chars_shown = 5
+    block.append_output(0, "abc")
+    block.append_output(3, "defg")
+    block.append_output(7, "h\n")
+    assert block.chars_shown == 9
+    assert appended == ["fg", "h\n"]

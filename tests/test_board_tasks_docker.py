@@ -17,6 +17,9 @@ from tests.support.model_server import Reply, ScriptedModelServer, Step
 from tests.support.repos import make_calc_repo
 from tui.app import TaskyardApp
 from tui.screens.composer import ComposerScreen
+from tui.widgets.command_block import CommandBlock
+from tui.widgets.result_panel import ResultPanel
+from tui.widgets.task_view import LOG_PANE, RESULT_PANE, TaskView
 
 pytestmark = pytest.mark.usefixtures("docker_available")
 
@@ -81,3 +84,60 @@ async def test_several_tasks_start_in_a_row(tmp_path: Path) -> None:
         await wait_until(
             pilot, lambda: log.finished(first) and log.finished(second), "both tasks to end"
         )
+
+
+def output_text(block: CommandBlock) -> str:
+    return "\n".join(block.output.lines)
+
+
+async def test_enter_opens_a_tab_that_streams_commands_and_output(tmp_path: Path) -> None:
+    async with running_board(tmp_path, calc_fix_script()) as (app, pilot, log):
+        task_id = await submit_task(pilot, "Fix the failing test")
+        await pilot.press("enter")
+        view = app.board.task_view(task_id)
+        assert isinstance(view, TaskView) and app.board.tabs.active == f"task-{task_id}"
+        assert view.panes.active == LOG_PANE
+        await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
+        blocks = list(view.stream.blocks.values())
+        assert [block.phase for block in blocks] == ["checkout", "agent", "agent"]
+        for block in blocks:
+            block.collapsed = False
+        failing, passing = blocks[1:]
+        await wait_until(pilot, lambda: "FAILED (failures=1)" in output_text(failing), "output")
+        await wait_until(pilot, lambda: output_text(passing).endswith("OK"), "output")
+        assert failing.has_class("-failed") and not passing.has_class("-failed")
+        assert "exit 1" in failing.title.plain and "exit 0" in passing.title.plain  # type: ignore[attr-defined]
+        assert output_text(failing).count("FAILED (failures=1)") == 1
+        notes = [note.kind for note in view.stream.query("StreamNote")]  # type: ignore[attr-defined]
+        assert notes[0] == "prompt" and notes[-1] == "success"
+        labels = [str(note.render()) for note in view.stream.query("StreamNote")]
+        assert any(label.startswith("Patch applied") for label in labels)
+
+
+async def test_result_panel_shows_files_diff_and_citations(tmp_path: Path) -> None:
+    async with running_board(tmp_path, calc_fix_script()) as (app, pilot, log):
+        task_id = await submit_task(pilot, "Fix the failing test")
+        await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
+        await pilot.press("enter")
+        view = app.board.task_view(task_id)
+        assert view is not None and view.panes.active == RESULT_PANE
+        await pilot.pause()
+        panel = view.query_one(ResultPanel)
+        files = str(panel.query_one(".file-stats").render())
+        assert "+1 -1" in files and "calc.py" in files
+        citations = panel.query_one(".citation-list")
+        labels = [str(option.prompt) for option in citations.options]  # type: ignore[attr-defined]
+        assert labels[0] == "✓ file calc.py L1-L2"
+        assert labels[1].startswith("✓ output ") and labels[1].endswith(" L1-L3")
+        assert labels[3] == "✗ file missing.py L1 (no such file)"
+        citations.focus()
+        citations.highlighted = 1  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        cited = str(panel.query_one(".cited-lines").render())
+        assert "FAIL: test_add" in cited and "    1 │" in cited
+        await pilot.press("up", "enter")
+        assert citations.highlighted == 0  # type: ignore[attr-defined]
+        cited = str(panel.query_one(".cited-lines").render())
+        assert "+    return a + b" in cited and "    2 │" in cited
+        await pilot.press("t")
+        assert view.panes.active == LOG_PANE

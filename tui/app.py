@@ -15,7 +15,8 @@ from engine.api import Engine, TaskRequest
 from engine.events import TaskFinished
 from engine.store import TaskRecord
 from tui.bridge import EngineEvent, EventBridge, OutputBatch
-from tui.screens.board import ACTIONS, BoardScreen
+from tui.screens.board import BoardScreen
+from tui.screens.board_keys import ACTIONS
 from tui.themes import register_themes
 from tui.widgets.task_row import task_title
 

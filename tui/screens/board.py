@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
@@ -21,68 +21,38 @@ from engine.events import (
 )
 from engine.store import TaskRecord
 from tui.bridge import OutputBatch
+from tui.screens.board_keys import ACTIONS, BOARD_ONLY, NAVIGATION, TASK_TAB_ONLY
 from tui.screens.composer import ComposerDefaults, ComposerScreen
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
 from tui.screens.task_actions import TaskActions, TaskChanged
 from tui.widgets.board_header import BoardHeader
 from tui.widgets.task_filter import TaskFilter
+from tui.widgets.task_row import shorten, task_title
 from tui.widgets.task_table import SORT_ORDERS, TaskTable
+from tui.widgets.task_view import TaskView
 
 if TYPE_CHECKING:
     from tui.app import TaskyardApp
 
 BOARD_TAB = "board"
 TICK_SECONDS = 0.125
+TAB_TITLE_WIDTH = 24
 RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished)
-
-ACTIONS = [
-    Binding("n", "new_task", "New task", id="new_task", tooltip="Compose and start a new task"),
-    Binding(
-        "a",
-        "accept",
-        "Accept",
-        id="accept",
-        tooltip="Bring the task's commits home as a new local branch",
-    ),
-    Binding(
-        "f",
-        "follow_up",
-        "Follow-up",
-        id="follow_up",
-        tooltip="Ask for more, in the same sandbox and branch",
-    ),
-    Binding(
-        "p",
-        "pull_request",
-        "PR",
-        id="pull_request",
-        tooltip="Open a pull request (not available yet)",
-    ),
-    Binding("x", "cancel_task", "Cancel", id="cancel_task", tooltip="Cancel the running task"),
-    Binding("r", "retry", "Retry", id="retry", tooltip="Run the same task again as a new task"),
-    Binding("d", "archive", "Archive", id="archive", tooltip="Hide the task from the board"),
-    Binding(
-        "slash",
-        "filter",
-        "Filter",
-        id="filter",
-        tooltip="Filter by words and status:NAME",
-        key_display="/",
-    ),
-    Binding("s", "sort", "Sort", id="sort", tooltip="Sort by created, status or title"),
-    Binding("question_mark", "help", "Keys", id="help", tooltip="Show every key", key_display="?"),
-    Binding("q", "quit_board", "Quit", id="quit", tooltip="Quit taskyard"),
-]
-NAVIGATION = [
-    Binding("escape", "escape", "Back", id="escape", tooltip="Close the filter", show=False),
-]
-
-
+STATUS_MARKS = {"ready": "✓", "accepted": "✓", "pr-opened": "✓", "failed": "✗", "cancelled": "■"}
 DIALOG_KEYS = [
     ("New task", ComposerScreen.BINDINGS),
     ("Follow-up", FollowUpScreen.BINDINGS),
 ]
+
+
+def pane_id(task_id: str) -> str:
+    return f"task-{task_id}"
+
+
+def tab_label(record: TaskRecord) -> Content:
+    mark = STATUS_MARKS.get(record.status, "…")
+    return Content(f"{mark} {record.id} {shorten(task_title(record.prompt), TAB_TITLE_WIDTH)}")
 
 
 class BoardScreen(TaskActions):
@@ -110,6 +80,10 @@ class BoardScreen(TaskActions):
     def table(self) -> TaskTable:
         return self.query_one(TaskTable)
 
+    @property
+    def tabs(self) -> TabbedContent:
+        return self.query_one("#tabs", TabbedContent)
+
     def compose(self) -> ComposeResult:
         yield BoardHeader(id="board-header")
         with TabbedContent(id="tabs", initial=BOARD_TAB), TabPane("Board", id=BOARD_TAB):
@@ -124,31 +98,63 @@ class BoardScreen(TaskActions):
         self.set_interval(TICK_SECONDS, self.table.tick)
         self.table.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Board-only and task-tab-only keys leave the footer where they do not apply."""
+        on_board = self.tabs.active == BOARD_TAB
+        if action in BOARD_ONLY:
+            return on_board
+        if action in TASK_TAB_ONLY:
+            return not on_board
+        return True
+
     def rows_changed(self) -> None:
         self.empty = not self.table.rows_by_id
         self.query_one(BoardHeader).show(str(self.taskyard.repo), self.table.rows_by_id.values())
 
+    def task_view(self, task_id: str) -> TaskView | None:
+        views = self.query(f"#{pane_id(task_id)} TaskView").results(TaskView)
+        return next(views, None)
+
+    def active_view(self) -> TaskView | None:
+        pane = self.tabs.active_pane
+        if pane is None or pane.id == BOARD_TAB:
+            return None
+        return next(pane.query(TaskView).results(), None)
+
     def current_task_id(self) -> str | None:
         """The task in the active tab, or the one under the cursor on the board."""
-        return self.table.selected_task_id
+        view = self.active_view()
+        return view.task_id if view is not None else self.table.selected_task_id
 
     def refresh_task(self, task_id: str) -> TaskRecord:
         record = self.engine.task(task_id)
-        self.table.upsert(record)
-        self.rows_changed()
+        if not record.archived:
+            self.table.upsert(record)
+            self.rows_changed()
+        if self.task_view(task_id) is not None:
+            self.tabs.get_tab(pane_id(task_id)).label = tab_label(record)
         return record
 
     def apply_event(self, event: Event) -> None:
-        """Bring the row (and the task's tab, when open) up to date with one event."""
-        if isinstance(event, RECORD_EVENTS):
-            if isinstance(event, FollowUpStarted) and event.task_id in self.table.rows_by_id:
-                self.table.rows_by_id[event.task_id].begin_turns()
-            self.refresh_task(event.task_id)
-        elif isinstance(event, TurnUsage):
+        """Bring the row and the task's tab, when open, up to date with one event."""
+        row = self.table.rows_by_id.get(event.task_id)
+        if isinstance(event, FollowUpStarted) and row is not None:
+            row.begin_turns()
+        if isinstance(event, RECORD_EVENTS) or row is None:
+            record = self.refresh_task(event.task_id)
+        else:
+            record = row.record
+        if isinstance(event, TurnUsage):
             self.table.add_usage(event.task_id, event.input_tokens, event.output_tokens)
+        view = self.task_view(event.task_id)
+        if view is not None:
+            view.apply_event(event, record)
 
     def apply_output(self, batch: OutputBatch) -> None:
         """Command output for the task's tab, when one is open."""
+        view = self.task_view(batch.task_id)
+        if view is not None:
+            view.apply_output(batch.pieces)
 
     def action_new_task(self) -> None:
         defaults = self.composer_defaults or ComposerDefaults(repo=str(self.taskyard.repo))
@@ -163,10 +169,77 @@ class BoardScreen(TaskActions):
             record.repo, record.ref or "", record.environment, mode
         )
         self.refresh_task(record.id)
+        self.tabs.active = BOARD_TAB
         self.table.move_cursor(row=self.table.get_row_index(record.id))
         self.notify(f"Started task {record.id}", markup=False)
 
+    def action_open_task(self) -> None:
+        task_id = self.table.selected_task_id
+        if task_id is not None and self.tabs.active == BOARD_TAB:
+            self.open_task(task_id)
+
+    @on(DataTable.RowSelected, "#tasks")
+    def row_selected(self, selected: DataTable.RowSelected) -> None:
+        self.open_task(str(selected.row_key.value))
+
+    def open_task(self, task_id: str) -> None:
+        """Show the task's tab, opening it if needed."""
+        if self.task_view(task_id) is None:
+            record = self.engine.task(task_id)
+            view = TaskView(self.engine, record)
+            self.tabs.add_pane(TabPane(tab_label(record), view, id=pane_id(task_id)))
+        self.tabs.active = pane_id(task_id)
+
+    def action_close_tab(self) -> None:
+        view = self.active_view()
+        if view is not None:
+            self.close_task_tab(view.task_id)
+
+    def close_task_tab(self, task_id: str) -> None:
+        if self.task_view(task_id) is not None:
+            self.tabs.remove_pane(pane_id(task_id))
+            self.tabs.active = BOARD_TAB
+            self.table.focus()
+
+    def action_previous_tab(self) -> None:
+        self.move_tab(-1)
+
+    def action_next_tab(self) -> None:
+        self.move_tab(1)
+
+    def move_tab(self, step: int) -> None:
+        panes = self.query("#tabs > ContentSwitcher > TabPane")
+        ids = [pane.id for pane in panes if pane.id]
+        index = ids.index(self.tabs.active) if self.tabs.active in ids else 0
+        self.tabs.active = ids[(index + step) % len(ids)]
+
+    def action_toggle_result(self) -> None:
+        view = self.active_view()
+        if view is not None:
+            view.toggle_result()
+
+    def action_escape(self) -> None:
+        if self.filtering:
+            self.close_filter()
+        elif self.tabs.active != BOARD_TAB:
+            self.tabs.active = BOARD_TAB
+            self.table.focus()
+
+    def task_archived(self, task_id: str) -> None:
+        self.close_task_tab(task_id)
+        self.table.remove_task(task_id)
+        self.rows_changed()
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def tab_activated(self) -> None:
+        self.refresh_bindings()
+
+    @on(TaskChanged)
+    def task_changed(self, changed: TaskChanged) -> None:
+        self.refresh_task(changed.task_id)
+
     def action_filter(self) -> None:
+        self.tabs.active = BOARD_TAB
         self.filtering = True
         self.query_one("#filter", Input).focus()
 
@@ -179,36 +252,16 @@ class BoardScreen(TaskActions):
         self.table.focus()
 
     def close_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
-        filter_input.value = ""
+        self.query_one("#filter", Input).value = ""
         self.filtering = False
         self.table.focus()
 
     def action_sort(self) -> None:
         table = self.table
-        table.row_order = SORT_ORDERS[(SORT_ORDERS.index(table.row_order) + 1) % len(SORT_ORDERS)]
+        orders = SORT_ORDERS
+        table.row_order = orders[(orders.index(table.row_order) + 1) % len(orders)]
         self.notify(f"Sorted by {table.row_order}")
 
-    def action_escape(self) -> None:
-        if self.filtering:
-            self.close_filter()
-
     def action_help(self) -> None:
-        sections = [("Board and tasks", ACTIONS), ("Navigation", NAVIGATION), *DIALOG_KEYS]
+        sections = [("Board and tasks", ACTIONS), ("Tabs", NAVIGATION), *DIALOG_KEYS]
         self.app.push_screen(HelpScreen(sections, self.taskyard.keymap))
-
-    def task_archived(self, task_id: str) -> None:
-        self.table.remove_task(task_id)
-        self.rows_changed()
-
-    @on(TaskChanged)
-    def task_changed(self, changed: TaskChanged) -> None:
-        self.refresh_task(changed.task_id)
-
-    @on(TabbedContent.TabActivated, "#tabs")
-    def tab_activated(self) -> None:
-        self.refresh_bindings()
-
-    @on(DataTable.RowHighlighted)
-    def row_highlighted(self) -> None:
-        self.refresh_bindings()

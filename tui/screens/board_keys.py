@@ -1,0 +1,92 @@
+"""Every key of the board screen, each a Binding with an id for keymap overrides."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+BOARD_ONLY = frozenset({"open_task", "sort"})
+"""Actions of the Board tab, hidden in task tabs."""
+TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab"})
+"""Actions of task tabs, hidden on the Board tab."""
+
+ACTIONS = [
+    Binding("n", "new_task", "New task", id="new_task", tooltip="Compose and start a new task"),
+    Binding("enter", "open_task", "Open", id="open_task", tooltip="Open the task in a tab"),
+    Binding(
+        "a",
+        "accept",
+        "Accept",
+        id="accept",
+        tooltip="Bring the task's commits home as a new local branch",
+    ),
+    Binding(
+        "f",
+        "follow_up",
+        "Follow-up",
+        id="follow_up",
+        tooltip="Ask for more, in the same sandbox and branch",
+    ),
+    Binding(
+        "p",
+        "pull_request",
+        "PR",
+        id="pull_request",
+        tooltip="Open a pull request (not available yet)",
+        show=False,
+    ),
+    Binding("x", "cancel_task", "Cancel", id="cancel_task", tooltip="Cancel the running task"),
+    Binding("r", "retry", "Retry", id="retry", tooltip="Run the same task again as a new task"),
+    Binding("d", "archive", "Archive", id="archive", tooltip="Hide the task from the board"),
+    Binding(
+        "slash",
+        "filter",
+        "Filter",
+        id="filter",
+        tooltip="Filter by words and status:NAME",
+        key_display="/",
+    ),
+    Binding("s", "sort", "Sort", id="sort", tooltip="Sort by created, status or title", show=False),
+    Binding("question_mark", "help", "Keys", id="help", tooltip="Show every key", key_display="?"),
+    Binding("q", "quit_board", "Quit", id="quit", tooltip="Quit taskyard"),
+]
+"""Actions on tasks and the board: in the footer, the command palette and the help screen."""
+
+NAVIGATION = [
+    Binding(
+        "t",
+        "toggle_result",
+        "Log/Result",
+        id="toggle_result",
+        tooltip="In a task tab: switch between its log and its result",
+    ),
+    Binding(
+        "w", "close_tab", "Close tab", id="close_tab", tooltip="Close the task's tab", show=False
+    ),
+    Binding(
+        "left_square_bracket",
+        "previous_tab",
+        "Previous tab",
+        id="previous_tab",
+        tooltip="The tab to the left",
+        key_display="[",
+        show=False,
+    ),
+    Binding(
+        "right_square_bracket",
+        "next_tab",
+        "Next tab",
+        id="next_tab",
+        tooltip="The tab to the right",
+        key_display="]",
+        show=False,
+    ),
+    Binding(
+        "escape",
+        "escape",
+        "Back",
+        id="escape",
+        tooltip="Close the filter, or go back to the board",
+        show=False,
+    ),
+]
+"""Moving between the board and task tabs."""

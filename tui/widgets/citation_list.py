@@ -1,0 +1,36 @@
+"""The answer's citations, each marked valid or not; choosing one shows the cited lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.content import Content
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from tui.widgets.cited_lines import citation_label
+
+
+class CitationList(OptionList):
+    """One option per citation, in the order they appear in the answer."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.citations: list[dict[str, Any]] = []
+
+    def show(self, citations: list[dict[str, Any]]) -> None:
+        self.citations = citations
+        self.clear_options()
+        self.add_options(
+            Option(
+                Content.styled(
+                    citation_label(citation), "$success" if citation.get("valid") else "$error"
+                ),
+                id=str(index),
+            )
+            for index, citation in enumerate(citations)
+        )
+        self.set_class(not citations, "-empty")
+
+    def citation_at(self, index: int) -> dict[str, Any]:
+        return self.citations[index]

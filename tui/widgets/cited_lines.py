@@ -1,0 +1,116 @@
+"""The lines a citation points at: from a command's stored output, or from the task's diff."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from textual.content import Content
+
+from engine.sanitize import strip_terminal_controls
+
+HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,(?P<count>\d+))? @@")
+LINE_STYLES = {"+": "$success", "-": "$error"}
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """A line of a hunk: its number in the new file (None for removed lines)."""
+
+    number: int | None
+    sign: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hunk:
+    header: str
+    start: int
+    count: int
+    lines: list[DiffLine]
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start <= end and start <= self.start + max(self.count, 1) - 1
+
+
+def citation_label(citation: dict[str, Any]) -> str:
+    """`✓ file calc.py L1-L2`, `✗ output 1a2b L3 (unknown chunk)`."""
+    mark = "✓" if citation.get("valid") else "✗"
+    kind = "file" if citation["kind"] == "file" else "output"
+    start, end = citation["start"], citation["end"]
+    span = f"L{start}" if start == end else f"L{start}-L{end}"
+    reason = "" if citation.get("valid") else f" ({citation.get('reason', 'invalid')})"
+    return strip_terminal_controls(f"{mark} {kind} {citation['target']} {span}{reason}")
+
+
+def file_section(diff: str, path: str) -> list[str] | None:
+    """The diff's lines for one file, or None when the diff does not touch it."""
+    section: list[str] | None = None
+    for line in diff.splitlines():
+        if line.startswith("diff --git "):
+            if section is not None:
+                return section
+            if line.endswith(f" b/{path}"):
+                section = []
+        elif section is not None:
+            section.append(line)
+    return section
+
+
+def hunks(section: list[str]) -> list[Hunk]:
+    """The hunks of one file's diff, with new-file line numbers."""
+    found: list[Hunk] = []
+    number = 0
+    for line in section:
+        match = HUNK_HEADER.match(line)
+        if match:
+            number = int(match["start"])
+            count = int(match["count"]) if match["count"] is not None else 1
+            found.append(Hunk(line, number, count, []))
+        elif found and line[:1] in (" ", "+", "-"):
+            new_line = line[:1] != "-"
+            found[-1].lines.append(DiffLine(number if new_line else None, line[:1], line[1:]))
+            number += new_line
+    return found
+
+
+def numbered(number: int | None, text: str, style: str) -> Content:
+    gutter = f"{number:>5} │ " if number is not None else "      │ "
+    return Content.assemble((gutter, "dim"), (strip_terminal_controls(text), style))
+
+
+def chunk_lines(output: str, start: int, end: int) -> Content:
+    """Lines start..end (1-based, inclusive) of a command's output, numbered."""
+    lines = output.splitlines()
+    shown = [
+        numbered(number, lines[number - 1], "") for number in range(start, min(end, len(lines)) + 1)
+    ]
+    if not shown:
+        return Content.styled(f"The output has {len(lines)} lines.", "$text-muted")
+    return Content("\n").join(shown)
+
+
+def file_lines(diff: str, path: str, start: int, end: int) -> Content:
+    """The diff's hunks of `path` that hold lines start..end, cited lines in bold."""
+    section = file_section(diff, path)
+    if section is None:
+        return Content.styled(
+            f"{path} is unchanged by this task: the cited lines are as in the repository.",
+            "$text-muted",
+        )
+    shown: list[Content] = []
+    for hunk in hunks(section):
+        if not hunk.overlaps(start, end):
+            continue
+        shown.append(Content.styled(hunk.header, "dim"))
+        for line in hunk.lines:
+            style = LINE_STYLES.get(line.sign, "")
+            if line.number is not None and start <= line.number <= end:
+                style = f"{style} bold".strip()
+            shown.append(numbered(line.number, f"{line.sign}{line.text}", style))
+    if not shown:
+        return Content.styled(
+            f"Lines {start}-{end} of {path} are outside the changed hunks.", "$text-muted"
+        )
+    return Content("\n").join(shown)

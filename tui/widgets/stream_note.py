@@ -1,0 +1,19 @@
+"""A line or paragraph in a task's stream: the prompt, an agent message, a status change."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from engine.sanitize import strip_terminal_controls
+
+
+class StreamNote(Static):
+    """Text from the task, made safe for the terminal; `kind` is also its CSS class."""
+
+    def __init__(self, kind: str, label: str, text: str = "") -> None:
+        safe = strip_terminal_controls(text).strip()
+        content = Content.assemble((label, "bold"), *(("\n", safe) if safe else ()))
+        super().__init__(content, classes=f"note {kind}")
+        self.kind = kind
+        self.text = safe

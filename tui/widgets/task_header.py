@@ -1,0 +1,35 @@
+"""The top of a task tab: its title, then id, status, repository, mode, environment, branch."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+from engine.store import TaskRecord
+from tui.widgets.task_row import repo_name, task_title
+
+STATUS_STYLES = {"ready": "$success", "accepted": "$success", "failed": "$error"}
+
+
+class TaskHeader(Static):
+    """Two lines about one task, redrawn from its record."""
+
+    def show(self, record: TaskRecord) -> None:
+        status_style = STATUS_STYLES.get(record.status, "bold")
+        details = [
+            f"task {record.id}",
+            f"{repo_name(record.repo)}@{record.ref or 'HEAD'}",
+            "local",
+            f"{record.mode} mode",
+            f"env {record.environment}",
+        ]
+        if record.branch:
+            details.append(f"branch {record.branch}")
+        self.update(
+            Content.assemble(
+                (task_title(record.prompt), "bold"),
+                "\n",
+                (record.status, status_style),
+                ("  ·  " + "  ·  ".join(details), "dim"),
+            )
+        )

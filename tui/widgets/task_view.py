@@ -1,0 +1,85 @@
+"""A task's tab: its header, then its live log and its result, one at a time (`t` switches)."""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import TabbedContent, TabPane
+
+from engine.api import Engine
+from engine.events import Event, FollowUpStarted, TaskFinished
+from engine.store import TaskRecord
+from tui.bridge import OutputPiece
+from tui.widgets.result_panel import ResultPanel
+from tui.widgets.task_header import TaskHeader
+from tui.widgets.task_stream import TaskStream
+
+LOG_PANE = "log"
+RESULT_PANE = "result"
+REVIEWABLE = ("ready", "accepted", "pr-opened")
+
+
+class TaskView(Vertical):
+    """One task, live. History is read from the engine when the tab opens; events older than
+    that read are already in it and are skipped, and so is output before it."""
+
+    def __init__(self, engine: Engine, record: TaskRecord, **kwargs: object) -> None:
+        super().__init__(classes="task-view", **kwargs)  # type: ignore[arg-type]
+        self.engine = engine
+        self.record = record
+        self.loaded_at: float | None = None
+
+    @property
+    def task_id(self) -> str:
+        return self.record.id
+
+    @property
+    def stream(self) -> TaskStream:
+        return self.query_one(TaskStream)
+
+    @property
+    def result(self) -> ResultPanel:
+        return self.query_one(ResultPanel)
+
+    @property
+    def panes(self) -> TabbedContent:
+        return self.query_one(".task-panes", TabbedContent)
+
+    def compose(self) -> ComposeResult:
+        initial = RESULT_PANE if self.record.status in REVIEWABLE else LOG_PANE
+        yield TaskHeader(classes="task-header")
+        with TabbedContent(initial=initial, classes="task-panes"):
+            with TabPane("Log", id=LOG_PANE):
+                yield TaskStream(self.task_id, classes="task-stream")
+            with TabPane("Result", id=RESULT_PANE):
+                yield ResultPanel(self.read_output, classes="result-panel")
+
+    def on_mount(self) -> None:
+        self.loaded_at = time.time()
+        self.record = self.engine.task(self.task_id)
+        self.query_one(TaskHeader).show(self.record)
+        self.result.show(self.record)
+        commands = self.engine.commands(self.task_id)
+        self.stream.load_history(self.record, commands, self.read_output)
+
+    def read_output(self, chunk_id: str) -> str:
+        return self.engine.read_output(self.task_id, chunk_id).decode("utf-8", errors="replace")
+
+    def apply_event(self, event: Event, record: TaskRecord) -> None:
+        """An event of this task and the task's record after it."""
+        if self.loaded_at is None or event.ts <= self.loaded_at:
+            return
+        self.record = record
+        self.query_one(TaskHeader).show(record)
+        self.stream.apply_event(event)
+        if isinstance(event, TaskFinished | FollowUpStarted):
+            self.result.show(record)
+
+    def apply_output(self, pieces: list[OutputPiece]) -> None:
+        if self.loaded_at is not None:
+            self.stream.apply_output(pieces)
+
+    def toggle_result(self) -> None:
+        self.panes.active = LOG_PANE if self.panes.active == RESULT_PANE else RESULT_PANE
