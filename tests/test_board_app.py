@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Select, TextArea
 
-from tests.support.board import CALC_DIFF, FROZEN_NOW, store_command, store_task, stored_engine
+from tests.support.board import (
+    CALC_DIFF,
+    FROZEN_NOW,
+    store_command,
+    store_task,
+    stored_engine,
+    wait_until,
+)
 from tui.app import TaskyardApp
+from tui.screens.board_keys import ACTIONS
 from tui.screens.composer import ComposerScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.command_block import CommandBlock
@@ -197,3 +206,21 @@ def test_live_output_that_history_already_holds_is_skipped() -> None:
     block.append_output(7, "h\n")
     assert block.chars_shown == 9
     assert appended == ["fg", "h\n"]
+
+
+async def test_every_action_is_in_the_command_palette(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = {command.title for command in app.get_system_commands(app.board)}
+        assert {binding.description for binding in ACTIONS} <= titles
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Archive")
+        results = app.screen.query_one(CommandList)
+        await wait_until(pilot, lambda: results.option_count, "hits", timeout=10)
+        await pilot.press("enter")
+        await wait_until(
+            pilot, lambda: "cccc0003" not in app.board.table.rows_by_id, "archiving", timeout=10
+        )
+        assert app.engine.task("cccc0003").archived
+    await app.engine.close()

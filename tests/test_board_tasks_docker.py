@@ -13,10 +13,11 @@ from textual.widgets import TextArea
 
 from tests.support.board import EventLog, calc_fix_script, wait_until
 from tests.support.engines import scripted_engine
-from tests.support.model_server import Reply, ScriptedModelServer, Step
-from tests.support.repos import make_calc_repo
+from tests.support.model_server import Call, Reply, ScriptedModelServer, Step
+from tests.support.repos import git, make_calc_repo
 from tui.app import TaskyardApp
 from tui.screens.composer import ComposerScreen
+from tui.screens.follow_up import FollowUpScreen
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.result_panel import ResultPanel
 from tui.widgets.task_view import LOG_PANE, RESULT_PANE, TaskView
@@ -141,3 +142,74 @@ async def test_result_panel_shows_files_diff_and_citations(tmp_path: Path) -> No
         assert "+    return a + b" in cited and "    2 │" in cited
         await pilot.press("t")
         assert view.panes.active == LOG_PANE
+
+
+def notified(app: TaskyardApp, text: str) -> bool:
+    return any(text in f"{n.title} {n.message}" for n in app._notifications)
+
+
+async def test_accept_makes_a_branch_in_the_repository(tmp_path: Path) -> None:
+    async with running_board(tmp_path, calc_fix_script()) as (app, pilot, log):
+        task_id = await submit_task(pilot, "Fix the failing test")
+        await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
+        await pilot.press("a")
+        branch = f"taskyard/{task_id}"
+        await wait_until(pilot, lambda: notified(app, f"branch {branch}"), "the accept notice")
+        repo = tmp_path / "calc"
+        assert git(repo, "branch", "--list", branch).strip(" *") == branch
+        assert git(repo, "branch", "--show-current") == "main"
+        assert "return a + b" in git(repo, "show", f"{branch}:calc.py")
+        await wait_until(pilot, lambda: app.engine.task(task_id).status == "accepted", "status")
+        await wait_until(
+            pilot,
+            lambda: "accepted" in str(app.board.table.get_cell(task_id, "status")),
+            "the row to show it",
+        )
+
+
+async def test_follow_up_starts_a_new_turn(tmp_path: Path) -> None:
+    script: list[Step] = [Reply(text="first answer"), Reply(text="second answer")]
+    async with running_board(tmp_path, script) as (app, pilot, log):
+        task_id = await submit_task(pilot, "Look at calc")
+        await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
+        await pilot.press("enter", "f")
+        assert isinstance(app.screen, FollowUpScreen)
+        await pilot.press(*"and now tests")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: log.finished(task_id, count=2), "the follow-up to end")
+        assert log.count(task_id, "task.followup") == 1
+        assert app.engine.task(task_id).final_message == "second answer"
+        view = app.board.task_view(task_id)
+        assert view is not None
+        labels = [str(note.render()) for note in view.stream.query("StreamNote")]
+        assert "Follow-up\nand now tests" in labels
+        assert labels.count("Task ready") == 2
+
+
+async def test_x_cancels_a_running_task(tmp_path: Path) -> None:
+    script: list[Step] = [Reply(tool_calls=[Call("shell", {"command": ["sleep", "60"]})])]
+    async with running_board(tmp_path, script) as (app, pilot, log):
+        task_id = await submit_task(pilot, "Wait a minute")
+        await wait_until(
+            pilot, lambda: log.count(task_id, "command.started") == 2, "the agent's command"
+        )
+        await pilot.press("x")
+        await wait_until(pilot, lambda: log.finished(task_id), "the task to end")
+        assert app.engine.task(task_id).status == "cancelled"
+        assert notified(app, f"Task {task_id} cancelled")
+        assert str(app.board.table.get_cell(task_id, "status")).startswith("■ cancelled")
+
+
+async def test_r_retries_as_a_new_task(tmp_path: Path) -> None:
+    script: list[Step] = [Reply(text="first"), Reply(text="again")]
+    async with running_board(tmp_path, script) as (app, pilot, log):
+        task_id = await submit_task(pilot, "Look at calc")
+        await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
+        await pilot.press("r")
+        table = app.board.table
+        await wait_until(pilot, lambda: len(table.rows_by_id) == 2, "the retried task's row")
+        (retried,) = set(table.rows_by_id) - {task_id}
+        assert app.engine.task(retried).prompt == "Look at calc"
+        await wait_until(pilot, lambda: log.finished(retried), "the retried task to finish")
+        assert app.engine.task(retried).final_message == "again"
+        assert notified(app, f"Task {task_id} retried as task {retried}")

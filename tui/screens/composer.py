@@ -18,6 +18,7 @@ from engine.api import EngineError, Mode, TaskRequest
 from engine.store import TaskRecord
 
 HOSTS = ("local",)
+KEYS_HINT = "ctrl+s start  ·  escape cancel"
 ATTEMPTS_NOTE = "Best-of-N is not available yet: one attempt per task."
 
 
@@ -84,10 +85,14 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
                 yield Input("1", type="integer", id="attempts")
             yield Static(ATTEMPTS_NOTE, id="attempts-note")
             yield Static("", id="composer-error")
-            yield Static("ctrl+s start  ·  escape cancel", id="composer-keys")
+            yield Static(KEYS_HINT, id="composer-keys")
 
     def on_mount(self) -> None:
         self.query_one("#prompt", TextArea).focus()
+
+    def watch_busy(self, busy: bool) -> None:
+        hint = "Checking Docker, the image and the model, then starting…" if busy else KEYS_HINT
+        self.query_one("#composer-keys", Static).update(hint)
 
     def watch_error(self, error: str) -> None:
         self.query_one("#composer-error", Static).update(error)
