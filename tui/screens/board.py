@@ -197,9 +197,8 @@ class BoardScreen(TaskActions):
 
     def close_task_tab(self, task_id: str) -> None:
         if self.task_view(task_id) is not None:
-            self.tabs.remove_pane(pane_id(task_id))
             self.tabs.active = BOARD_TAB
-            self.table.focus()
+            self.tabs.remove_pane(pane_id(task_id))
 
     def action_previous_tab(self) -> None:
         self.move_tab(-1)
@@ -223,7 +222,6 @@ class BoardScreen(TaskActions):
             self.close_filter()
         elif self.tabs.active != BOARD_TAB:
             self.tabs.active = BOARD_TAB
-            self.table.focus()
 
     def task_archived(self, task_id: str) -> None:
         self.close_task_tab(task_id)
@@ -232,7 +230,16 @@ class BoardScreen(TaskActions):
 
     @on(TabbedContent.TabActivated, "#tabs")
     def tab_activated(self) -> None:
+        """Keys go to what the new tab shows."""
         self.refresh_bindings()
+        view = self.active_view()
+        if view is not None:
+            if view.loaded_at is not None:
+                view.focus_pane()
+            return
+        board = self.query_one(f"#{BOARD_TAB}", TabPane)
+        if self.focused is None or board not in self.focused.ancestors:
+            self.table.focus()
 
     @on(TaskChanged)
     def task_changed(self, changed: TaskChanged) -> None:

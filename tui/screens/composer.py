@@ -37,8 +37,17 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
 
     CSS_PATH = "../styles/composer.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "submit", "Start task", id="composer.submit", priority=True),
-        Binding("escape", "cancel", "Cancel", id="composer.cancel"),
+        Binding(
+            "ctrl+s",
+            "submit",
+            "Start task",
+            id="composer.submit",
+            tooltip="Check what the task needs, then start it",
+            priority=True,
+        ),
+        Binding(
+            "escape", "cancel", "Cancel", id="composer.cancel", tooltip="Close without starting"
+        ),
     ]
 
     busy: reactive[bool] = reactive(False, toggle_class="-busy")
@@ -60,8 +69,8 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
         environment = defaults.environment
         if environment not in self.environments:
             environment = self.environments[0]
-        with Vertical(id="composer"):
-            yield Label("New task", id="composer-title")
+        with Vertical(id="composer", classes="dialog"):
+            yield Label("New task", classes="dialog-title")
             yield TextArea(id="prompt", soft_wrap=True, tab_behavior="focus")
             with Grid(id="fields"):
                 yield Label("Repository")
@@ -84,8 +93,8 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
                 yield Label("Attempts")
                 yield Input("1", type="integer", id="attempts")
             yield Static(ATTEMPTS_NOTE, id="attempts-note")
-            yield Static("", id="composer-error")
-            yield Static(KEYS_HINT, id="composer-keys")
+            yield Static("", id="composer-error", classes="dialog-error")
+            yield Static(KEYS_HINT, id="composer-keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.query_one("#prompt", TextArea).focus()

@@ -16,8 +16,17 @@ class FollowUpScreen(ModalScreen[str | None]):
 
     CSS_PATH = "../styles/follow_up.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "send", "Send", id="follow_up.send", priority=True),
-        Binding("escape", "cancel", "Cancel", id="follow_up.cancel"),
+        Binding(
+            "ctrl+s",
+            "send",
+            "Send",
+            id="follow_up.send",
+            tooltip="Start a new turn with this prompt",
+            priority=True,
+        ),
+        Binding(
+            "escape", "cancel", "Cancel", id="follow_up.cancel", tooltip="Close without sending"
+        ),
     ]
 
     def __init__(self, task_id: str, title: str) -> None:
@@ -26,12 +35,12 @@ class FollowUpScreen(ModalScreen[str | None]):
         self.task_title = title
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="follow-up"):
-            yield Label(f"Follow-up on task {self.task_id}", id="follow-up-title")
+        with Vertical(id="follow-up", classes="dialog"):
+            yield Label(f"Follow-up on task {self.task_id}", classes="dialog-title")
             yield Static(self.task_title, id="follow-up-task", markup=False)
             yield TextArea(id="follow-up-prompt", soft_wrap=True, tab_behavior="focus")
-            yield Static("", id="follow-up-error")
-            yield Static("ctrl+s send  ·  escape cancel", id="follow-up-keys")
+            yield Static("", id="follow-up-error", classes="dialog-error")
+            yield Static("ctrl+s send  ·  escape cancel", classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()

@@ -27,7 +27,7 @@ class HelpScreen(ModalScreen[None]):
 
     CSS_PATH = "../styles/help.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,q", "close", "Close", id="help.close", key_display="esc"),
+        Binding("escape,question_mark,q", "close", "Close", id="help.close"),
     ]
 
     def __init__(self, sections: Sequence[HelpSection], keymap: dict[str, str]) -> None:
@@ -36,13 +36,15 @@ class HelpScreen(ModalScreen[None]):
         self.keymap = keymap
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
-            yield Label("Keys", id="help-title")
+        with VerticalScroll(id="help", classes="dialog"):
+            yield Label("Keys", classes="dialog-title")
             for title, bindings in self.sections:
                 yield Static(
                     self.section_table(title, self.key_rows(bindings)), classes="help-section"
                 )
-            yield Static("escape closes this screen  ·  ctrl+p lists every action", id="help-keys")
+            yield Static(
+                "escape closes this screen  ·  ctrl+p lists every action", classes="dialog-keys"
+            )
 
     def key_rows(self, bindings: Sequence[BindingType]) -> list[tuple[str, str, str]]:
         """(keys, action, what it does) for each binding."""
@@ -59,7 +61,14 @@ class HelpScreen(ModalScreen[None]):
 
     @staticmethod
     def section_table(title: str, rows: list[tuple[str, str, str]]) -> Table:
-        table = Table(title=title, title_justify="left", title_style="bold", box=None, expand=True)
+        table = Table(
+            title=title,
+            title_justify="left",
+            title_style="bold",
+            box=None,
+            expand=True,
+            show_header=False,
+        )
         table.add_column("Key", width=12, no_wrap=True)
         table.add_column("Action", width=14, no_wrap=True)
         table.add_column("What it does", style="dim", ratio=1)

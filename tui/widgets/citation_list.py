@@ -31,6 +31,8 @@ class CitationList(OptionList):
             for index, citation in enumerate(citations)
         )
         self.set_class(not citations, "-empty")
+        if citations:
+            self.highlighted = 0
 
     def citation_at(self, index: int) -> dict[str, Any]:
         return self.citations[index]

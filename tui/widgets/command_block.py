@@ -9,7 +9,7 @@ from engine.store import CommandRecord
 from tui.commands.common import command_line
 from tui.widgets.output_log import OutputLog
 
-COMMAND_WIDTH = 90
+COMMAND_WIDTH = 64
 MAX_OUTPUT_LINES = 5_000
 
 
@@ -52,25 +52,26 @@ class CommandBlock(Collapsible):
             block.output.append(output)
             return block
         block.output.load(output)
-        block.set_finished(record.exit_code, record.timed_out, record.finished - record.started)
+        duration = record.finished - record.started
+        block.set_finished(record.exit_code, record.timed_out, duration, record.output_lines)
         return block
 
     def show_state(self, state: Content, detail: str) -> None:
-        parts: list[Content | str | tuple[str, str]] = [
-            ("$ ", "dim"),
-            command_line(self.command, COMMAND_WIDTH),
-            "  ",
-            state,
-        ]
+        parts: list[Content | str | tuple[str, str]] = []
+        if self.phase != "agent":
+            parts.append((f"{self.phase} ", "dim"))
+        parts += [("$ ", "dim"), command_line(self.command, COMMAND_WIDTH), "  ", state]
         if detail:
             parts.append((f"  {detail}", "dim"))
-        if self.phase != "agent":
-            parts.append((f"  [{self.phase}]", "dim"))
         self.title = Content.assemble(*parts)  # type: ignore[assignment]
 
     def on_collapsible_title_toggle(self) -> None:
         """The person folded or unfolded it: leave it as they chose."""
         self.pinned = True
+
+    def on_collapsible_expanded(self) -> None:
+        """Unfolded output opens at its end, where the summary usually is."""
+        self.output.call_after_refresh(self.output.scroll_end, animate=False)
 
     def append_output(self, offset: int, text: str) -> None:
         """Output starting at character `offset` of this command's output."""
@@ -80,9 +81,11 @@ class CommandBlock(Collapsible):
         self.output.append(text[max(0, self.chars_shown - offset) :])
         self.chars_shown = end
 
-    def set_finished(self, exit_code: int | None, timed_out: bool, duration: float) -> None:
+    def set_finished(
+        self, exit_code: int | None, timed_out: bool, duration: float, lines: int
+    ) -> None:
         self.output.finish()
         self.remove_class("-running")
-        failed = timed_out or exit_code != 0
-        self.set_class(failed, "-failed")
-        self.show_state(command_state(exit_code, timed_out, finished=True), f"{duration:.1f}s")
+        self.set_class(timed_out or exit_code != 0, "-failed")
+        detail = f"{duration:.1f}s · {lines} line{'' if lines == 1 else 's'}"
+        self.show_state(command_state(exit_code, timed_out, finished=True), detail)

@@ -60,6 +60,14 @@ class ResultPanel(Horizontal):
         self.query_one(DiffView).show(record.diff)
         self.set_class(True, "-nothing-cited")
 
+    def focus_citations(self) -> None:
+        """Focus the citations, or the answer and diff when there are none."""
+        citations = self.query_one(CitationList)
+        if citations.option_count:
+            citations.focus()
+        else:
+            self.query_one(".result-main", VerticalScroll).focus()
+
     @on(OptionList.OptionHighlighted, ".citation-list")
     def citation_highlighted(self, highlighted: OptionList.OptionHighlighted) -> None:
         self.show_cited(int(highlighted.option_id or 0))

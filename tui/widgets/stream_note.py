@@ -9,11 +9,15 @@ from engine.sanitize import strip_terminal_controls
 
 
 class StreamNote(Static):
-    """Text from the task, made safe for the terminal; `kind` is also its CSS class."""
+    """Text from the task, made safe for the terminal; `kind` is also its CSS class.
 
-    def __init__(self, kind: str, label: str, text: str = "") -> None:
+    The label is bold with the text under it, or beside it when `inline`.
+    """
+
+    def __init__(self, kind: str, label: str, text: str = "", inline: bool = False) -> None:
         safe = strip_terminal_controls(text).strip()
-        content = Content.assemble((label, "bold"), *(("\n", safe) if safe else ()))
+        separator = ": " if inline else "\n"
+        content = Content.assemble((label, "bold"), *((separator, safe) if safe else ()))
         super().__init__(content, classes=f"note {kind}")
         self.kind = kind
         self.text = safe

@@ -14,8 +14,8 @@ from engine.store import TaskRecord
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STATUS_ORDER = [status.value for status in TaskStatus]
-TITLE_WIDTH = 36
-REPO_WIDTH = 18
+TITLE_WIDTH = 34
+REPO_WIDTH = 16
 NO_VALUE = "—"
 
 

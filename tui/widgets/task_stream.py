@@ -30,6 +30,8 @@ from tui.widgets.command_block import CommandBlock
 from tui.widgets.stream_note import StreamNote
 
 ReadOutput = Callable[[str], str]
+ENDINGS = ("ready", "failed", "cancelled")
+"""Statuses announced by the task.finished note rather than a status line."""
 
 
 def finished_note(status: str, error: str) -> StreamNote:
@@ -64,7 +66,7 @@ class TaskStream(VerticalScroll):
             widgets.append(block)
         if record.final_message:
             widgets.append(StreamNote("agent", "Agent", record.final_message))
-        if record.status in ("ready", "failed", "cancelled"):
+        if record.status in ENDINGS:
             widgets.append(finished_note(record.status, record.error))
         self.mount_all(widgets)
 
@@ -74,7 +76,7 @@ class TaskStream(VerticalScroll):
             self.mount(widget)
         if isinstance(event, CommandFinished) and event.chunk_id in self.blocks:
             block = self.blocks[event.chunk_id]
-            block.set_finished(event.exit_code, event.timed_out, event.duration)
+            block.set_finished(event.exit_code, event.timed_out, event.duration, event.output_lines)
 
     def widget_for(self, event: Event) -> Widget | None:
         """The block an event adds to the stream, if any."""
@@ -87,15 +89,15 @@ class TaskStream(VerticalScroll):
             return StreamNote("agent", "Agent", event.text)
         if isinstance(event, FollowUpStarted):
             return StreamNote("prompt", "Follow-up", event.prompt)
-        if isinstance(event, TaskStatusChanged):
-            return StreamNote("status", f"· {event.status}", event.detail)
+        if isinstance(event, TaskStatusChanged) and event.status not in ENDINGS:
+            return StreamNote("status", f"· {event.status}", event.detail, inline=True)
         if isinstance(event, PatchApplied):
             label = "Patch applied" if event.ok else "Patch failed"
             return StreamNote("status" if event.ok else "failure", label, event.summary)
         if isinstance(event, ToolCallRejected):
             return StreamNote("failure", f"Tool call rejected ({event.tool})", event.error)
         if isinstance(event, ModelRetry):
-            return StreamNote("status", f"Model retry {event.attempt}", event.reason)
+            return StreamNote("status", f"Model retry {event.attempt}", event.reason, inline=True)
         if isinstance(event, TaskFinished):
             return finished_note(event.status, event.error)
         return None

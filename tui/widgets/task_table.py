@@ -11,17 +11,17 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from engine.store import TaskRecord
 from tui.widgets.task_filter import TaskFilter
-from tui.widgets.task_row import RowColours, TaskRow
+from tui.widgets.task_row import REPO_WIDTH, TITLE_WIDTH, RowColours, TaskRow
 
 COLUMNS = (
-    ("title", "Task"),
-    ("repo", "Repo@ref"),
-    ("host", "Host"),
-    ("mode", "Mode"),
-    ("status", "Status"),
-    ("tokens", "Tokens"),
-    ("cost", "Cost"),
-    ("diff", "Diff"),
+    ("title", "Task", TITLE_WIDTH),
+    ("repo", "Repo@ref", REPO_WIDTH),
+    ("host", "Host", 5),
+    ("mode", "Mode", 4),
+    ("status", "Status", 18),
+    ("tokens", "Tokens", 11),
+    ("cost", "Cost", 4),
+    ("diff", "Diff", 10),
 )
 SORT_ORDERS = ("created", "status", "title")
 
@@ -38,8 +38,8 @@ class TaskTable(DataTable[object]):
         self.rows_by_id: dict[str, TaskRow] = {}
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
         self.watch(self.app, "theme", lambda _: self.rebuild(), init=False)
 
     def colours(self) -> RowColours:
@@ -99,7 +99,7 @@ class TaskTable(DataTable[object]):
 
     def show_row(self, row: TaskRow) -> None:
         cells = row.cells(self.clock(), self.colours())
-        for (key, _label), value in zip(COLUMNS, cells, strict=True):
+        for (key, _label, _width), value in zip(COLUMNS, cells, strict=True):
             self._update_cell(row.id, key, value)
 
     def _update_cell(self, task_id: str, column: str, value: object) -> None:

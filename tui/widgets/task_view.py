@@ -63,6 +63,7 @@ class TaskView(Vertical):
         self.result.show(self.record)
         commands = self.engine.commands(self.task_id)
         self.stream.load_history(self.record, commands, self.read_output)
+        self.focus_pane()
 
     def read_output(self, chunk_id: str) -> str:
         return self.engine.read_output(self.task_id, chunk_id).decode("utf-8", errors="replace")
@@ -83,3 +84,11 @@ class TaskView(Vertical):
 
     def toggle_result(self) -> None:
         self.panes.active = LOG_PANE if self.panes.active == RESULT_PANE else RESULT_PANE
+        self.focus_pane()
+
+    def focus_pane(self) -> None:
+        """Keys go to the visible pane: the stream, or the result's citations."""
+        if self.panes.active == LOG_PANE:
+            self.stream.focus()
+        else:
+            self.result.focus_citations()
