@@ -69,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
             expand=True,
             show_header=False,
         )
-        table.add_column("Key", width=12, no_wrap=True)
+        table.add_column("Key", width=8, no_wrap=True)
         table.add_column("Action", width=14, no_wrap=True)
         table.add_column("What it does", style="dim", ratio=1)
         for keys, action, description in rows:

@@ -1,0 +1,205 @@
+"""Snapshots at 120x40 of the board, a task tab mid-run, the result panel and the help screen.
+
+Tasks are stored records under a temporary TASKYARD_HOME and the clock is frozen, so nothing
+here needs Docker and elapsed times do not move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from engine.api import Engine
+from tests.support.board import CALC_DIFF, FROZEN_NOW, store_command, store_task, stored_engine
+from tui.app import TaskyardApp
+
+SIZE = (120, 40)
+REPO = Path("/work/calc")
+SnapCompare = Callable[..., bool]
+
+FAILING_RUN = (
+    "F\n"
+    "======================================================================\n"
+    "FAIL: test_add (test_calc.AddTest.test_add)\n"
+    "----------------------------------------------------------------------\n"
+    "Traceback (most recent call last):\n"
+    '  File "/workspace/repo/test_calc.py", line 8, in test_add\n'
+    "    self.assertEqual(add(2, 3), 5)\n"
+    "AssertionError: -1 != 5\n"
+    "\n"
+    "----------------------------------------------------------------------\n"
+    "Ran 1 test in 0.001s\n"
+    "\n"
+    "FAILED (failures=1)\n"
+)
+PASSING_RUN = (
+    "----------------------------------------------------------------------\n"
+    "Ran 1 test in 0.000s\n\nOK\n"
+)
+RUNNING_OUTPUT = (
+    "collected 212 items\n\ntests/test_api.py ........................\ntests/test_db.py .........."
+)
+ANSWER = (
+    "Fixed `add`, which subtracted 【F:calc.py†L1-L2】. The test failed before "
+    "【c0ffee01†L8-L8】 and passes now 【c0ffee02†L2-L4】; see also 【F:missing.py†L1】."
+)
+CITATIONS = [
+    {"kind": "file", "target": "calc.py", "start": 1, "end": 2, "valid": True, "reason": ""},
+    {"kind": "chunk", "target": "c0ffee01", "start": 8, "end": 8, "valid": True, "reason": ""},
+    {"kind": "chunk", "target": "c0ffee02", "start": 2, "end": 4, "valid": True, "reason": ""},
+    {
+        "kind": "file",
+        "target": "missing.py",
+        "start": 1,
+        "end": 1,
+        "valid": False,
+        "reason": "no such file",
+    },
+]
+
+
+def stored_board(home: Path) -> Engine:
+    """Five tasks in every kind of state; the ready one has commands, a diff and citations."""
+    engine = stored_engine(home)
+    store_task(
+        engine,
+        "a1b2c3d4",
+        prompt="Fix the failing test in calc.py\nThe add function looks wrong.",
+        created=FROZEN_NOW - 900,
+        updated=FROZEN_NOW - 772,
+        diff=CALC_DIFF,
+        final_message=ANSWER,
+        citations=CITATIONS,
+        usage={"input_tokens": 18_400, "output_tokens": 1_250},
+        branch="taskyard/a1b2c3d4",
+    )
+    store_command(
+        engine,
+        "a1b2c3d4",
+        "c0ffee00",
+        ["sh", "-c", "git checkout -q"],
+        "",
+        phase="checkout",
+        started=FROZEN_NOW - 890,
+        finished=FROZEN_NOW - 889.8,
+    )
+    store_command(
+        engine,
+        "a1b2c3d4",
+        "c0ffee01",
+        ["python3", "-m", "unittest", "-q"],
+        FAILING_RUN,
+        exit_code=1,
+        started=FROZEN_NOW - 880,
+        finished=FROZEN_NOW - 879.6,
+    )
+    store_command(
+        engine,
+        "a1b2c3d4",
+        "c0ffee02",
+        ["python3", "-m", "unittest", "-q"],
+        PASSING_RUN,
+        started=FROZEN_NOW - 800,
+        finished=FROZEN_NOW - 799.7,
+    )
+    store_task(
+        engine,
+        "e5f6a7b8",
+        prompt="Why does the parser drop the last token?",
+        mode="ask",
+        ref="v1.2",
+        created=FROZEN_NOW - 600,
+        updated=FROZEN_NOW - 560,
+        final_message="The loop stops one token early 【F:parser.py†L40-L44】.",
+        usage={"input_tokens": 5_200, "output_tokens": 310},
+    )
+    store_task(
+        engine,
+        "c9d0e1f2",
+        prompt="Add a --verbose flag to the CLI",
+        status="failed",
+        created=FROZEN_NOW - 400,
+        updated=FROZEN_NOW - 340,
+        error="the agent was stopped at max_turns",
+        usage={"input_tokens": 91_000, "output_tokens": 4_400},
+    )
+    store_task(
+        engine,
+        "f3a4b5c6",
+        prompt="Upgrade the lockfile",
+        status="cancelled",
+        created=FROZEN_NOW - 300,
+        updated=FROZEN_NOW - 290,
+        error="cancelled",
+    )
+    store_task(
+        engine,
+        "0d1e2f3a",
+        prompt="Speed up the slow integration tests",
+        status="running",
+        created=FROZEN_NOW - 95,
+        updated=FROZEN_NOW - 90,
+        branch="taskyard/0d1e2f3a",
+    )
+    store_command(
+        engine,
+        "0d1e2f3a",
+        "beef0001",
+        ["sh", "-c", "git checkout -q"],
+        "",
+        phase="checkout",
+        started=FROZEN_NOW - 90,
+        finished=FROZEN_NOW - 89.9,
+    )
+    store_command(
+        engine,
+        "0d1e2f3a",
+        "beef0002",
+        ["pytest", "-x", "--durations=5"],
+        RUNNING_OUTPUT,
+        started=FROZEN_NOW - 60,
+        finished=None,
+        exit_code=None,
+    )
+    return engine
+
+
+def board(tmp_path: Path) -> TaskyardApp:
+    return TaskyardApp(stored_board(tmp_path / "home"), REPO, clock=lambda: FROZEN_NOW)
+
+
+def open_task(task_id: str, *keys: str) -> Callable[[Pilot[Any]], Any]:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, TaskyardApp)
+        app.board.open_task(task_id)
+        await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> TaskyardApp:
+    return board(tmp_path)
+
+
+def test_board(snap_compare: SnapCompare, app: TaskyardApp) -> None:
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_task_tab_mid_run(snap_compare: SnapCompare, app: TaskyardApp) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_task("0d1e2f3a"))
+
+
+def test_result_panel(snap_compare: SnapCompare, app: TaskyardApp) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_task("a1b2c3d4", "down"))
+
+
+def test_help_screen(snap_compare: SnapCompare, app: TaskyardApp) -> None:
+    assert snap_compare(app, press=["question_mark"], terminal_size=SIZE)
