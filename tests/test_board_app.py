@@ -84,6 +84,9 @@ async def test_filter_by_words_and_status_then_sort(tmp_path: Path) -> None:
         await pilot.press("s")
         assert table.visible_ids == ["cccc0003", "aaaa0001", "bbbb0002"]
         assert table.row_order == "title"
+        await pilot.press("slash", "f", "n")
+        assert app.screen is app.board
+        assert app.board.query_one("#filter", Input).value == "fn"
     await app.engine.close()
 
 

@@ -59,6 +59,8 @@ async def submit_task(pilot: Pilot[Any], prompt: str) -> str:
 
 async def test_new_task_is_submitted_and_reaches_ready(tmp_path: Path) -> None:
     async with running_board(tmp_path, calc_fix_script()) as (app, pilot, log):
+        bells: list[None] = []
+        app.bell = lambda: bells.append(None)  # type: ignore[method-assign]
         task_id = await submit_task(pilot, "Fix the failing test")
         table = app.board.table
         assert table.selected_task_id == task_id
@@ -71,6 +73,7 @@ async def test_new_task_is_submitted_and_reaches_ready(tmp_path: Path) -> None:
         assert str(table.get_cell(task_id, "tokens")) == "40+20"
         titles = [notification.title for notification in app._notifications]
         assert f"Task {task_id} ready for review" in titles
+        assert len(bells) == 1
 
 
 async def test_several_tasks_start_in_a_row(tmp_path: Path) -> None:

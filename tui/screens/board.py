@@ -156,10 +156,11 @@ class BoardScreen(TaskActions):
         if view is not None:
             view.apply_output(batch.pieces)
 
-    def action_new_task(self) -> None:
+    async def action_new_task(self) -> None:
+        """Open the composer, returning once it is mounted and its prompt has focus."""
         defaults = self.composer_defaults or ComposerDefaults(repo=str(self.taskyard.repo))
         composer = ComposerScreen(defaults, self.engine.environments(), self.taskyard.start_task)
-        self.app.push_screen(composer, self.task_started)
+        await self.app.push_screen(composer, self.task_started)
 
     def task_started(self, record: TaskRecord | None) -> None:
         if record is None:

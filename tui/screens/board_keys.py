@@ -10,7 +10,14 @@ TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab"})
 """Actions of task tabs, hidden on the Board tab."""
 
 ACTIONS = [
-    Binding("n", "new_task", "New task", id="new_task", tooltip="Compose and start a new task"),
+    Binding(
+        "n",
+        "new_task",
+        "New task",
+        id="new_task",
+        tooltip="Compose and start a new task",
+        priority=True,
+    ),
     Binding("enter", "open_task", "Open", id="open_task", tooltip="Open the task in a tab"),
     Binding(
         "a",
@@ -25,6 +32,7 @@ ACTIONS = [
         "Follow-up",
         id="follow_up",
         tooltip="Ask for more, in the same sandbox and branch",
+        priority=True,
     ),
     Binding(
         "p",
@@ -49,7 +57,12 @@ ACTIONS = [
     Binding("question_mark", "help", "Keys", id="help", tooltip="Show every key", key_display="?"),
     Binding("q", "quit_board", "Quit", id="quit", tooltip="Quit taskyard"),
 ]
-"""Actions on tasks and the board: in the footer, the command palette and the help screen."""
+"""Actions on tasks and the board: in the footer, the command palette and the help screen.
+
+`n` and `f` are priority bindings so the app awaits their dialog before it forwards the next key:
+what is typed right after them lands in the dialog's prompt. Text fields still get both letters,
+because Textual drops bindings for keys the focused widget consumes.
+"""
 
 NAVIGATION = [
     Binding(

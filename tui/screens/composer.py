@@ -9,7 +9,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
@@ -43,7 +43,6 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
             "Start task",
             id="composer.submit",
             tooltip="Check what the task needs, then start it",
-            priority=True,
         ),
         Binding(
             "escape", "cancel", "Cancel", id="composer.cancel", tooltip="Close without starting"
@@ -69,8 +68,9 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
         environment = defaults.environment
         if environment not in self.environments:
             environment = self.environments[0]
-        with Vertical(id="composer", classes="dialog"):
+        with VerticalScroll(id="composer", classes="dialog"):
             yield Label("New task", classes="dialog-title")
+            yield Static("", id="composer-error", classes="dialog-error")
             yield TextArea(id="prompt", soft_wrap=True, tab_behavior="focus")
             with Grid(id="fields"):
                 yield Label("Repository")
@@ -93,11 +93,11 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
                 yield Label("Attempts")
                 yield Input("1", type="integer", id="attempts")
             yield Static(ATTEMPTS_NOTE, id="attempts-note")
-            yield Static("", id="composer-error", classes="dialog-error")
             yield Static(KEYS_HINT, id="composer-keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
-        self.query_one("#prompt", TextArea).focus()
+        """Focus the prompt now, not after the keys already queued for this screen."""
+        self.set_focus(self.query_one("#prompt", TextArea))
 
     def watch_busy(self, busy: bool) -> None:
         hint = "Checking Docker, the image and the model, then starting…" if busy else KEYS_HINT

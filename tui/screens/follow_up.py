@@ -43,7 +43,8 @@ class FollowUpScreen(ModalScreen[str | None]):
             yield Static("ctrl+s send  ·  escape cancel", classes="dialog-keys")
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        """Focus the prompt now, not after the keys already queued for this screen."""
+        self.set_focus(self.query_one(TextArea))
 
     def action_send(self) -> None:
         prompt = self.query_one(TextArea).text

@@ -85,7 +85,8 @@ class TaskActions(Screen[None]):
             changed_task=task.id,
         )
 
-    def action_follow_up(self) -> None:
+    async def action_follow_up(self) -> None:
+        """Ask for the follow-up prompt, returning once it is mounted and has focus."""
         task = self.current_task()
         if task is None:
             return
@@ -100,7 +101,7 @@ class TaskActions(Screen[None]):
                     lambda _: f"Follow-up started on task {task.id}",
                 )
 
-        self.app.push_screen(FollowUpScreen(task.id, task_title(task.prompt)), send)
+        await self.app.push_screen(FollowUpScreen(task.id, task_title(task.prompt)), send)
 
     def action_pull_request(self) -> None:
         self.notify(PULL_REQUESTS_UNAVAILABLE, severity="warning")
