@@ -46,8 +46,11 @@ DIALOG_KEYS = [
 ]
 
 
+TASK_PANE_PREFIX = "task-"
+
+
 def pane_id(task_id: str) -> str:
-    return f"task-{task_id}"
+    return f"{TASK_PANE_PREFIX}{task_id}"
 
 
 def tab_label(record: TaskRecord) -> Content:
@@ -67,6 +70,7 @@ class BoardScreen(TaskActions):
     def __init__(self) -> None:
         super().__init__()
         self.composer_defaults: ComposerDefaults | None = None
+        self.views: dict[str, TaskView] = {}
 
     @property
     def taskyard(self) -> TaskyardApp:
@@ -112,14 +116,13 @@ class BoardScreen(TaskActions):
         self.query_one(BoardHeader).show(str(self.taskyard.repo), self.table.rows_by_id.values())
 
     def task_view(self, task_id: str) -> TaskView | None:
-        views = self.query(f"#{pane_id(task_id)} TaskView").results(TaskView)
-        return next(views, None)
+        return self.views.get(task_id)
 
     def active_view(self) -> TaskView | None:
-        pane = self.tabs.active_pane
-        if pane is None or pane.id == BOARD_TAB:
-            return None
-        return next(pane.query(TaskView).results(), None)
+        active = self.tabs.active
+        return (
+            self.views.get(active.removeprefix(TASK_PANE_PREFIX)) if active != BOARD_TAB else None
+        )
 
     def current_task_id(self) -> str | None:
         """The task in the active tab, or the one under the cursor on the board."""
@@ -185,10 +188,10 @@ class BoardScreen(TaskActions):
 
     def open_task(self, task_id: str) -> None:
         """Show the task's tab, opening it if needed."""
-        if self.task_view(task_id) is None:
+        if task_id not in self.views:
             record = self.engine.task(task_id)
-            view = TaskView(self.engine, record)
-            self.tabs.add_pane(TabPane(tab_label(record), view, id=pane_id(task_id)))
+            self.views[task_id] = TaskView(self.engine, record)
+            self.tabs.add_pane(TabPane(tab_label(record), self.views[task_id], id=pane_id(task_id)))
         self.tabs.active = pane_id(task_id)
 
     def action_close_tab(self) -> None:
@@ -197,7 +200,7 @@ class BoardScreen(TaskActions):
             self.close_task_tab(view.task_id)
 
     def close_task_tab(self, task_id: str) -> None:
-        if self.task_view(task_id) is not None:
+        if self.views.pop(task_id, None) is not None:
             self.tabs.active = BOARD_TAB
             self.tabs.remove_pane(pane_id(task_id))
 
