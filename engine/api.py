@@ -230,6 +230,14 @@ class Engine:
         """Hide a task from the default listing (or bring it back)."""
         self.store.update_task(self.task(task_id).id, archived=int(archived))
 
+    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
+        """Dollars spent on these tokens at the configured prices; None when unpriced."""
+        prices = self.config.model_client
+        if prices.input_price_per_million is None or prices.output_price_per_million is None:
+            return None
+        spent = input_tokens * prices.input_price_per_million
+        return (spent + output_tokens * prices.output_price_per_million) / 1_000_000
+
     def environments(self) -> list[str]:
         """Names of the configured environments, `default` included."""
         return sorted({"default", *self.config.environments})

@@ -51,6 +51,10 @@ class ModelConfig(_Section):
     """A stream silent this long is aborted and retried."""
     request_timeout_seconds: float = Field(default=600.0, gt=0)
     """Overall timeout of one model request."""
+    input_price_per_million: float | None = Field(default=None, ge=0)
+    """US dollars per million input tokens, for cost figures; unset shows none."""
+    output_price_per_million: float | None = Field(default=None, ge=0)
+    """US dollars per million output tokens, for cost figures; unset shows none."""
 
 
 class SandboxSettings(_Section):

@@ -63,6 +63,24 @@ async def test_board_lists_stored_tasks_newest_first(tmp_path: Path) -> None:
     await app.engine.close()
 
 
+async def test_cost_column_prices_tokens_when_prices_are_configured(tmp_path: Path) -> None:
+    prices = {"input_price_per_million": 1.25, "output_price_per_million": 10.0}
+    app = board_app(tmp_path, model_client=prices)
+    app.engine.store.update_task(
+        "aaaa0001", usage={"input_tokens": 2_000_000, "output_tokens": 300_000}
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert cell_text(app.board.table, "aaaa0001", "cost") == "$5.50"
+        assert cell_text(app.board.table, "cccc0003", "cost") == "$0.00"
+    await app.engine.close()
+    unpriced = board_app(tmp_path / "unpriced")
+    async with unpriced.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert cell_text(unpriced.board.table, "aaaa0001", "cost") == "—"
+    await unpriced.engine.close()
+
+
 async def test_filter_by_words_and_status_then_sort(tmp_path: Path) -> None:
     app = board_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:

@@ -92,7 +92,7 @@ class BoardScreen(TaskActions):
         yield BoardHeader(id="board-header")
         with TabbedContent(id="tabs", initial=BOARD_TAB), TabPane("Board", id=BOARD_TAB):
             yield Input(placeholder="filter: words, status:running,failed", id="filter")
-            yield TaskTable(clock=self.taskyard.clock, id="tasks")
+            yield TaskTable(clock=self.taskyard.clock, price=self.engine.cost, id="tasks")
             yield Static("No tasks yet. Press n to start one.", id="empty-board")
         yield Footer()
 

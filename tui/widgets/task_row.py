@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -61,6 +62,16 @@ def format_count(count: int) -> str:
     return f"{count / 1_000_000:.1f}M"
 
 
+Price = Callable[[int, int], float | None]
+"""Dollars for (input, output) tokens, or None when no prices are configured."""
+
+
+def format_cost(dollars: float | None) -> str:
+    if dollars is None:
+        return NO_VALUE
+    return f"${dollars:.2f}" if dollars < 100 else f"${dollars:.0f}"
+
+
 @dataclass
 class TaskRow:
     """A task on the board; `live_*` count tokens of turns seen before the task finished."""
@@ -108,7 +119,7 @@ class TaskRow:
             return input_tokens + self.live_input_tokens, output_tokens + self.live_output_tokens
         return input_tokens, output_tokens
 
-    def cells(self, now: float, colours: RowColours) -> list[str | Text]:
+    def cells(self, now: float, colours: RowColours, price: Price) -> list[str | Text]:
         """title, repo@ref, host, mode, status, tokens, cost, diff."""
         record = self.record
         return [
@@ -118,7 +129,7 @@ class TaskRow:
             record.mode,
             self.status_cell(now, colours),
             self.tokens_cell(),
-            NO_VALUE,
+            format_cost(price(*self.tokens())),
             self.diff_cell(colours),
         ]
 

@@ -11,7 +11,7 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from engine.store import TaskRecord
 from tui.widgets.task_filter import TaskFilter
-from tui.widgets.task_row import REPO_WIDTH, TITLE_WIDTH, RowColours, TaskRow
+from tui.widgets.task_row import REPO_WIDTH, TITLE_WIDTH, Price, RowColours, TaskRow
 
 COLUMNS = (
     ("title", "Task", TITLE_WIDTH),
@@ -20,7 +20,7 @@ COLUMNS = (
     ("mode", "Mode", 4),
     ("status", "Status", 18),
     ("tokens", "Tokens", 11),
-    ("cost", "Cost", 4),
+    ("cost", "Cost", 6),
     ("diff", "Diff", 10),
 )
 SORT_ORDERS = ("created", "status", "title")
@@ -32,9 +32,15 @@ class TaskTable(DataTable[object]):
     row_order: reactive[str] = reactive("created")
     task_filter: reactive[TaskFilter] = reactive(TaskFilter, always_update=True)
 
-    def __init__(self, clock: Callable[[], float] = time.time, **kwargs: object) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        price: Price = lambda _input, _output: None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self.clock = clock
+        self.price = price
         self.rows_by_id: dict[str, TaskRow] = {}
 
     def on_mount(self) -> None:
@@ -98,7 +104,7 @@ class TaskTable(DataTable[object]):
                 self._update_cell(row.id, "status", row.status_cell(now, colours))
 
     def show_row(self, row: TaskRow) -> None:
-        cells = row.cells(self.clock(), self.colours())
+        cells = row.cells(self.clock(), self.colours(), self.price)
         for (key, _label, _width), value in zip(COLUMNS, cells, strict=True):
             self._update_cell(row.id, key, value)
 
@@ -124,6 +130,6 @@ class TaskTable(DataTable[object]):
         now, colours = self.clock(), self.colours()
         self.clear()
         for row in rows:
-            self.add_row(*row.cells(now, colours), key=row.id)
+            self.add_row(*row.cells(now, colours, self.price), key=row.id)
         if selected in self.rows_by_id and selected in self.visible_ids:
             self.move_cursor(row=self.get_row_index(selected))
