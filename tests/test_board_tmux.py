@@ -5,16 +5,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.agent_script import fix_script
+from tests.support.cli import TASKYARD
 from tests.support.model_server import ScriptedModelServer
 from tests.support.repos import git, make_calc_repo
-from tests.test_e2e_run import fix_script
 
 pytestmark = pytest.mark.usefixtures("docker_available")
 
@@ -79,7 +79,6 @@ def terminal() -> Iterator[Terminal]:
 
 def test_new_task_review_and_accept_from_the_keyboard(terminal: Terminal, tmp_path: Path) -> None:
     repo = make_calc_repo(tmp_path / "calc")
-    taskyard = str(Path(sys.executable).with_name("taskyard"))
     with ScriptedModelServer(fix_script()) as server:
         env = {
             "TASKYARD_HOME": str(tmp_path / "home"),
@@ -88,7 +87,7 @@ def test_new_task_review_and_accept_from_the_keyboard(terminal: Terminal, tmp_pa
             "TASKYARD_WIRE_API": "responses",
             "TERM": "xterm-256color",
         }
-        terminal.start([taskyard], repo, env)
+        terminal.start([TASKYARD], repo, env)
         terminal.wait_for("Press n to start one")
         terminal.keys("n")
         terminal.wait_for("New task")

@@ -5,22 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_taskyard
 from tests.support.model_server import Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
-
-
-def taskyard(
-    *args: str, env: dict[str, str], cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).with_name("taskyard")), *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False
-    )
 
 
 @pytest.fixture
@@ -45,14 +36,14 @@ def free_port() -> int:
 def test_missing_api_key(tmp_path: Path, env: dict[str, str]) -> None:
     del env["OPENAI_API_KEY"]
     repo = make_calc_repo(tmp_path / "calc")
-    result = taskyard("run", "fix it", "--repo", str(repo), env=env)
+    result = run_taskyard("run", "fix it", "--repo", str(repo), env=env)
     assert_clean_failure(result, "OPENAI_API_KEY")
 
 
 def test_docker_not_running(tmp_path: Path, env: dict[str, str]) -> None:
     env["DOCKER_HOST"] = f"unix://{tmp_path}/no-docker.sock"
     repo = make_calc_repo(tmp_path / "calc")
-    result = taskyard("run", "fix it", "--repo", str(repo), env=env)
+    result = run_taskyard("run", "fix it", "--repo", str(repo), env=env)
     assert_clean_failure(result, "Docker")
 
 
@@ -60,7 +51,9 @@ def test_unknown_image_is_refused_before_the_task(
     docker_available: None, tmp_path: Path, env: dict[str, str]
 ) -> None:
     repo = make_calc_repo(tmp_path / "calc")
-    result = taskyard("run", "fix it", "--repo", str(repo), "--image", "nope/missing:0", env=env)
+    result = run_taskyard(
+        "run", "fix it", "--repo", str(repo), "--image", "nope/missing:0", env=env
+    )
     assert_clean_failure(result, "nope/missing:0", "taskyard image build")
 
 
@@ -72,10 +65,10 @@ def test_unreachable_model_endpoint_fails_the_task_with_its_record(
     (tmp_path / "home" / "config").mkdir(parents=True)
     (tmp_path / "home" / "config" / "config.toml").write_text("[model_client]\nmax_retries = 0\n")
     repo = make_calc_repo(tmp_path / "calc")
-    result = taskyard("run", "fix it", "--repo", str(repo), env=env)
+    result = run_taskyard("run", "fix it", "--repo", str(repo), env=env)
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert env["OPENAI_BASE_URL"] in result.stdout
-    listing = taskyard("tasks", env=env)
+    listing = run_taskyard("tasks", env=env)
     assert "failed" in listing.stdout
 
 
@@ -86,10 +79,10 @@ def test_not_a_repository_and_unknown_ref(
         env["OPENAI_BASE_URL"] = server.base_url
         plain = tmp_path / "plain"
         plain.mkdir()
-        result = taskyard("run", "fix it", "--repo", str(plain), env=env)
+        result = run_taskyard("run", "fix it", "--repo", str(plain), env=env)
         assert result.returncode == 1 and "not a git repository" in result.stdout
         repo = make_calc_repo(tmp_path / "calc")
-        result = taskyard("run", "fix it", "--repo", str(repo), "--ref", "v9", env=env)
+        result = run_taskyard("run", "fix it", "--repo", str(repo), "--ref", "v9", env=env)
         assert result.returncode == 1 and "v9" in result.stdout
 
 
@@ -97,24 +90,24 @@ def test_bad_config_file_names_file_and_key(tmp_path: Path, env: dict[str, str])
     config = tmp_path / "home" / "config" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text('[environments.web]\nnetwork = "sometimes"\n')
-    result = taskyard("tasks", env=env)
+    result = run_taskyard("tasks", env=env)
     assert_clean_failure(result, str(config), "environments.web.network")
 
 
 def test_bad_wire_api_variable(tmp_path: Path, env: dict[str, str]) -> None:
     env["TASKYARD_WIRE_API"] = "grpc"
-    result = taskyard("tasks", env=env)
+    result = run_taskyard("tasks", env=env)
     assert_clean_failure(result, "TASKYARD_WIRE_API", "chat", "responses")
 
 
 def test_unknown_task_and_environment(tmp_path: Path, env: dict[str, str]) -> None:
-    assert_clean_failure(taskyard("show", "deadbeef", env=env), "no task 'deadbeef'")
-    assert_clean_failure(taskyard("apply", "deadbeef", env=env), "no task 'deadbeef'")
+    assert_clean_failure(run_taskyard("show", "deadbeef", env=env), "no task 'deadbeef'")
+    assert_clean_failure(run_taskyard("apply", "deadbeef", env=env), "no task 'deadbeef'")
     repo = make_calc_repo(tmp_path / "calc")
-    result = taskyard("run", "x", "--repo", str(repo), "--env", "gpu", env=env)
+    result = run_taskyard("run", "x", "--repo", str(repo), "--env", "gpu", env=env)
     assert_clean_failure(result, "unknown environment 'gpu'")
 
 
 def test_empty_store_lists_nothing(env: dict[str, str]) -> None:
-    result = taskyard("tasks", env=env)
+    result = run_taskyard("tasks", env=env)
     assert result.returncode == 0 and "no tasks yet" in result.stdout

@@ -10,48 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.model_server import Call, RecordedRequest, Reply, ScriptedModelServer
-from tests.support.repos import FIX_PATCH, git, make_calc_repo
-
-TEST_COMMAND = ["python3", "-m", "unittest", "-q"]
-
-
-def chunk_ids(request: RecordedRequest) -> list[str]:
-    """The chunk ids the engine returned to the model so far, in order."""
-    return [
-        output.splitlines()[0].removeprefix("chunk_id: ")
-        for output in request.tool_outputs()
-        if output.startswith("chunk_id: ")
-    ]
-
-
-def final_answer(request: RecordedRequest) -> Reply:
-    failing, passing = chunk_ids(request)
-    return Reply(
-        text=(
-            "Fixed `add`, which subtracted 【F:calc.py†L1-L2】. The test failed before "
-            f"【{failing}†L1-L3】 and passes now 【{passing}†L1-L3】."
-        )
-    )
-
-
-def fix_script() -> list[object]:
-    return [
-        Reply(tool_calls=[Call("shell", {"command": TEST_COMMAND})]),
-        Reply(tool_calls=[Call("apply_patch", {"input": FIX_PATCH})]),
-        Reply(tool_calls=[Call("shell", {"command": TEST_COMMAND, "timeout_ms": 60000})]),
-        final_answer,
-    ]
-
-
-def taskyard(
-    *args: str, env: dict[str, str], cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the installed taskyard console script."""
-    command = [str(Path(sys.executable).with_name("taskyard")), *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=cwd, timeout=600, check=False
-    )
+from tests.support.agent_script import TEST_COMMAND, fix_script
+from tests.support.cli import run_taskyard
+from tests.support.model_server import ScriptedModelServer
+from tests.support.repos import git, make_calc_repo
 
 
 def model_env(server: ScriptedModelServer, home: Path, wire_api: str) -> dict[str, str]:
@@ -73,7 +35,7 @@ def test_agent_fixes_failing_test_and_result_applies(
     (repo / "notes.txt").write_text("uncommitted work\n")
     with ScriptedModelServer(fix_script()) as server:
         env = model_env(server, tmp_path / "home", wire_api)
-        result = taskyard("run", "Fix the failing test", "--repo", str(repo), "--json", env=env)
+        result = run_taskyard("run", "Fix the failing test", "--repo", str(repo), "--json", env=env)
     assert result.returncode == 0, result.stderr + result.stdout[-3000:]
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert all({"type", "task_id", "ts"} <= event.keys() for event in events)
@@ -98,7 +60,7 @@ def test_agent_fixes_failing_test_and_result_applies(
     )
 
     task_id = last["task_id"]
-    applied = taskyard("apply", task_id, "--repo", str(repo), "--branch", "fix-add", env=env)
+    applied = run_taskyard("apply", task_id, "--repo", str(repo), "--branch", "fix-add", env=env)
     assert applied.returncode == 0, applied.stderr
     assert git(repo, "branch", "--show-current") == "main"
     assert git(repo, "status", "--porcelain") == "?? notes.txt"
@@ -111,6 +73,6 @@ def test_agent_fixes_failing_test_and_result_applies(
     )
     assert tests.returncode == 0, tests.stderr
 
-    again = taskyard("apply", task_id, "--repo", str(repo), "--branch", "fix-add", env=env)
+    again = run_taskyard("apply", task_id, "--repo", str(repo), "--branch", "fix-add", env=env)
     assert again.returncode != 0 and "already exists" in again.stderr
     assert "Traceback" not in again.stderr

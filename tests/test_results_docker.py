@@ -5,21 +5,18 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from engine.api import TaskRequest
+from tests.support.agent_script import shell
+from tests.support.cli import run_taskyard
 from tests.support.engines import of_type, run_to_end, scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import git, make_calc_repo, make_repo
 
 pytestmark = pytest.mark.usefixtures("docker_available")
-
-
-def shell(*argv: str, **extra: object) -> Call:
-    return Call("shell", {"command": list(argv), **extra})
 
 
 async def test_remote_url_at_a_tag_with_its_history(tmp_path: Path) -> None:
@@ -127,47 +124,25 @@ def test_show_and_tasks_as_json(tmp_path: Path) -> None:
         "OPENAI_API_KEY": "k",
         "TASKYARD_WIRE_API": "chat",
     }
-    taskyard = str(Path(sys.executable).with_name("taskyard"))
     with ScriptedModelServer(script) as server:
         env["OPENAI_BASE_URL"] = server.base_url
-        run = subprocess.run(
-            [taskyard, "run", "check", "--repo", str(repo), "--mode", "ask"],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
+        run = run_taskyard("run", "check", "--repo", str(repo), "--mode", "ask", env=env)
     assert run.returncode == 0, run.stderr
-    listing = json.loads(
-        subprocess.run(
-            [taskyard, "tasks", "--json"], capture_output=True, text=True, env=env
-        ).stdout
-    )
+    listing = json.loads(run_taskyard("tasks", "--json", env=env).stdout)
     assert len(listing) == 1 and listing[0]["status"] == "ready" and listing[0]["mode"] == "ask"
     task_id = listing[0]["id"]
-    shown = json.loads(
-        subprocess.run(
-            [taskyard, "show", task_id[:4], "--json"], capture_output=True, text=True, env=env
-        ).stdout
-    )
+    shown = json.loads(run_taskyard("show", task_id[:4], "--json", env=env).stdout)
     agent_runs = [c for c in shown["commands"] if c["phase"] == "agent"]
     assert agent_runs[0]["command"] == ["python3", "-m", "unittest", "-q"]
     assert agent_runs[0]["exit_code"] == 1 and shown["final_message"] == "fails"
-    human = subprocess.run([taskyard, "show", task_id], capture_output=True, text=True, env=env)
+    human = run_taskyard("show", task_id, env=env)
     assert "exit 1" in human.stdout and "python3 -m unittest -q" in human.stdout
 
 
 def test_image_build_command_builds_the_sandbox_image(tmp_path: Path) -> None:
     env = {**os.environ, "TASKYARD_HOME": str(tmp_path / "home")}
-    taskyard = str(Path(sys.executable).with_name("taskyard"))
     tag = "taskyard-sandbox:build-test"
-    result = subprocess.run(
-        [taskyard, "image", "build", "--tag", tag],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1800,
-    )
+    result = run_taskyard("image", "build", "--tag", tag, env=env, timeout=1800)
     try:
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
         assert f"built {tag}" in result.stdout

@@ -19,6 +19,7 @@ from sandboxes.base import (
     SandboxSpec,
 )
 from sandboxes.docker import DockerBackend, DockerSandbox, default_image_tag
+from tests.support.output import Output
 
 pytestmark = pytest.mark.docker
 
@@ -33,24 +34,6 @@ NOT_ALIVE_SCRIPT = (
     "done; exit 0"
 )
 """Exits 0 when none of the pids listed in file $1 is a live (non-zombie) process."""
-
-
-class Output:
-    """Collects output chunks and signals when a marker has arrived."""
-
-    def __init__(self, marker: bytes = b"") -> None:
-        self.chunks: list[bytes] = []
-        self.marker = marker
-        self.seen_marker = asyncio.Event()
-
-    def __call__(self, chunk: bytes) -> None:
-        self.chunks.append(chunk)
-        if self.marker and self.marker in self.data:
-            self.seen_marker.set()
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
 
 
 @pytest.fixture(scope="module")

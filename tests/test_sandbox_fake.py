@@ -18,26 +18,9 @@ from sandboxes.base import (
     SandboxSpec,
 )
 from sandboxes.fake import FakeBackend, FakeExec, FakeSandbox
+from tests.support.output import Output
 
 IMAGE = "debian:bookworm-slim"
-
-
-class Output:
-    """Collects output chunks and signals when a marker has arrived."""
-
-    def __init__(self, marker: bytes = b"") -> None:
-        self.chunks: list[bytes] = []
-        self.marker = marker
-        self.seen_marker = asyncio.Event()
-
-    def __call__(self, chunk: bytes) -> None:
-        self.chunks.append(chunk)
-        if self.marker and self.marker in self.data:
-            self.seen_marker.set()
-
-    @property
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
 
 
 @pytest.fixture

@@ -11,15 +11,12 @@ import pytest
 from engine.api import Engine, TaskRequest
 from engine.events import Event
 from engine.store import TaskRecord
+from tests.support.agent_script import shell
 from tests.support.engines import of_type, run_to_end, scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import FIX_PATCH, make_calc_repo
 
 pytestmark = pytest.mark.usefixtures("docker_available")
-
-
-def shell(*argv: str, **extra: object) -> Call:
-    return Call("shell", {"command": list(argv), **extra})
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from engine.config import Config
 from engine.events import Event
 from engine.paths import Paths
 from engine.store import CommandRecord, TaskRecord
+from tests.support.agent_script import TEST_COMMAND, chunk_ids
 from tests.support.model_server import Call, RecordedRequest, Reply, Step
 from tests.support.repos import FIX_PATCH
 from tui.bridge import EngineEvent
@@ -35,16 +36,9 @@ CALC_DIFF = (
 )
 
 
-TEST_COMMAND = ["python3", "-m", "unittest", "-q"]
-
-
 def cited_answer(request: RecordedRequest) -> Reply:
     """The final answer, citing the file and both test runs by the chunk ids the engine gave."""
-    failing, passing = [
-        output.splitlines()[0].removeprefix("chunk_id: ")
-        for output in request.tool_outputs()
-        if output.startswith("chunk_id: ")
-    ]
+    failing, passing = chunk_ids(request)
     return Reply(
         text=(
             "Fixed `add`, which subtracted 【F:calc.py†L1-L2】. The test failed before "
