@@ -18,7 +18,7 @@ from typing import Literal
 from engine import gitops
 from engine.bus import EventBus, Subscription
 from engine.config import Config, ConfigError, load_config
-from engine.events import TaskFinished, TaskQueued
+from engine.events import TaskQueued
 from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.paths import Paths, default_paths
@@ -339,19 +339,3 @@ class Engine:
         if self._model is not None:
             await self._model.aclose()
         self.store.close()
-
-
-def finished_event(record: TaskRecord) -> TaskFinished:
-    """The task.finished event of a stored task (for `show --json` and late subscribers)."""
-    return TaskFinished(
-        task_id=record.id,
-        ts=record.updated,
-        status=record.status,
-        diff=record.diff,
-        final_message=record.final_message,
-        citations=record.citations,
-        usage=record.usage,
-        error=record.error,
-        branch=record.branch,
-        head_sha=record.head_sha,
-    )

@@ -83,6 +83,21 @@ def sandbox_env(environment: Environment) -> dict[str, str]:
     return env
 
 
+def finished_event(record: TaskRecord) -> TaskFinished:
+    """The task.finished event announcing a stored task's result."""
+    return TaskFinished(
+        task_id=record.id,
+        status=record.status,
+        diff=record.diff,
+        final_message=record.final_message,
+        citations=record.citations,
+        usage=record.usage,
+        error=record.error,
+        branch=record.branch,
+        head_sha=record.head_sha,
+    )
+
+
 class TaskRun:
     """Drives one task through the state machine, recording every step."""
 
@@ -355,19 +370,7 @@ class TaskRun:
         await self._stop_sandbox()
         task = self.ctx.store.get_task(self.task.id)
         assert task is not None
-        self.ctx.bus.emit(
-            TaskFinished(
-                task_id=task.id,
-                status=status.value,
-                diff=task.diff,
-                final_message=task.final_message,
-                citations=task.citations,
-                usage=task.usage,
-                error=error,
-                branch=task.branch,
-                head_sha=task.head_sha,
-            )
-        )
+        self.ctx.bus.emit(finished_event(task))
 
     async def _stop_sandbox(self) -> None:
         if self.sandbox is None:
