@@ -113,8 +113,8 @@ class Engine:
 
     def _mark_interrupted_tasks(self) -> None:
         """Tasks left active by a process that is gone are failed, with their record kept."""
-        for task in self.store.list_tasks(include_archived=True):
-            if TaskStatus(task.status) in ACTIVE and not _owner_alive(task.owner):
+        for task in self.store.tasks_in(status.value for status in ACTIVE):
+            if not _owner_alive(task.owner):
                 self.store.update_task(
                     task.id,
                     status=TaskStatus.FAILED.value,

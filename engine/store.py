@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,6 +236,13 @@ class Store:
         where = "" if include_archived else "WHERE archived = 0"
         rows = self._db.execute(f"SELECT * FROM tasks {where} ORDER BY created").fetchall()
         return [_task_from_row(row) for row in rows]
+
+    def tasks_in(self, statuses: Iterable[str]) -> list[TaskRecord]:
+        """Tasks whose status is one of statuses, archived ones included."""
+        wanted = list(statuses)
+        marks = ", ".join("?" for _ in wanted)
+        rows = self._db.execute(f"SELECT * FROM tasks WHERE status IN ({marks})", wanted)
+        return [_task_from_row(row) for row in rows.fetchall()]
 
     def record_event(self, event: Event) -> None:
         data = event.to_dict()
