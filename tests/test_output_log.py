@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
@@ -11,6 +12,9 @@ from textual.selection import Selection
 from textual.strip import Strip
 from textual.widgets import Collapsible, TabbedContent, TabPane
 
+import tui.screens.board
+from tui.screens.board import BoardScreen
+from tui.widgets.command_block import CommandBlock
 from tui.widgets.output_log import PARTIAL_LINE_LIMIT, OutputLog
 from tui.widgets.output_store import (
     BLOCK_LINES,
@@ -19,6 +23,7 @@ from tui.widgets.output_store import (
     clean_line,
     split_complete,
 )
+from tui.widgets.task_stream import TaskStream
 
 HOSTILE_SEQUENCES = {
     "OSC 52 clipboard write": "\x1b]52;c;cm0gLXJmIH4K\x07",
@@ -88,6 +93,18 @@ class CollapsedApp(App[None]):
         yield OutputLog(id="visible")
         with Collapsible(title="command", collapsed=True):
             yield OutputLog(id="collapsed")
+
+
+class HiddenStreamApp(App[None]):
+    """A command block in a hidden tab, styled as on the board."""
+
+    CSS_PATH = Path(tui.screens.board.__file__).parent / BoardScreen.CSS_PATH
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="visible-tab"):
+            yield TabPane("Visible", id="visible-tab")
+            with TabPane("Hidden", id="hidden-tab"):
+                yield TaskStream("t1")
 
 
 def numbered_lines(count: int, start: int = 0) -> str:
@@ -223,6 +240,26 @@ async def test_follows_the_tail_unless_scrolled_up(calls: Calls) -> None:
         await calls.wait_for_writes("visible", 2)
         await pilot.pause()
         assert log.scroll_y == 0
+
+
+async def test_block_finished_while_hidden_opens_at_its_last_line(calls: Calls) -> None:
+    app = HiddenStreamApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        block = CommandBlock("c1", ["make", "test"], "agent", collapsed=False)
+        await app.query_one(TaskStream).mount(block)
+        await pilot.pause()
+        block.append_output(0, numbered_lines(50_000))
+        block.set_finished(0, False, 1.0, 50_000)
+        await pilot.pause()
+        assert calls.writes[None] == 0
+
+        app.query_one(TabbedContent).active = "hidden-tab"
+        await calls.wait_for_writes(None)
+        await pilot.pause()
+        log = block.output
+        assert 0 < log.size.height < log.virtual_size.height
+        assert log.scroll_y == log.max_scroll_y
+        assert log.lines[-1] == "line 49999"
 
 
 async def test_load_replaces_the_content(calls: Calls) -> None:

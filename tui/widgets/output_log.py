@@ -67,6 +67,7 @@ class OutputLog(ScrollView, can_focus=True):
         self._partial = ""
         self._width = 0
         self._shown = False
+        self._tail_wanted = True
         self._flush_timer: Timer | None = None
         self._strips: LRUCache[int, tuple[Style, Strip]] = LRUCache(RENDERED_LINES_KEPT)
 
@@ -118,6 +119,7 @@ class OutputLog(ScrollView, can_focus=True):
         self._lines.clear()
         self._strips.clear()
         self._width = 0
+        self._tail_wanted = True
         self.virtual_size = Size(0, 0)
         self.refresh()
 
@@ -132,6 +134,16 @@ class OutputLog(ScrollView, can_focus=True):
         self._shown = False
         self._cancel_flush_timer()
         self._strips.clear()
+
+    def on_resize(self) -> None:
+        """A new size (often the first real one after being shown): keep following the tail."""
+        if self._following():
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """Remember whether the view was left at the end: that is where it follows the tail."""
+        super().watch_scroll_y(old_value, new_value)
+        self._tail_wanted = new_value >= self.max_scroll_y
 
     def notify_style_update(self) -> None:
         """Styles changed (theme, focus): rendered lines are stale."""
@@ -196,13 +208,16 @@ class OutputLog(ScrollView, can_focus=True):
         if self._pending:
             self._write_batch([clean_line(line) for line in self._pending.take()])
 
+    def _following(self) -> bool:
+        return self.auto_scroll and self._tail_wanted and not self.is_vertical_scrollbar_grabbed
+
     def _write_batch(self, lines: list[str]) -> None:
-        at_end = self.is_vertical_scroll_end
+        following = self._following()
         self._lines.extend(lines)
         dropped = self._lines.keep_last(self.max_lines)
         self._width = max(self._width, widest(lines))
         self.virtual_size = Size(self._width, len(self._lines))
-        if self.auto_scroll and at_end and not self.is_vertical_scrollbar_grabbed:
+        if following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         elif dropped:
             self.scroll_to(y=max(0, self.scroll_y - dropped), animate=False, immediate=True)
