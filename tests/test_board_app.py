@@ -20,6 +20,7 @@ from tui.screens.board_keys import ACTIONS
 from tui.screens.composer import ComposerScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.command_block import CommandBlock
+from tui.widgets.key_hints import KeyHints
 from tui.widgets.task_table import TaskTable
 from tui.widgets.task_view import LOG_PANE, RESULT_PANE
 
@@ -215,6 +216,26 @@ async def test_a_stored_task_opens_with_its_history_and_tabs_move(tmp_path: Path
         await pilot.press("w")
         assert board.tabs.active == "board" and board.task_view("cccc0003") is None
     await engine.close()
+
+
+async def test_footer_shows_the_keys_that_apply_to_the_active_tab(tmp_path: Path) -> None:
+    app = board_app(tmp_path, keymap={"accept": "A"})
+    async with app.run_test(size=SIZE) as pilot:
+        hints = app.board.query_one(KeyHints)
+        await pilot.pause()
+        on_board = str(hints.content)
+        assert " n New task " in on_board and " A Accept " in on_board and "^p palette" in on_board
+        assert "Log/Result" not in on_board
+
+        await pilot.press("enter")
+        await pilot.pause()
+        in_tab = str(hints.content)
+        assert "Log/Result" in in_tab and " A Accept " in in_tab and " n New task " in in_tab
+
+        await pilot.click(KeyHints, offset=(on_board.index("New task"), 0))
+        await pilot.pause()
+        assert isinstance(app.screen, ComposerScreen)
+    await app.engine.close()
 
 
 def test_live_output_that_history_already_holds_is_skipped() -> None:

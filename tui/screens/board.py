@@ -8,7 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from engine.api import Engine
 from engine.events import (
@@ -27,6 +27,7 @@ from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
 from tui.screens.task_actions import TaskActions, TaskChanged
 from tui.widgets.board_header import BoardHeader
+from tui.widgets.key_hints import KeyHints
 from tui.widgets.task_filter import TaskFilter
 from tui.widgets.task_row import shorten, task_title
 from tui.widgets.task_table import SORT_ORDERS, TaskTable
@@ -94,7 +95,7 @@ class BoardScreen(TaskActions):
             yield Input(placeholder="filter: words, status:running,failed", id="filter")
             yield TaskTable(clock=self.taskyard.clock, price=self.engine.cost, id="tasks")
             yield Static("No tasks yet. Press n to start one.", id="empty-board")
-        yield Footer()
+        yield KeyHints(id="key-hints")
 
     def on_mount(self) -> None:
         self.table.set_tasks(self.engine.tasks())

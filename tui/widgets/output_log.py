@@ -211,12 +211,22 @@ class OutputLog(ScrollView, can_focus=True):
     def _following(self) -> bool:
         return self.auto_scroll and self._tail_wanted and not self.is_vertical_scrollbar_grabbed
 
+    def _set_virtual_size(self, size: Size) -> None:
+        """Grow the scrollable area; lay the screen out again only if this widget's height
+        follows its content, since a full layout per batch is the board's largest cost."""
+        height = self.styles.height
+        if height is None or height.is_auto:
+            self.virtual_size = size
+        else:
+            self.set_reactive(OutputLog.virtual_size, size)
+            self._scroll_update(size)
+
     def _write_batch(self, lines: list[str]) -> None:
         following = self._following()
         self._lines.extend(lines)
         dropped = self._lines.keep_last(self.max_lines)
         self._width = max(self._width, widest(lines))
-        self.virtual_size = Size(self._width, len(self._lines))
+        self._set_virtual_size(Size(self._width, len(self._lines)))
         if following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         elif dropped:
