@@ -18,7 +18,7 @@ from typing import Literal
 from engine import gitops
 from engine.bus import EventBus, Subscription
 from engine.config import Config, ConfigError, load_config
-from engine.events import TaskQueued
+from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
 from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.paths import Paths, default_paths
@@ -279,6 +279,14 @@ class Engine:
 
     def commands(self, task_id: str) -> list[CommandRecord]:
         return self.store.commands(self.task(task_id).id)
+
+    def events(self, task_id: str, until: float | None = None) -> list[Event]:
+        """The task's recorded events in order, up to time `until` if given; command output
+        is not among them (`read_output` has it)."""
+        stored = self.store.events(self.task(task_id).id)
+        known = (data for data in stored if data.get("type") in EVENT_TYPES)
+        events = (event_from_dict(data) for data in known)
+        return [event for event in events if until is None or event.ts <= until]
 
     def read_output(self, task_id: str, chunk_id: str) -> bytes:
         """The full stored output of one command."""

@@ -253,7 +253,7 @@ class Store:
 
     def events(self, task_id: str) -> Iterator[dict[str, Any]]:
         rows = self._db.execute(
-            "SELECT data FROM events WHERE task_id = ? ORDER BY seq", (task_id,)
+            "SELECT data FROM events WHERE task_id = ? ORDER BY ts, seq", (task_id,)
         ).fetchall()
         return (json.loads(row["data"]) for row in rows)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Select, TextArea
 
+from engine.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
 from tests.support.board import (
     CALC_DIFF,
     FROZEN_NOW,
@@ -21,6 +22,7 @@ from tui.screens.composer import ComposerScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.key_hints import KeyHints
+from tui.widgets.stream_note import StreamNote
 from tui.widgets.task_table import TaskTable
 from tui.widgets.task_view import LOG_PANE, RESULT_PANE
 
@@ -215,6 +217,61 @@ async def test_a_stored_task_opens_with_its_history_and_tabs_move(tmp_path: Path
         assert board.tabs.active == "task-cccc0003"
         await pilot.press("w")
         assert board.tabs.active == "board" and board.task_view("cccc0003") is None
+    await engine.close()
+
+
+async def test_a_reopened_task_replays_its_whole_loop_in_order(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    engine, task_id = app.engine, "aaaa0001"
+    events = [
+        TaskStatusChanged(task_id=task_id, ts=FROZEN_NOW - 590, status="running"),
+        AgentMessage(task_id=task_id, ts=FROZEN_NOW - 560, text="Running the tests first.", turn=1),
+        PatchApplied(task_id=task_id, ts=FROZEN_NOW - 520, ok=True, summary="M calc.py"),
+        FollowUpStarted(task_id=task_id, ts=FROZEN_NOW - 450, prompt="Also add a docstring"),
+    ]
+    for event in events:
+        engine.store.record_event(event)
+    store_command(
+        engine,
+        task_id,
+        "c0ffee01",
+        ["make", "test"],
+        "1 failed\n",
+        exit_code=1,
+        started=FROZEN_NOW - 550,
+        finished=FROZEN_NOW - 549,
+    )
+    store_command(
+        engine,
+        task_id,
+        "c0ffee02",
+        ["make", "test"],
+        "ok\n",
+        started=FROZEN_NOW - 400,
+        finished=FROZEN_NOW - 399,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        app.board.open_task(task_id)
+        await pilot.pause()
+        view = app.board.task_view(task_id)
+        assert view is not None
+        shown = [
+            child.chunk_id if isinstance(child, CommandBlock) else str(child.content)
+            for child in view.stream.children
+            if isinstance(child, CommandBlock | StreamNote)
+        ]
+        assert shown == [
+            "Prompt\nFix the failing test\nin calc.py",
+            "· running",
+            "Agent\nRunning the tests first.",
+            "c0ffee01",
+            "Patch applied\nM calc.py",
+            "Follow-up\nAlso add a docstring",
+            "c0ffee02",
+            "Task ready",
+        ]
+        first, last = view.stream.blocks.values()
+        assert first.collapsed and first.has_class("-failed") and not last.collapsed
     await engine.close()
 
 

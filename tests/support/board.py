@@ -13,13 +13,14 @@ from textual.pilot import Pilot
 
 from engine.api import Engine
 from engine.config import Config
-from engine.events import Event
+from engine.events import AgentMessage, CommandFinished, CommandStarted, Event, TaskFinished
 from engine.paths import Paths
 from engine.store import CommandRecord, TaskRecord
 from tests.support.agent_script import TEST_COMMAND, chunk_ids
 from tests.support.model_server import Call, RecordedRequest, Reply, Step
 from tests.support.repos import FIX_PATCH
 from tui.bridge import EngineEvent
+from tui.widgets.task_stream import ENDINGS
 
 FROZEN_NOW = 1_767_225_600.0
 """2026-01-01 00:00 UTC: the clock of deterministic boards."""
@@ -81,7 +82,29 @@ def store_task(engine: Engine, task_id: str, **fields: Any) -> TaskRecord:
     }
     record = TaskRecord(**values)
     engine.store.insert_task(record)
+    record_task_events(engine, record)
     return record
+
+
+def record_task_events(engine: Engine, record: TaskRecord) -> None:
+    """The events a run of the task would have recorded about its answer and its end."""
+    if record.final_message:
+        answer = AgentMessage(
+            task_id=record.id, ts=record.updated - 1, text=record.final_message, turn=1
+        )
+        engine.store.record_event(answer)
+    if record.status in ENDINGS:
+        finished = TaskFinished(
+            task_id=record.id,
+            ts=record.updated,
+            status=record.status,
+            diff=record.diff,
+            final_message=record.final_message,
+            citations=record.citations,
+            usage=record.usage,
+            error=record.error,
+        )
+        engine.store.record_event(finished)
 
 
 def store_command(
@@ -108,7 +131,34 @@ def store_command(
     }
     record = CommandRecord(**values)
     engine.store.start_command(record)
+    record_command_events(engine, record)
     return record
+
+
+def record_command_events(engine: Engine, record: CommandRecord) -> None:
+    """The events a run of the command would have recorded."""
+    started = CommandStarted(
+        task_id=record.task_id,
+        ts=record.started,
+        chunk_id=record.chunk_id,
+        command=record.command,
+        workdir=record.workdir,
+        phase=record.phase,
+    )
+    engine.store.record_event(started)
+    if record.finished is not None:
+        finished = CommandFinished(
+            task_id=record.task_id,
+            ts=record.finished,
+            chunk_id=record.chunk_id,
+            command=record.command,
+            exit_code=record.exit_code,
+            timed_out=record.timed_out,
+            duration=record.finished - record.started,
+            output_lines=record.output_lines,
+            output_bytes=record.output_bytes,
+        )
+        engine.store.record_event(finished)
 
 
 class EventLog:

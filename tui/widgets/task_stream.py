@@ -39,6 +39,26 @@ def finished_note(status: str, error: str) -> StreamNote:
     return StreamNote(kind, f"Task {status}", error)
 
 
+def note_for(event: Event) -> StreamNote | None:
+    """The note an event adds to the stream, if any (commands are blocks, not notes)."""
+    if isinstance(event, AgentMessage):
+        return StreamNote("agent", "Agent", event.text)
+    if isinstance(event, FollowUpStarted):
+        return StreamNote("prompt", "Follow-up", event.prompt)
+    if isinstance(event, TaskStatusChanged) and event.status not in ENDINGS:
+        return StreamNote("status", f"· {event.status}", event.detail, inline=True)
+    if isinstance(event, PatchApplied):
+        label = "Patch applied" if event.ok else "Patch failed"
+        return StreamNote("status" if event.ok else "failure", label, event.summary)
+    if isinstance(event, ToolCallRejected):
+        return StreamNote("failure", f"Tool call rejected ({event.tool})", event.error)
+    if isinstance(event, ModelRetry):
+        return StreamNote("status", f"Model retry {event.attempt}", event.reason, inline=True)
+    if isinstance(event, TaskFinished):
+        return finished_note(event.status, event.error)
+    return None
+
+
 class TaskStream(VerticalScroll):
     """Blocks for one task; events and output batches add to it, history loads it at once."""
 
@@ -53,54 +73,39 @@ class TaskStream(VerticalScroll):
             self.anchor()
 
     def load_history(
-        self, record: TaskRecord, commands: list[CommandRecord], read_output: ReadOutput
+        self,
+        record: TaskRecord,
+        events: list[Event],
+        commands: list[CommandRecord],
+        read_output: ReadOutput,
     ) -> None:
-        """Show what is recorded: the prompt, commands with output, and how it ended."""
+        """Replay what is recorded, in order: the prompt, then every event, each command with
+        its stored output (folded, except the last)."""
+        stored = {command.chunk_id: command for command in commands}
+        last = commands[-1].chunk_id if commands else None
         widgets: list[Widget] = [StreamNote("prompt", "Prompt", record.prompt)]
-        for index, command in enumerate(commands):
-            last = index == len(commands) - 1
-            block = CommandBlock.from_record(
-                command, read_output(command.chunk_id), collapsed=not last
-            )
-            self.blocks[command.chunk_id] = block
-            widgets.append(block)
-        if record.final_message:
-            widgets.append(StreamNote("agent", "Agent", record.final_message))
-        if record.status in ENDINGS:
-            widgets.append(finished_note(record.status, record.error))
+        for event in events:
+            if isinstance(event, CommandStarted) and event.chunk_id in stored:
+                command, folded = stored[event.chunk_id], event.chunk_id != last
+                block = CommandBlock.from_record(command, read_output(event.chunk_id), folded)
+                self.blocks[command.chunk_id] = block
+                widgets.append(block)
+            elif (note := note_for(event)) is not None:
+                widgets.append(note)
         self.mount_all(widgets)
 
     def apply_event(self, event: Event) -> None:
-        widget = self.widget_for(event)
-        if widget is not None:
-            self.mount(widget)
-        if isinstance(event, CommandFinished) and event.chunk_id in self.blocks:
-            block = self.blocks[event.chunk_id]
-            block.set_finished(event.exit_code, event.timed_out, event.duration, event.output_lines)
-
-    def widget_for(self, event: Event) -> Widget | None:
-        """The block an event adds to the stream, if any."""
+        """A live event: a new command block, a note, or a command's end."""
         if isinstance(event, CommandStarted):
             self.collapse_finished()
             block = CommandBlock(event.chunk_id, event.command, event.phase, collapsed=False)
             self.blocks[event.chunk_id] = block
-            return block
-        if isinstance(event, AgentMessage):
-            return StreamNote("agent", "Agent", event.text)
-        if isinstance(event, FollowUpStarted):
-            return StreamNote("prompt", "Follow-up", event.prompt)
-        if isinstance(event, TaskStatusChanged) and event.status not in ENDINGS:
-            return StreamNote("status", f"· {event.status}", event.detail, inline=True)
-        if isinstance(event, PatchApplied):
-            label = "Patch applied" if event.ok else "Patch failed"
-            return StreamNote("status" if event.ok else "failure", label, event.summary)
-        if isinstance(event, ToolCallRejected):
-            return StreamNote("failure", f"Tool call rejected ({event.tool})", event.error)
-        if isinstance(event, ModelRetry):
-            return StreamNote("status", f"Model retry {event.attempt}", event.reason, inline=True)
-        if isinstance(event, TaskFinished):
-            return finished_note(event.status, event.error)
-        return None
+            self.mount(block)
+        elif isinstance(event, CommandFinished) and event.chunk_id in self.blocks:
+            block = self.blocks[event.chunk_id]
+            block.set_finished(event.exit_code, event.timed_out, event.duration, event.output_lines)
+        elif (note := note_for(event)) is not None:
+            self.mount(note)
 
     def collapse_finished(self) -> None:
         """Fold finished commands that succeeded, unless the person opened or closed them."""

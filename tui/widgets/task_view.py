@@ -62,7 +62,8 @@ class TaskView(Vertical):
         self.query_one(TaskHeader).show(self.record)
         self.result.show(self.record)
         commands = self.engine.commands(self.task_id)
-        self.stream.load_history(self.record, commands, self.read_output)
+        events = self.engine.events(self.task_id, until=self.loaded_at)
+        self.stream.load_history(self.record, events, commands, self.read_output)
         self.focus_pane()
 
     def read_output(self, chunk_id: str) -> str:
