@@ -295,6 +295,21 @@ class Engine:
             raise EngineError(f"task {task_id} has no command output {chunk_id!r}")
         return Path(record.log_path).read_bytes()
 
+    async def read_file(self, task_id: str, path: str) -> str | None:
+        """A repository file as the task left it (as it started, if there is no result yet);
+        None when there is no such file."""
+        task = self.task(task_id)
+        bundle = Path(task.result_bundle) if task.result_bundle else None
+        if bundle is not None and task.head_sha and bundle.exists():
+            sha, result = task.head_sha, (bundle, task.branch)
+        elif task.base_sha:
+            sha, result = task.base_sha, None
+        else:
+            return None
+        cache = self.paths.repo_cache_dir
+        data = await asyncio.to_thread(gitops.read_file_at, task.repo, cache, sha, path, result)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
     async def apply(
         self, task_id: str, repo: str | None = None, branch: str | None = None
     ) -> tuple[str, str]:

@@ -416,6 +416,27 @@ def _branch_exists(top: Path, branch: str) -> str:
     return f"branch {branch} already exists in {top}: choose another with --branch"
 
 
+def _source_key(repo: str) -> str:
+    """The source as prepare_source names its cache: a URL, or a work tree's top level."""
+    return repo if is_remote(repo) else str(_local_top_level(Path(repo).expanduser().absolute()))
+
+
+def read_file_at(
+    repo: str, cache_dir: Path, sha: str, path: str, result: tuple[Path, str] | None = None
+) -> bytes | None:
+    """The content of `path` at commit `sha` of a task's source, or None when it is not a file
+    there. Objects come from the source's cache, after fetching the task's (bundle, branch)
+    `result` into it when the commit is not there yet."""
+    try:
+        with _locked_cache(cache_dir, _source_key(repo)) as cache:
+            if result is not None and _verify_commit(cache, sha) is None:
+                bundle, branch = result
+                _fetch_bundle_objects(cache, bundle, f"refs/heads/{branch}")
+            return _git_bytes(["cat-file", "blob", f"{sha}:{path}"], cache)
+    except (_CommandFailed, GitError):
+        return None
+
+
 def import_result(repo: Path, bundle: Path, task_branch: str, new_branch: str) -> str:
     """Create `new_branch` in `repo` at the bundle's `task_branch`; return its head sha.
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Input, Select, Static, TextArea
 
 from engine.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
+from engine.gitops import prepare_source
 from tests.support.board import (
     CALC_DIFF,
     FROZEN_NOW,
@@ -16,6 +17,7 @@ from tests.support.board import (
     stored_engine,
     wait_until,
 )
+from tests.support.repos import CALC_TEST, make_calc_repo
 from tui.app import TaskyardApp
 from tui.screens.board_keys import ACTIONS
 from tui.screens.composer import ComposerScreen
@@ -272,6 +274,35 @@ async def test_a_reopened_task_replays_its_whole_loop_in_order(tmp_path: Path) -
         ]
         first, last = view.stream.blocks.values()
         assert first.collapsed and first.has_class("-failed") and not last.collapsed
+    await engine.close()
+
+
+async def test_citing_a_file_the_task_left_alone_shows_its_lines(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path / "home")
+    repo = make_calc_repo(tmp_path / "calc")
+    prepared = prepare_source(str(repo), None, engine.paths.repo_cache_dir, tmp_path / "out")
+    citation = {"kind": "file", "target": "test_calc.py", "start": 1, "end": 2, "valid": True}
+    store_task(
+        engine,
+        "aaaa0001",
+        repo=str(repo),
+        base_sha=prepared.base_sha,
+        diff=CALC_DIFF,
+        final_message="The test 【F:test_calc.py†L1-L2】 is right.",
+        citations=[citation],
+    )
+    app = TaskyardApp(engine, repo, clock=lambda: FROZEN_NOW)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        view = app.board.task_view("aaaa0001")
+        assert view is not None
+        cited = view.result.query_one(".cited-lines", Static)
+        await pilot.press("enter")
+        first_lines = CALC_TEST.splitlines()[:2]
+        await wait_until(pilot, lambda: first_lines[1] in str(cited.content), "the file's lines")
+        assert str(cited.content) == "\n".join(
+            f"{number:>5} │ {line}" for number, line in enumerate(first_lines, 1)
+        )
     await engine.close()
 
 

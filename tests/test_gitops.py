@@ -20,6 +20,7 @@ from engine.gitops import (
     finish_script,
     import_result,
     is_remote,
+    read_file_at,
     prepare_source,
 )
 
@@ -554,3 +555,17 @@ def test_diff_stat_edge_cases() -> None:
         FileStat("img.png", 0, 0, True),
     ]
     assert diff_stat("") == []
+
+
+def test_read_file_at_the_result_and_at_the_base(
+    tmp_path: Path, source: Path, task_bundle: tuple[PreparedSource, Path, str]
+) -> None:
+    prepared, bundle, head = task_bundle
+    cache = tmp_path / "cache"
+    result = (bundle, "taskyard/t1")
+    assert read_file_at(str(source), cache, head, "a.txt", result) == b"one\nchanged\n"
+    assert read_file_at(str(source), cache, head, "new file.txt", result) == b"new\n"
+    assert read_file_at(str(source), cache, head, "src/pkg/b.txt", result) is None
+    assert read_file_at(str(source), cache, prepared.base_sha, "src/pkg/b.txt") == b"two\n"
+    assert read_file_at(str(source), cache, head, "../outside", result) is None
+    assert read_file_at(str(tmp_path / "gone"), cache, head, "a.txt", result) is None

@@ -80,25 +80,20 @@ def numbered(number: int | None, text: str, style: str) -> Content:
     return Content.assemble((gutter, "dim"), (strip_terminal_controls(text), style))
 
 
-def chunk_lines(output: str, start: int, end: int) -> Content:
-    """Lines start..end (1-based, inclusive) of a command's output, numbered."""
-    lines = output.splitlines()
+def text_lines(text: str, start: int, end: int) -> Content:
+    """Lines start..end (1-based, inclusive) of a command's output or a file, numbered."""
+    lines = text.splitlines()
     shown = [
         numbered(number, lines[number - 1], "") for number in range(start, min(end, len(lines)) + 1)
     ]
     if not shown:
-        return Content.styled(f"The output has {len(lines)} lines.", "$text-muted")
+        return Content.styled(f"There are only {len(lines)} lines.", "$text-muted")
     return Content("\n").join(shown)
 
 
-def file_lines(diff: str, path: str, start: int, end: int) -> Content:
-    """The diff's hunks of `path` that hold lines start..end, cited lines in bold."""
-    section = file_section(diff, path)
-    if section is None:
-        return Content.styled(
-            f"{path} is unchanged by this task: the cited lines are as in the repository.",
-            "$text-muted",
-        )
+def hunk_lines(section: list[str], start: int, end: int) -> Content | None:
+    """The hunks of one file's diff section that hold lines start..end, cited lines in bold;
+    None when no hunk holds them."""
     shown: list[Content] = []
     for hunk in hunks(section):
         if not hunk.overlaps(start, end):
@@ -109,8 +104,4 @@ def file_lines(diff: str, path: str, start: int, end: int) -> Content:
             if line.number is not None and start <= line.number <= end:
                 style = f"{style} bold".strip()
             shown.append(numbered(line.number, f"{line.sign}{line.text}", style))
-    if not shown:
-        return Content.styled(
-            f"Lines {start}-{end} of {path} are outside the changed hunks.", "$text-muted"
-        )
-    return Content("\n").join(shown)
+    return Content("\n").join(shown) if shown else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,19 +15,21 @@ from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
 from tui.widgets.answer_view import AnswerView
 from tui.widgets.citation_list import CitationList
-from tui.widgets.cited_lines import chunk_lines, citation_label, file_lines
+from tui.widgets.cited_lines import citation_label, file_section, hunk_lines, text_lines
 from tui.widgets.diff_view import DiffView
 from tui.widgets.file_stats import FileStats
 
 ReadOutput = Callable[[str], str]
+ReadFile = Callable[[str], Awaitable[str | None]]
 
 
 class ResultPanel(Horizontal):
     """Files and citations on the left; answer, cited lines and diff on the right."""
 
-    def __init__(self, read_output: ReadOutput, **kwargs: object) -> None:
+    def __init__(self, read_output: ReadOutput, read_file: ReadFile, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.read_output = read_output
+        self.read_file = read_file
         self.record: TaskRecord | None = None
 
     def compose(self) -> ComposeResult:
@@ -85,16 +87,34 @@ class ResultPanel(Horizontal):
         self.query_one(".cited-title", Label).update(
             Content.assemble(("Cited lines  ", "bold"), (citation_label(citation), "dim"))
         )
-        self.query_one(".cited-lines", Static).update(self.cited_lines(citation))
         self.set_class(False, "-nothing-cited")
-
-    def cited_lines(self, citation: dict[str, object]) -> Content:
         start, end = int(str(citation["start"])), int(str(citation["end"]))
         target = str(citation["target"])
-        if citation["kind"] == "file":
-            return file_lines(self.record.diff if self.record else "", target, start, end)
+        if citation["kind"] != "file":
+            self.show_lines(self.output_lines(target, start, end))
+            return
+        section = file_section(self.record.diff if self.record else "", target)
+        hunks = hunk_lines(section, start, end) if section is not None else None
+        if hunks is not None:
+            self.show_lines(hunks)
+        else:
+            self.show_lines(Content.styled(f"Reading {target}…", "$text-muted"))
+            self.run_worker(self.show_file_lines(target, start, end), group="cited", exclusive=True)
+
+    def show_lines(self, lines: Content) -> None:
+        self.query_one(".cited-lines", Static).update(lines)
+
+    def output_lines(self, chunk_id: str, start: int, end: int) -> Content:
         try:
-            output = self.read_output(target)
+            output = self.read_output(chunk_id)
         except EngineError as error:
             return Content.styled(str(error), "$error")
-        return chunk_lines(output, start, end)
+        return text_lines(output, start, end)
+
+    async def show_file_lines(self, path: str, start: int, end: int) -> None:
+        """A file the task did not change, read from the task's tree."""
+        text = await self.read_file(path)
+        if text is None:
+            self.show_lines(Content.styled(f"{path} is not in the task's tree.", "$error"))
+        else:
+            self.show_lines(text_lines(text, start, end))

@@ -54,7 +54,7 @@ class TaskView(Vertical):
             with TabPane("Log", id=LOG_PANE):
                 yield TaskStream(self.task_id, classes="task-stream")
             with TabPane("Result", id=RESULT_PANE):
-                yield ResultPanel(self.read_output, classes="result-panel")
+                yield ResultPanel(self.read_output, self.read_file, classes="result-panel")
 
     def on_mount(self) -> None:
         self.loaded_at = time.time()
@@ -65,6 +65,9 @@ class TaskView(Vertical):
         events = self.engine.events(self.task_id, until=self.loaded_at)
         self.stream.load_history(self.record, events, commands, self.read_output)
         self.focus_pane()
+
+    async def read_file(self, path: str) -> str | None:
+        return await self.engine.read_file(self.task_id, path)
 
     def read_output(self, chunk_id: str) -> str:
         return self.engine.read_output(self.task_id, chunk_id).decode("utf-8", errors="replace")
