@@ -19,9 +19,12 @@ from engine import gitops
 from engine.bus import EventBus, Subscription
 from engine.config import Config, ConfigError, load_config
 from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
+from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
+from engine.hosts import LOCAL, Host, HostError, HostSpec, host_specs
 from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.paths import Paths, default_paths
+from engine.pool import HostPool
 from engine.runner import RunContext, TaskRun
 from engine.states import ACTIVE, TaskStatus
 from engine.store import CommandRecord, Store, TaskRecord
@@ -44,6 +47,8 @@ class TaskRequest:
     environment: str = "default"
     mode: Mode = "code"
     image: str | None = None
+    host: str | None = None
+    """The host the task must run on; any host with a free slot when None."""
 
 
 def _new_task_id(store: Store) -> str:
@@ -81,18 +86,37 @@ class Engine:
         self.config = config if config is not None else load_config(self.paths)
         self.store = Store(self.paths.database)
         self.bus = EventBus(self.store)
-        self._backend = backend
+        self.hosts = HostPool(self._hosts(backend))
         self._model = model
         self._running: dict[str, asyncio.Task[None]] = {}
         self._mark_interrupted_tasks()
 
-    @property
-    def backend(self) -> SandboxBackend:
-        if self._backend is None:
-            from sandboxes.docker import DockerBackend
+    def _hosts(self, backend: SandboxBackend | None) -> list[Host]:
+        """The configured and discovered hosts; only `local`, on `backend`, when one is given."""
+        if backend is not None:
+            return [Host(HostSpec(LOCAL, "docker", backend.name, max_tasks=1_000), backend)]
+        return [Host(spec) for spec in host_specs(self.config)]
 
-            self._backend = DockerBackend()
-        return self._backend
+    async def host_statuses(self) -> list[HostStatus]:
+        """Every host, reached now, with its state and the tasks running on or waiting for it."""
+        hosts = list(self.hosts.hosts.values())
+        await asyncio.gather(*(probe(host) for host in hosts))
+        return [host_status(host, self.store) for host in hosts]
+
+    async def check_host(self, name: str) -> list[HostCheck]:
+        """Check the named host step by step: connection, Docker, the sandbox image."""
+        try:
+            host = self.hosts.get(name)
+        except HostError as error:
+            raise EngineError(str(error)) from None
+        return await check_host(host, self.config.sandbox.image)
+
+    async def reach_host(self, name: str) -> SandboxBackend:
+        """The named host's backend, reached now; EngineError when unknown or unreachable."""
+        try:
+            return await self.hosts.get(name).connect()
+        except HostError as error:
+            raise EngineError(str(error)) from None
 
     def model_settings(self) -> ModelSettings:
         client = self.config.model_client
@@ -130,15 +154,27 @@ class Engine:
         try:
             self.config.environment(request.environment)
             self.model  # noqa: B018
-            await self.backend.ping()
             image = self.image_for(request)
-            if not await self.backend.has_image(image):
-                raise EngineError(
-                    f"image {image!r} not found on {self.backend.name}: build the default with "
-                    "`taskyard image build`, or name another with --image"
-                )
+            await self._check_hosts(request.host, image)
         except (ConfigError, ModelError, BackendUnavailable) as error:
             raise EngineError(str(error)) from None
+
+    async def _check_hosts(self, pinned: str | None, image: str) -> None:
+        """The pinned host, or at least one host, answers and has the image."""
+        names = [pinned] if pinned is not None else list(self.hosts.hosts)
+        problems: list[str] = []
+        for name in names:
+            try:
+                backend = await self.reach_host(name)
+                if await backend.has_image(image):
+                    return
+                problems.append(
+                    f"image {image!r} not found on host {name}: build it with "
+                    f"`taskyard image build --host {name}`, or name another with --image"
+                )
+            except EngineError as error:
+                problems.append(str(error))
+        raise EngineError("; ".join(problems))
 
     async def submit(self, request: TaskRequest) -> TaskRecord:
         """Record a new task and start it; returns at once."""
@@ -156,6 +192,7 @@ class Engine:
             image=self.image_for(request),
             status=TaskStatus.QUEUED.value,
             owner=_owner(),
+            host=request.host or "",
         )
         self.store.insert_task(record)
         self.bus.emit(
@@ -169,7 +206,7 @@ class Engine:
                 image=record.image,
             )
         )
-        self._start(record)
+        self._start(record, pinned=request.host)
         return record
 
     def _validate(self, request: TaskRequest) -> None:
@@ -179,7 +216,9 @@ class Engine:
             raise EngineError(f"mode {request.mode!r} is not known: use code or ask")
         try:
             self.config.environment(request.environment)
-        except ConfigError as error:
+            if request.host is not None:
+                self.hosts.get(request.host)
+        except (ConfigError, HostError) as error:
             raise EngineError(str(error)) from None
 
     @staticmethod
@@ -188,11 +227,11 @@ class Engine:
             return repo
         return str(Path(repo).expanduser().resolve())
 
-    def _start(self, record: TaskRecord, follow_up: str | None = None) -> None:
-        context = RunContext(
-            self.config, self.paths, self.store, self.bus, self.backend, self.model
-        )
-        run = TaskRun(context, record)
+    def _start(
+        self, record: TaskRecord, follow_up: str | None = None, pinned: str | None = None
+    ) -> None:
+        context = RunContext(self.config, self.paths, self.store, self.bus, self.hosts, self.model)
+        run = TaskRun(context, record, pinned)
         work = run.run() if follow_up is None else run.follow_up(follow_up)
         job = asyncio.create_task(work, name=f"task-{record.id}")
         self._running[record.id] = job
@@ -344,12 +383,16 @@ class Engine:
         return new_branch, sha
 
     async def build_image(
-        self, tag: str | None = None, on_output: Callable[[bytes], None] | None = None
+        self,
+        tag: str | None = None,
+        on_output: Callable[[bytes], None] | None = None,
+        host: str = LOCAL,
     ) -> str:
-        """Build the default sandbox image (or tag) on the backend; returns the tag."""
+        """Build the default sandbox image (or tag) on a host; returns the tag."""
         tag = tag or self.config.sandbox.image
+        backend = await self.reach_host(host)
         try:
-            await self.backend.build_image(tag, on_output)
+            await backend.build_image(tag, on_output)
         except SandboxError as error:
             raise EngineError(str(error)) from None
         return tag
@@ -361,4 +404,5 @@ class Engine:
         await asyncio.gather(*self._running.values(), return_exceptions=True)
         if self._model is not None:
             await self._model.aclose()
+        await self.hosts.close()
         self.store.close()

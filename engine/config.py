@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.paths import Paths
 
@@ -85,6 +85,30 @@ class Environment(_Section):
     """Repository subdirectory the agent starts in."""
 
 
+DEFAULT_MAX_TASKS = 8
+
+
+class HostConfig(_Section):
+    ssh: str | None = None
+    """A Docker host over SSH: user@host[:port], or a Host alias from ~/.ssh/config."""
+    docker: str | None = None
+    """A Docker engine on this machine: unix:///path/to/docker.sock."""
+    identity_file: Path | None = None
+    """Private key for SSH; otherwise the keys ~/.ssh/config and the SSH agent offer."""
+    known_hosts: Path | None = None
+    """Known hosts file that vouches for the host's key; ~/.ssh/known_hosts by default."""
+    max_tasks: int = Field(default=DEFAULT_MAX_TASKS, ge=1)
+    """Tasks that run at once on this host; more wait in the queue."""
+
+    @model_validator(mode="after")
+    def _one_address(self) -> HostConfig:
+        if (self.ssh is None) == (self.docker is None):
+            raise ValueError('give exactly one of ssh = "user@host[:port]" or docker = "unix://…"')
+        if self.docker is not None and not self.docker.startswith("unix://"):
+            raise ValueError(f"docker = {self.docker!r}: use a unix:// socket URL")
+        return self
+
+
 class Config(_Section):
     model: str = "gpt-5-codex"
     """Model name (TASKYARD_MODEL overrides)."""
@@ -102,6 +126,8 @@ class Config(_Section):
     """Named environments: [environments.NAME]."""
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id -> keys overrides for the board."""
+    hosts: dict[str, HostConfig] = Field(default_factory=dict)
+    """Docker hosts tasks run on: [hosts.NAME]; `local` exists when a local engine answers."""
 
     def environment(self, name: str) -> Environment:
         """The named environment; `default` exists even when not configured."""
@@ -118,7 +144,8 @@ def _describe(error: ValidationError, source: Path) -> str:
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{source}: key `{key}`: {first['msg']}{suffix}"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{source}: key `{key}`: {message}{suffix}"
 
 
 def parse_config(text: str, source: Path) -> Config:

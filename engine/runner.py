@@ -25,9 +25,11 @@ from engine.events import (
     TaskFinished,
     TaskStatusChanged,
 )
+from engine.hosts import LOCAL, HostError
 from engine.layout import CA_DIR, INBOX_DIR, REPO_DIR
 from engine.models.base import ConversationItem, ModelClient, ModelError, UserMessage
 from engine.paths import Paths
+from engine.pool import HostPool
 from engine.prompt import build_instructions, user_prompt
 from engine.results import ResultCollector, ResultError
 from engine.states import TaskStatus, check_transition
@@ -44,7 +46,15 @@ ASK_ENV = {
     "GIT_CONFIG_VALUE_0": "*",
 }
 SYSTEM_STEP_TIMEOUT = 300.0
-EXPECTED_ERRORS = (gitops.GitError, SandboxError, ModelError, ConfigError, ResultError, OSError)
+EXPECTED_ERRORS = (
+    gitops.GitError,
+    HostError,
+    SandboxError,
+    ModelError,
+    ConfigError,
+    ResultError,
+    OSError,
+)
 
 
 class TaskError(Exception):
@@ -59,7 +69,7 @@ class RunContext:
     paths: Paths
     store: Store
     bus: EventBus
-    backend: SandboxBackend
+    hosts: HostPool
     model: ModelClient
 
 
@@ -101,9 +111,12 @@ def finished_event(record: TaskRecord) -> TaskFinished:
 class TaskRun:
     """Drives one task through the state machine, recording every step."""
 
-    def __init__(self, ctx: RunContext, task: TaskRecord) -> None:
+    def __init__(self, ctx: RunContext, task: TaskRecord, pinned: str | None = None) -> None:
         self.ctx = ctx
         self.task = task
+        self.pinned = pinned
+        """The host the task must run on; any host with a free slot when None."""
+        self.backend: SandboxBackend | None = None
         self.status = TaskStatus(task.status)
         self.environment = ctx.config.environment(task.environment)
         self.sandbox: Sandbox | None = None
@@ -143,6 +156,15 @@ class TaskRun:
             await asyncio.shield(self._end(TaskStatus.FAILED, str(error)))
         except Exception as error:
             await asyncio.shield(self._end(TaskStatus.FAILED, self._internal_error(error)))
+        finally:
+            self.ctx.hosts.release(self.task.id)
+
+    async def _place(self, pinned: str | None) -> SandboxBackend:
+        """Wait for a slot on a host, reach it, and record where the task runs."""
+        host, backend = await self.ctx.hosts.place(self.task.id, pinned)
+        self.backend = backend
+        self.ctx.store.update_task(self.task.id, host=host.name)
+        return backend
 
     def _internal_error(self, error: Exception) -> str:
         path = self.ctx.paths.logs_dir / self.task.id / "internal-error.log"
@@ -151,6 +173,7 @@ class TaskRun:
         return f"internal error: {error!r} (traceback in {path})"
 
     async def _run(self) -> None:
+        await self._place(self.pinned)
         self.set_status(TaskStatus.PROVISIONING)
         prepared, docs, sandbox = await self._provision()
         self.sandbox = sandbox
@@ -169,7 +192,8 @@ class TaskRun:
         """A new turn in the same sandbox and branch, with the conversation so far."""
         self.set_status(TaskStatus.RUNNING, "follow-up")
         self.ctx.bus.emit(FollowUpStarted(task_id=self.task.id, prompt=prompt))
-        self.sandbox = await self.ctx.backend.attach(self.task.sandbox_id)
+        backend = await self._place(self.task.host or LOCAL)
+        self.sandbox = await backend.attach(self.task.sandbox_id)
         await self.sandbox.start()
         store = self.ctx.store
         conversation = [item_from_dict(item) for item in store.conversation(self.task.id)]
@@ -184,7 +208,8 @@ class TaskRun:
     async def _provision(self) -> tuple[gitops.PreparedSource, list[gitops.AgentsDoc], Sandbox]:
         """Prepare the source on the host while the sandbox starts."""
         source_job = asyncio.to_thread(self._prepare_source)
-        sandbox_job = self.ctx.backend.create(self._sandbox_spec())
+        assert self.backend is not None
+        sandbox_job = self.backend.create(self._sandbox_spec())
         results = await asyncio.gather(source_job, sandbox_job, return_exceptions=True)
         source, sandbox = results
         if isinstance(sandbox, Sandbox):

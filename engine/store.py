@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     result_bundle TEXT NOT NULL DEFAULT '',
     owner TEXT NOT NULL DEFAULT '',
     instructions TEXT NOT NULL DEFAULT '',
-    archived INTEGER NOT NULL DEFAULT 0
+    archived INTEGER NOT NULL DEFAULT 0,
+    host TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -105,7 +106,11 @@ TASK_COLUMNS = (
     "owner",
     "instructions",
     "archived",
+    "host",
 )
+ADDED_COLUMNS = {"host": "TEXT NOT NULL DEFAULT ''"}
+"""Columns added to tasks after its first release, with their definitions: older stores gain them
+when opened."""
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created"}
 
 
@@ -136,6 +141,8 @@ class TaskRecord:
     owner: str = ""
     instructions: str = ""
     archived: bool = False
+    host: str = ""
+    """The Docker host the task runs on; empty until it is placed."""
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in TASK_COLUMNS}
@@ -193,8 +200,15 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(SCHEMA)
+            self._add_missing_columns()
         except sqlite3.DatabaseError as error:
             raise StoreError(f"cannot open the task store {path}: {error}") from None
+
+    def _add_missing_columns(self) -> None:
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(tasks)")}
+        for name, definition in ADDED_COLUMNS.items():
+            if name not in present:
+                self._db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         self._db.close()

@@ -20,8 +20,8 @@ from engine.gitops import (
     finish_script,
     import_result,
     is_remote,
-    read_file_at,
     prepare_source,
+    read_file_at,
 )
 
 IDENTITY = {

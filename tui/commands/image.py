@@ -15,12 +15,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions = parser.add_subparsers(metavar="ACTION")
     build = actions.add_parser("build", help="build the default sandbox image")
     build.add_argument("--tag", help="image tag (default: the config's sandbox.image)")
+    build.add_argument("--host", default="local", help="Docker host to build on (default: local)")
     build.set_defaults(handler=main)
     parser.set_defaults(handler=lambda _: parser.print_help() or 2)
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: build(engine, args.tag)))
+    return asyncio.run(with_engine(lambda engine: build(engine, args.tag, args.host)))
 
 
 def write_output(data: bytes) -> None:
@@ -28,7 +29,7 @@ def write_output(data: bytes) -> None:
     sys.stdout.flush()
 
 
-async def build(engine: Engine, tag: str | None) -> int:
-    built = await engine.build_image(tag, write_output)
-    print(f"\nbuilt {built}")
+async def build(engine: Engine, tag: str | None, host: str) -> int:
+    built = await engine.build_image(tag, write_output, host)
+    print(f"\nbuilt {built} on {host}")
     return 0

@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--env", default="default", help="environment from the config")
     parser.add_argument("--mode", choices=("code", "ask"), default="code")
     parser.add_argument("--image", help="sandbox image (default: the environment's)")
+    parser.add_argument("--host", help="Docker host to run on (default: any with a free slot)")
     parser.add_argument("--json", action="store_true", help="JSON Lines events on stdout")
     parser.set_defaults(handler=main)
 
@@ -46,6 +47,7 @@ def main(args: argparse.Namespace) -> int:
         environment=args.env,
         mode=args.mode,
         image=args.image,
+        host=args.host,
     )
     printer = print_json_event if args.json else HumanPrinter().print
     return asyncio.run(with_engine(lambda engine: run_task(engine, request, printer)))
