@@ -191,6 +191,17 @@ async def test_connection_killed_mid_stream_then_reconnects(
     assert (result.exit_code, after.data) == (0, expected_lines(3))
 
 
+async def test_keepalive_notices_a_silent_server(sshd: SshServer) -> None:
+    settings = ConnectSettings(connect_timeout=5, keepalive_interval=0.2, keepalive_count_max=2)
+    target = target_of(sshd)
+    async with DockerTunnel(target, settings=settings, reconnect=QUICK_RECONNECT) as tunnel:
+        states = record_states(tunnel)
+        assert sshd.freeze_connections() >= 1
+        await tunnel.wait_for_state("reconnecting", timeout=SETTLE)
+        await tunnel.wait_for_state("connected", timeout=SETTLE)
+        assert states[:2] == ["reconnecting", "connected"]
+
+
 async def test_host_down_for_good(sshd: SshServer, tunnel: DockerTunnel) -> None:
     backend = DockerBackend(base_url=tunnel.base_url)
     await backend.ping()

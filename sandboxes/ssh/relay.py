@@ -79,24 +79,24 @@ class UnixRelay:
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        relay = asyncio.current_task()
-        assert relay is not None
+        relay = asyncio.create_task(self._relay_client(reader, writer))
         self._relays.add(relay)
-        try:
-            await self._relay_client(reader, writer)
-        finally:
-            writer.close()
-            self._relays.discard(relay)
+        relay.add_done_callback(self._relays.discard)
+        await asyncio.wait([relay])
 
-    async def _relay_client(self, reader: ByteReader, writer: ByteWriter) -> None:
+    async def _relay_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             remote_reader, remote_writer = await self._open_channel()
         except SshError:
+            writer.close()
             return
         try:
             await relay_both_ways(reader, writer, remote_reader, remote_writer)
         finally:
             remote_writer.close()
+            writer.close()
 
 
 async def relay_both_ways(

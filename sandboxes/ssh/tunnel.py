@@ -109,8 +109,11 @@ class DockerTunnel:
     async def start(self) -> None:
         """Connect and start forwarding; on failure the state is "down" and the SshError raised.
 
-        Calling it again after "down" tries again on the same local socket.
+        Only acts when the state is "down": after a failure it tries again on the same local
+        socket. A closed tunnel cannot start again.
         """
+        if self._state != "down":
+            return
         self._set_state("connecting")
         try:
             self._connection = await open_ssh_connection(self.target, self._settings)

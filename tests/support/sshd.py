@@ -173,11 +173,18 @@ class SshServer:
 
     def kill_connections(self) -> int:
         """SIGKILL every per-connection sshd child, dropping live connections; return how many."""
+        return self._signal_connections(signal.SIGKILL)
+
+    def freeze_connections(self) -> int:
+        """SIGSTOP every per-connection sshd child: connections stay open but stop answering."""
+        return self._signal_connections(signal.SIGSTOP)
+
+    def _signal_connections(self, signum: signal.Signals) -> int:
         assert self._process is not None, "server is not running"
         children = child_pids(self._process.pid)
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signum)
         return len(children)
 
     def stop(self) -> None:
