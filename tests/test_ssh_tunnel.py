@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -94,6 +95,12 @@ async def test_docker_api_and_a_container_through_the_tunnel(
     output = Output()
     result = await sandbox.exec(["sh", "-c", "echo out; echo err >&2; exit 3"], on_output=output)
     assert (result.exit_code, output.data) == (3, b"out\nerr\n")
+
+
+async def test_files_round_trip_through_the_tunnel(sandbox: DockerSandbox) -> None:
+    payload = os.urandom(4 * 1024 * 1024)
+    await sandbox.write_file("/tmp/blob.bin", payload)
+    assert await sandbox.read_file("/tmp/blob.bin") == payload
 
 
 async def test_alias_from_ssh_config(sshd: SshServer, tmp_path: Path) -> None:
