@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated TASKYARD_HOME and real-Docker gating."""
+"""Shared fixtures: an isolated TASKYARD_HOME, real-Docker gating and a real sshd."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.sshd import SshServer, sshd_problem
 
 
 def _docker_problem() -> str | None:
@@ -25,12 +27,24 @@ def _docker_problem() -> str | None:
 @pytest.fixture(scope="session")
 def docker_available() -> None:
     """Skip locally without Docker; fail under CI=true, where Docker is required."""
-    problem = _docker_problem()
+    _require("Docker", _docker_problem())
+
+
+def _require(part: str, problem: str | None) -> None:
+    """Skip locally when a real part is missing; fail under CI=true, where it is required."""
     if problem is None:
         return
     if os.environ.get("CI") == "true":
-        pytest.fail(f"{problem} (CI=true: Docker-backed tests must run)")
+        pytest.fail(f"{problem} (CI=true: {part}-backed tests must run)")
     pytest.skip(problem)
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[SshServer]:
+    """A real OpenSSH sshd on 127.0.0.1 with throwaway keys (skip or fail like Docker)."""
+    _require("sshd", sshd_problem())
+    with SshServer.started(tmp_path / "sshd") as server:
+        yield server
 
 
 @pytest.fixture(scope="session", autouse=True)
