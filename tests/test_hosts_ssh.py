@@ -1,0 +1,142 @@
+"""Tasks on Docker hosts reached over a real OpenSSH sshd: whole tasks, trust, load, sharing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.api import Engine, TaskRequest
+from engine.events import Event
+from engine.store import TaskRecord
+from tests.support.agent_script import TEST_COMMAND, fix_script, shell
+from tests.support.engines import of_type, run_to_end, scripted_engine
+from tests.support.model_server import RecordedRequest, Reply, ScriptedModelServer
+from tests.support.repos import make_calc_repo
+from tests.support.sshd import SshServer
+
+pytestmark = pytest.mark.usefixtures("docker_available")
+
+
+def ssh_host(server: SshServer, max_tasks: int = 8) -> dict[str, Any]:
+    return {
+        "ssh": server.target,
+        "identity_file": str(server.user_key),
+        "known_hosts": str(server.known_hosts),
+        "max_tasks": max_tasks,
+    }
+
+
+def one_command_then_done(request: RecordedRequest) -> Reply:
+    """Any task's turn: a short command first, then the answer."""
+    if request.tool_outputs():
+        return Reply(text="done")
+    return Reply(tool_calls=[shell("sh", "-c", "sleep 1; echo ran")])
+
+
+async def run_all(
+    engine: Engine, requests: list[TaskRequest]
+) -> list[tuple[TaskRecord, list[Event]]]:
+    return await asyncio.gather(*(run_to_end(engine, request) for request in requests))
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    """The largest number of (start, end) spans open at one time."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    open_now = peak = 0
+    for _, step in edges:
+        open_now += step
+        peak = max(peak, open_now)
+    return peak
+
+
+def placed_span(events: list[Event]) -> tuple[float, float]:
+    """From provisioning (the task holds its host slot) to task.finished."""
+    started = next(e.ts for e in of_type(events, "task.status") if e.status == "provisioning")
+    return started, of_type(events, "task.finished")[0].ts
+
+
+async def test_a_whole_task_runs_on_an_ssh_host(tmp_path: Path, sshd: SshServer) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    server = ScriptedModelServer(fix_script()).start()
+    engine = scripted_engine(tmp_path / "home", server, hosts={"remote": ssh_host(sshd)})
+    try:
+        request = TaskRequest(prompt="fix the test", repo=str(repo), host="remote")
+        await engine.preflight(request)
+        record, events = await run_to_end(engine, request)
+    finally:
+        server.stop()
+    assert record.status == "ready" and record.host == "remote", record.error
+    assert "+    return a + b" in record.diff
+    tests = [e for e in of_type(events, "command.finished") if e.command == TEST_COMMAND]
+    assert [e.exit_code for e in tests] == [1, 0]
+    assert all(c["valid"] for c in record.citations)
+    assert engine.hosts.get("remote").state == "connected"
+    await engine.close()
+
+
+async def test_twenty_tasks_at_once_on_one_ssh_host(tmp_path: Path, sshd: SshServer) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    server = ScriptedModelServer([one_command_then_done] * 40).start()
+    engine = scripted_engine(tmp_path / "home", server, hosts={"remote": ssh_host(sshd, 20)})
+    requests = [TaskRequest(f"task {n}", str(repo), host="remote") for n in range(20)]
+    try:
+        results = await run_all(engine, requests)
+    finally:
+        server.stop()
+    assert [record.status for record, _ in results] == ["ready"] * 20, results[0][0].error
+    outputs = [of_type(events, "command.finished")[-1] for _, events in results]
+    assert all(finished.exit_code == 0 for finished in outputs)
+    assert most_at_once([placed_span(events) for _, events in results]) > 10
+    await engine.close()
+
+
+async def test_two_hosts_share_a_queue_beyond_their_capacity(
+    tmp_path: Path, sshd: SshServer
+) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    server = ScriptedModelServer([one_command_then_done] * 12).start()
+    hosts = {
+        "local": {"docker": "unix:///var/run/docker.sock", "max_tasks": 1},
+        "remote": ssh_host(sshd, 2),
+    }
+    engine = scripted_engine(tmp_path / "home", server, hosts=hosts)
+    try:
+        runs = asyncio.ensure_future(
+            run_all(engine, [TaskRequest(f"task {n}", str(repo)) for n in range(6)])
+        )
+        while engine.hosts.queued() == 0 and not runs.done():
+            await asyncio.sleep(0.01)
+        assert engine.hosts.queued() > 0
+        results = await runs
+    finally:
+        server.stop()
+    assert [record.status for record, _ in results] == ["ready"] * 6
+    by_host: dict[str, list[tuple[float, float]]] = {"local": [], "remote": []}
+    for record, events in results:
+        by_host[record.host].append(placed_span(events))
+    assert by_host["local"] and by_host["remote"]
+    assert most_at_once(by_host["local"]) == 1
+    assert most_at_once(by_host["remote"]) <= 2
+    await engine.close()
+
+
+async def test_an_unknown_host_key_is_refused_with_its_fingerprint(
+    tmp_path: Path, sshd: SshServer
+) -> None:
+    untrusted = tmp_path / "empty_known_hosts"
+    untrusted.write_text("")
+    host = {**ssh_host(sshd), "known_hosts": str(untrusted)}
+    server = ScriptedModelServer([]).start()
+    engine = scripted_engine(tmp_path / "home", server, hosts={"remote": host})
+    try:
+        checks = await engine.check_host("remote")
+        with pytest.raises(Exception, match="SHA256:"):
+            await engine.preflight(TaskRequest("x", str(tmp_path), host="remote"))
+    finally:
+        server.stop()
+        await engine.close()
+    assert not checks[0].ok and "SHA256:" in checks[0].detail
+    assert "ssh-keyscan" in checks[0].detail
