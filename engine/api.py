@@ -97,6 +97,11 @@ class Engine:
             return [Host(HostSpec(LOCAL, "docker", backend.name, max_tasks=1_000), backend)]
         return [Host(spec) for spec in host_specs(self.config)]
 
+    def host_states(self) -> dict[str, str]:
+        """Each host's state as this process knows it, without reaching any: idle (not reached
+        yet), connecting, connected, reconnecting or down."""
+        return {name: host.state for name, host in self.hosts.hosts.items()}
+
     async def host_statuses(self) -> list[HostStatus]:
         """Every host, reached now, with its state and the tasks running on or waiting for it."""
         hosts = list(self.hosts.hosts.values())

@@ -20,7 +20,7 @@ from tests.support.board import (
 from tests.support.repos import CALC_TEST, make_calc_repo
 from tui.app import TaskyardApp
 from tui.screens.board_keys import ACTIONS
-from tui.screens.composer import ComposerScreen
+from tui.screens.composer import ANY_HOST, ComposerScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.key_hints import KeyHints
@@ -123,7 +123,9 @@ async def test_composer_fields_defaults_and_cancel(tmp_path: Path) -> None:
         assert composer.query_one("#repo", Input).value == str(tmp_path)
         environment = composer.query_one("#environment", Select)
         assert [option[1] for option in environment._options] == ["default", "web"]
-        assert composer.query_one("#host", Select).value == "local"
+        host = composer.query_one("#host", Select)
+        assert host.value == ANY_HOST
+        host.value = "local"
         assert composer.query_one("#attempts", Input).value == "1"
         await pilot.press("ctrl+s")
         assert "Write a prompt" in str(composer.query_one("#composer-error").render())

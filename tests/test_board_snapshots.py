@@ -176,6 +176,7 @@ def open_task(task_id: str, *keys: str) -> Callable[[Pilot[Any]], Any]:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, TaskyardApp)
+        await hosts_reached(pilot)
         app.board.open_task(task_id)
         await pilot.pause()
         await pilot.press(*keys)
@@ -189,8 +190,15 @@ def app(tmp_path: Path) -> TaskyardApp:
     return board(tmp_path)
 
 
+async def hosts_reached(pilot: Pilot[Any]) -> None:
+    """Let the board finish reaching its hosts, so the header shows their state."""
+    for worker in [w for w in pilot.app.workers if w.group == "hosts"]:
+        await worker.wait()
+    await pilot.pause(1.2)
+
+
 def test_board(snap_compare: SnapCompare, app: TaskyardApp) -> None:
-    assert snap_compare(app, terminal_size=SIZE)
+    assert snap_compare(app, terminal_size=SIZE, run_before=hosts_reached)
 
 
 def test_task_tab_mid_run(snap_compare: SnapCompare, app: TaskyardApp) -> None:
@@ -202,4 +210,8 @@ def test_result_panel(snap_compare: SnapCompare, app: TaskyardApp) -> None:
 
 
 def test_help_screen(snap_compare: SnapCompare, app: TaskyardApp) -> None:
-    assert snap_compare(app, press=["question_mark"], terminal_size=SIZE)
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await hosts_reached(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

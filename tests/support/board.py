@@ -16,6 +16,7 @@ from engine.config import Config
 from engine.events import AgentMessage, CommandFinished, CommandStarted, Event, TaskFinished
 from engine.paths import Paths
 from engine.store import CommandRecord, TaskRecord
+from sandboxes.fake import FakeBackend
 from tests.support.agent_script import TEST_COMMAND, chunk_ids
 from tests.support.model_server import Call, RecordedRequest, Reply, Step
 from tests.support.repos import FIX_PATCH
@@ -59,9 +60,10 @@ def calc_fix_script() -> list[Step]:
 
 
 def stored_engine(home: Path, **config: Any) -> Engine:
-    """An Engine on a fresh store under `home`; it never touches Docker unless a task runs."""
+    """An Engine on a fresh store under `home` whose one host, `local`, is a FakeBackend: the
+    board reaches it at once and nothing here needs Docker."""
     paths = Paths(config_dir=home / "config", state_dir=home / "state")
-    return Engine(paths, Config.model_validate(config))
+    return Engine(paths, Config.model_validate(config), backend=FakeBackend(home / "sandboxes"))
 
 
 def store_task(engine: Engine, task_id: str, **fields: Any) -> TaskRecord:
@@ -78,6 +80,7 @@ def store_task(engine: Engine, task_id: str, **fields: Any) -> TaskRecord:
         "image": "taskyard-sandbox:latest",
         "status": "ready",
         "owner": str(os.getpid()),
+        "host": "local",
         **fields,
     }
     record = TaskRecord(**values)

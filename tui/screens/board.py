@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 BOARD_TAB = "board"
 TICK_SECONDS = 0.125
+HOST_POLL_SECONDS = 1.0
 TAB_TITLE_WIDTH = 24
 RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished)
 STATUS_MARKS = {"ready": "✓", "accepted": "✓", "pr-opened": "✓", "failed": "✗", "cancelled": "■"}
@@ -72,6 +73,7 @@ class BoardScreen(TaskActions):
         super().__init__()
         self.composer_defaults: ComposerDefaults | None = None
         self.views: dict[str, TaskView] = {}
+        self.host_states: dict[str, str] = {}
 
     @property
     def taskyard(self) -> TaskyardApp:
@@ -101,6 +103,8 @@ class BoardScreen(TaskActions):
         self.table.set_tasks(self.engine.tasks())
         self.rows_changed()
         self.set_interval(TICK_SECONDS, self.table.tick)
+        self.set_interval(HOST_POLL_SECONDS, self.hosts_changed)
+        self.run_worker(self.engine.host_statuses(), name="reach-hosts", group="hosts")
         self.table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -114,7 +118,14 @@ class BoardScreen(TaskActions):
 
     def rows_changed(self) -> None:
         self.empty = not self.table.rows_by_id
-        self.query_one(BoardHeader).show(str(self.taskyard.repo), self.table.rows_by_id.values())
+        self.host_states = self.engine.host_states()
+        header = self.query_one(BoardHeader)
+        header.show(str(self.taskyard.repo), self.table.rows_by_id.values(), self.host_states)
+
+    def hosts_changed(self) -> None:
+        """Redraw the header when a host's state changed."""
+        if self.engine.host_states() != self.host_states:
+            self.rows_changed()
 
     def task_view(self, task_id: str) -> TaskView | None:
         return self.views.get(task_id)
@@ -163,7 +174,10 @@ class BoardScreen(TaskActions):
     async def action_new_task(self) -> None:
         """Open the composer, returning once it is mounted and its prompt has focus."""
         defaults = self.composer_defaults or ComposerDefaults(repo=str(self.taskyard.repo))
-        composer = ComposerScreen(defaults, self.engine.environments(), self.taskyard.start_task)
+        hosts = list(self.engine.host_states())
+        composer = ComposerScreen(
+            defaults, self.engine.environments(), hosts, self.taskyard.start_task
+        )
         await self.app.push_screen(composer, self.task_started)
 
     def task_started(self, record: TaskRecord | None) -> None:

@@ -17,7 +17,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 from engine.api import EngineError, Mode, TaskRequest
 from engine.store import TaskRecord
 
-HOSTS = ("local",)
+ANY_HOST = "any"
 KEYS_HINT = "ctrl+s start  ·  escape cancel"
 ATTEMPTS_NOTE = "Best-of-N is not available yet: one attempt per task."
 
@@ -56,11 +56,13 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
         self,
         defaults: ComposerDefaults,
         environments: list[str],
+        hosts: list[str],
         submit: Callable[[TaskRequest], Awaitable[TaskRecord]],
     ) -> None:
         super().__init__()
         self.defaults = defaults
         self.environments = environments
+        self.hosts = [ANY_HOST, *hosts]
         self.submit = submit
 
     def compose(self) -> ComposeResult:
@@ -82,7 +84,7 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
                     self.environments, value=environment, allow_blank=False, id="environment"
                 )
                 yield Label("Host")
-                yield Select.from_values(HOSTS, value=HOSTS[0], allow_blank=False, id="host")
+                yield Select.from_values(self.hosts, value=ANY_HOST, allow_blank=False, id="host")
                 yield Label("Mode")
                 yield Select(
                     [("code", "code"), ("ask (answer only)", "ask")],
@@ -116,12 +118,14 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
         if attempts != "1":
             raise EngineError(ATTEMPTS_NOTE)
         mode = self.query_one("#mode", Select).value
+        host = str(self.query_one("#host", Select).value)
         return TaskRequest(
             prompt=prompt,
             repo=self.query_one("#repo", Input).value.strip() or ".",
             ref=self.query_one("#ref", Input).value.strip() or None,
             environment=str(self.query_one("#environment", Select).value),
             mode="ask" if mode == "ask" else "code",
+            host=None if host == ANY_HOST else host,
         )
 
     async def action_submit(self) -> None:

@@ -5,23 +5,37 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from rich.text import Text
+from textual.content import Content
 from textual.widgets import Static
 
 from tui.widgets.task_row import TaskRow
 
 SHOWN_COUNTS = ("active", "ready", "failed")
+HOST_MARKS = {
+    "connected": ("●", "$success"),
+    "connecting": ("◌", "$warning"),
+    "reconnecting": ("◌", "$warning"),
+    "down": ("✗", "$error"),
+}
+
+
+def host_line(hosts: dict[str, str]) -> Content:
+    """`hosts: local ● connected · build ◌ reconnecting`; hosts not reached yet are dim."""
+    parts: list[Content] = []
+    for name, state in hosts.items():
+        mark, style = HOST_MARKS.get(state, ("·", "dim"))
+        parts.append(Content.assemble(f"{name} ", (f"{mark} {state}", style)))
+    return Content.assemble(("hosts: ", "dim"), Content(" · ").join(parts))
 
 
 class BoardHeader(Static):
-    """`taskyard · REPO · 2 active · 1 ready`."""
+    """`taskyard  REPO  ·  2 active · 1 ready` over each host's state."""
 
-    def show(self, repo: str, rows: Iterable[TaskRow]) -> None:
+    def show(self, repo: str, rows: Iterable[TaskRow], hosts: dict[str, str]) -> None:
         counts: Counter[str] = Counter()
         for row in rows:
             counts["active" if row.is_active else row.record.status] += 1
         parts = [f"{counts[name]} {name}" for name in SHOWN_COUNTS if counts[name]]
-        text = Text.assemble(("taskyard", "bold"), "  ", repo)
-        if parts:
-            text.append("  ·  " + " · ".join(parts), style="dim")
-        self.update(text)
+        counts_text = ("  ·  " + " · ".join(parts), "dim") if parts else ""
+        title = Content.assemble(("taskyard", "bold"), "  ", repo, counts_text)
+        self.update(Content("\n").join([title, host_line(hosts)]))

@@ -125,7 +125,7 @@ class TaskRow:
         return [
             Text(shorten(self.title, TITLE_WIDTH)),
             Text(shorten(f"{repo_name(record.repo)}@{record.ref or 'HEAD'}", REPO_WIDTH)),
-            "local",
+            Text(record.host or "any"),
             record.mode,
             self.status_cell(now, colours),
             self.tokens_cell(),
