@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -34,13 +35,17 @@ def bare_docker_run(image: str) -> float:
     return time.perf_counter() - started
 
 
-async def first_command(home: Path, repo: Path) -> float:
+async def first_command(
+    home: Path, repo: Path, host: str | None = None, hosts: dict[str, Any] | None = None
+) -> float:
+    """Seconds from submit to the agent's first command, on `host` (any when None)."""
     script = [Reply(tool_calls=[Call("shell", {"command": ["true"]})]), Reply(text="done")]
     with ScriptedModelServer(script) as server:
-        engine = scripted_engine(home, server)
+        engine = scripted_engine(home, server, hosts=hosts or {})
         subscription = engine.subscribe()
         started = time.perf_counter()
-        record = await engine.submit(TaskRequest(prompt="run true", repo=str(repo)))
+        request = TaskRequest(prompt="run true", repo=str(repo), host=host)
+        record = await engine.submit(request)
         async for event in subscription:
             if event.type == "command.started" and event.phase == "agent":
                 elapsed = time.perf_counter() - started

@@ -46,6 +46,7 @@ from sandboxes.docker_exec import (
     ThreadedStream,
     finished_exit_code,
     kill_exec_group,
+    start_exec_stream,
 )
 from sandboxes.image import DEFAULT_IMAGE_TAG, default_image_tag, dockerfile_bytes
 
@@ -151,7 +152,7 @@ class DockerSandbox(Sandbox):
             )["Id"]
         )
         output = ExecOutput(
-            lambda: self._connection.blocking(lambda api: api.exec_start(exec_id, socket=True))
+            lambda: self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
         )
         stream = ThreadedStream(output.chunks(), name=f"taskyard-exec-{exec_id[:12]}")
         try:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, cast
+from typing import Any
 
 from docker.api.client import APIClient
-from docker.utils.socket import frames_iter_no_tty
 
 from sandboxes.base import OutputCallback, SandboxError
 
 PID_DIR = "/tmp/.taskyard-pids"
+FRAME_HEADER_BYTES = 8
 
 GROUP_SCRIPT = (
     'pidfile="$1"; shift; mkdir -p -m 1777 "${pidfile%/*}" 2>/dev/null; echo $$ > "$pidfile"; '
@@ -78,35 +79,74 @@ class ThreadedStream:
                 on_output(item)
 
 
-class ExecOutput:
-    """The merged stdout+stderr of one exec, read from its hijacked socket."""
+def start_exec_stream(api: APIClient, exec_id: str) -> Any:
+    """Start an exec and return its output stream: the response's buffered reader.
 
-    def __init__(self, open_socket: Callable[[], Any]) -> None:
-        self._open_socket = open_socket
-        self._socket: Any = None
+    docker-py's `exec_start(socket=True)` hands back the raw socket under that reader, which
+    loses any output that arrived together with the response headers (common through an SSH
+    relay, where both come in one read). Reading from the buffered reader keeps every byte.
+    """
+    client: Any = api
+    response = client._post_json(
+        client._url("/exec/{0}/start", exec_id),
+        headers={"Connection": "Upgrade", "Upgrade": "tcp"},
+        data={"Tty": False, "Detach": False},
+        stream=True,
+    )
+    client._raise_for_status(response)
+    reader = response.raw._fp.fp
+    reader.response = response
+    return reader
+
+
+def read_exactly(reader: Any, size: int) -> bytes:
+    """`size` bytes, or fewer if the stream ends first."""
+    parts, missing = [], size
+    while missing:
+        part = reader.read(missing)
+        if not part:
+            break
+        parts.append(part)
+        missing -= len(part)
+    return b"".join(parts)
+
+
+def exec_frames(reader: Any) -> Iterator[bytes]:
+    """The payloads of Docker's multiplexed stream (8-byte header: kind, 3 zeros, length)."""
+    while len(header := read_exactly(reader, FRAME_HEADER_BYTES)) == FRAME_HEADER_BYTES:
+        _kind, length = struct.unpack(">BxxxL", header)
+        if length:
+            yield read_exactly(reader, length)
+
+
+class ExecOutput:
+    """The merged stdout+stderr of one exec, read from its hijacked connection."""
+
+    def __init__(self, open_stream: Callable[[], Any]) -> None:
+        self._open_stream = open_stream
+        self._stream: Any = None
         self._aborted = False
 
     def chunks(self) -> Iterator[bytes]:
         """Start the exec and yield its output chunks in arrival order."""
-        self._socket = self._open_socket()
+        self._stream = self._open_stream()
         try:
             if not self._aborted:
                 yield from self._frames()
         finally:
-            self._socket.close()
+            self._stream.close()
 
     def _frames(self) -> Iterator[bytes]:
         try:
-            for _stream, chunk in frames_iter_no_tty(self._socket):
-                yield cast(bytes, chunk)
-        except OSError as error:
+            yield from exec_frames(self._stream)
+        except (OSError, ValueError) as error:
             if not self._aborted:
                 raise SandboxError(f"lost the output of a command: {error}") from error
 
     def abort(self) -> None:
-        """Stop reading: shut the socket down so the reading thread ends."""
+        """Stop reading: shut the connection down so the reading thread ends."""
         self._aborted = True
-        raw = getattr(self._socket, "_sock", self._socket)
+        raw = getattr(getattr(self._stream, "raw", None), "_sock", None)
         if raw is None:
             return
         try:
