@@ -132,6 +132,8 @@ class Host:
             self._set_state("connecting")
             try:
                 backend = self._backend or await self._open()
+                if self._tunnel is not None:
+                    await self._tunnel.start()
                 await backend.ping()
             except (SandboxError, ValueError) as error:
                 self._set_state("down", str(error))
@@ -145,9 +147,7 @@ class Host:
 
         if self.spec.kind == "docker":
             return DockerBackend(self.spec.address or None)
-        tunnel = self._tunnel or self._make_tunnel()
-        await tunnel.start()
-        return DockerBackend(tunnel.base_url)
+        return DockerBackend((self._tunnel or self._make_tunnel()).base_url)
 
     def _make_tunnel(self) -> DockerTunnel:
         from sandboxes.ssh import DockerTunnel, parse_ssh_target

@@ -140,3 +140,22 @@ async def test_an_unknown_host_key_is_refused_with_its_fingerprint(
         await engine.close()
     assert not checks[0].ok and "SHA256:" in checks[0].detail
     assert "ssh-keyscan" in checks[0].detail
+
+
+async def test_a_host_found_down_is_reached_again_once_it_is_back(
+    tmp_path: Path, sshd: SshServer
+) -> None:
+    server = ScriptedModelServer([]).start()
+    engine = scripted_engine(tmp_path / "home", server, hosts={"remote": ssh_host(sshd)})
+    try:
+        sshd.stop()
+        down = await engine.check_host("remote")
+        assert not down[0].ok and "cannot reach" in down[0].detail
+        assert engine.host_states()["remote"] == "down"
+        sshd.start()
+        back = await engine.check_host("remote")
+        assert [check.ok for check in back] == [True, True, True]
+        assert engine.host_states()["remote"] == "connected"
+    finally:
+        server.stop()
+        await engine.close()
