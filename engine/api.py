@@ -106,7 +106,8 @@ class Engine:
         """Every host, reached now, with its state and the tasks running on or waiting for it."""
         hosts = list(self.hosts.hosts.values())
         await asyncio.gather(*(probe(host) for host in hosts))
-        return [host_status(host, self.store) for host in hosts]
+        active = self.store.tasks_in(status.value for status in ACTIVE)
+        return [host_status(host, active) for host in hosts]
 
     async def check_host(self, name: str) -> list[HostCheck]:
         """Check the named host step by step: connection, Docker, the sandbox image."""

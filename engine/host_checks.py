@@ -6,8 +6,8 @@ import asyncio
 from dataclasses import dataclass
 
 from engine.hosts import Host, HostError
-from engine.states import ACTIVE, TaskStatus
-from engine.store import Store
+from engine.states import TaskStatus
+from engine.store import TaskRecord
 from sandboxes.base import SandboxError
 
 PROBE_SECONDS = 15.0
@@ -44,12 +44,12 @@ async def probe(host: Host) -> None:
     except HostError:
         pass
     except TimeoutError:
-        host.state, host.error = "down", f"no answer within {PROBE_SECONDS:g} s"
+        host.mark_down(f"no answer within {PROBE_SECONDS:g} s")
 
 
-def host_status(host: Host, store: Store) -> HostStatus:
-    """The host's state with the tasks the store has running on it or waiting for it."""
-    active = [task for task in store.tasks_in(s.value for s in ACTIVE) if task.host == host.name]
+def host_status(host: Host, active_tasks: list[TaskRecord]) -> HostStatus:
+    """The host's state with the active tasks running on it or waiting for it."""
+    active = [task for task in active_tasks if task.host == host.name]
     queued = sum(1 for task in active if task.status == TaskStatus.QUEUED.value)
     spec = host.spec
     return HostStatus(

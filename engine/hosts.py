@@ -166,6 +166,10 @@ class Host:
         if state in ("connected", "reconnecting", "down") and self.state != "connecting":
             self._set_state(state, str(error) if error else "")  # type: ignore[arg-type]
 
+    def mark_down(self, reason: str) -> None:
+        """Record that the host could not be reached, and why."""
+        self._set_state("down", reason)
+
     def _set_state(self, state: HostState, error: str = "") -> None:
         self.state, self.error = state, error
         for listener in self._listeners:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from engine.api import Engine, TaskRequest
 from engine.events import Event
 from engine.store import TaskRecord
 from tests.support.agent_script import TEST_COMMAND, fix_script, shell
+from tests.support.cli import run_taskyard
 from tests.support.engines import of_type, run_to_end, scripted_engine
 from tests.support.model_server import RecordedRequest, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
@@ -159,3 +162,25 @@ async def test_a_host_found_down_is_reached_again_once_it_is_back(
     finally:
         server.stop()
         await engine.close()
+
+
+def test_hosts_commands_list_and_check_every_host(tmp_path: Path, sshd: SshServer) -> None:
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    host = ssh_host(sshd, 3)
+    (home / "config" / "config.toml").write_text(
+        "[hosts.remote]\n" + "".join(f"{key} = {value!r}\n" for key, value in host.items())
+    )
+    env = {**os.environ, "TASKYARD_HOME": str(home), "DOCKER_CONFIG": str(tmp_path / "none")}
+    listed = run_taskyard("hosts", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["name"]: row for row in map(json.loads, listed.stdout.splitlines())}
+    assert set(rows) == {"remote", "local"}
+    assert (rows["remote"]["state"], rows["remote"]["max_tasks"]) == ("connected", 3)
+    assert (rows["remote"]["running"], rows["remote"]["queued"]) == (0, 0)
+
+    checked = run_taskyard("hosts", "check", "remote", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert [line[:1] for line in checked.stdout.splitlines()] == ["✓", "✓", "✓"]
+    unknown = run_taskyard("hosts", "check", "nope", env=env)
+    assert unknown.returncode == 2 and "unknown host 'nope'" in unknown.stderr
