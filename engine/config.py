@@ -85,6 +85,7 @@ class Environment(_Section):
     """Repository subdirectory the agent starts in."""
 
 
+DEFAULT_RECONNECT_SECONDS = 120.0
 DEFAULT_MAX_TASKS = 8
 
 
@@ -99,6 +100,9 @@ class HostConfig(_Section):
     """Known hosts file that vouches for the host's key; ~/.ssh/known_hosts by default."""
     max_tasks: int = Field(default=DEFAULT_MAX_TASKS, ge=1)
     """Tasks that run at once on this host; more wait in the queue."""
+    reconnect_seconds: float = Field(default=DEFAULT_RECONNECT_SECONDS, gt=0)
+    """After an SSH connection drops, how long to keep trying to reach the host again; its
+    running tasks carry on when it comes back and fail as "host down" when it does not."""
 
     @model_validator(mode="after")
     def _one_address(self) -> HostConfig:
