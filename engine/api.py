@@ -19,6 +19,7 @@ from engine import gitops
 from engine.bus import EventBus, Subscription
 from engine.config import Config, ConfigError, load_config
 from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
+from engine.evidence import Evidence, evidence_for
 from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
 from engine.hosts import LOCAL, Host, HostError, HostSpec, host_specs
 from engine.models import make_model_client
@@ -253,7 +254,10 @@ class Engine:
         await self.wait(task.id)
         if task.status == TaskStatus.CANCELLED.value or not task.sandbox_id:
             raise EngineError(f"task {task.id} has no sandbox to continue in: retry it instead")
-        self.model  # noqa: B018
+        try:
+            self.model  # noqa: B018
+        except ModelError as error:
+            raise EngineError(str(error)) from None
         self.store.update_task(task.id, owner=_owner())
         self._start(self.task(task.id), follow_up=prompt)
         return self.task(task.id)
@@ -324,6 +328,11 @@ class Engine:
 
     def commands(self, task_id: str) -> list[CommandRecord]:
         return self.store.commands(self.task(task_id).id)
+
+    def evidence(self, task_id: str) -> Evidence:
+        """The checks the task ran with their stored exit codes, and what they say of its answer."""
+        task = self.task(task_id)
+        return evidence_for(task, self.store.commands(task.id))
 
     def events(self, task_id: str, until: float | None = None) -> list[Event]:
         """The task's recorded events in order, up to time `until` if given; command output

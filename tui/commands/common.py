@@ -53,7 +53,12 @@ def first_line(text: str, width: int) -> str:
 
 def command_line(argv: list[str], width: int = 120) -> str:
     """A command on one line, shell-quoted, shortened to width."""
-    line = safe(shlex.join(argv)).replace("\n", " ⏎ ")
+    return one_line(shlex.join(argv), width)
+
+
+def one_line(text: str, width: int) -> str:
+    """Text from a task made safe, its newlines shown as ⏎, shortened to width."""
+    line = safe(text).replace("\n", " ⏎ ")
     return line if len(line) <= width else line[: width - 1] + "…"
 
 

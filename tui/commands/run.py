@@ -8,12 +8,14 @@ import sys
 from collections.abc import Callable
 
 from engine.api import Engine, TaskRequest
+from engine.bus import Subscription
 from engine.diffs import diff_stat
 from engine.events import (
     AgentMessage,
     CommandFinished,
     CommandStarted,
     Event,
+    FollowUpStarted,
     ModelRetry,
     OutputChunk,
     PatchApplied,
@@ -58,9 +60,15 @@ async def run_task(engine: Engine, request: TaskRequest, printer: PrintEvent) ->
     await engine.preflight(request)
     subscription = engine.subscribe()
     record = await engine.submit(request)
+    return await follow_to_end(subscription, record.id, printer)
+
+
+async def follow_to_end(subscription: Subscription, task_id: str, printer: PrintEvent) -> int:
+    """Print the task's events until it finishes, then close the subscription; 0 when the
+    task is ready for review."""
     try:
         async for event in subscription:
-            if event.task_id != record.id:
+            if event.task_id != task_id:
                 continue
             printer(event)
             if isinstance(event, TaskFinished):
@@ -98,6 +106,9 @@ class HumanPrinter:
 
     def _TaskStatusChanged(self, event: TaskStatusChanged) -> None:
         print(f"· {event.status}" + (f": {safe(event.detail)}" if event.detail else ""))
+
+    def _FollowUpStarted(self, event: FollowUpStarted) -> None:
+        print(f"follow-up: {safe(event.prompt).strip()}")
 
     def _CommandStarted(self, event: CommandStarted) -> None:
         print(f"$ {command_line(event.command)}  [{event.phase} {event.chunk_id}]")

@@ -60,7 +60,7 @@ class TaskView(Vertical):
         self.loaded_at = time.time()
         self.record = self.engine.task(self.task_id)
         self.query_one(TaskHeader).show(self.record)
-        self.result.show(self.record)
+        self.result.show(self.record, self.engine.evidence(self.task_id))
         commands = self.engine.commands(self.task_id)
         events = self.engine.events(self.task_id, until=self.loaded_at)
         self.stream.load_history(self.record, events, commands, self.read_output)
@@ -80,7 +80,7 @@ class TaskView(Vertical):
         self.query_one(TaskHeader).show(record)
         self.stream.apply_event(event)
         if isinstance(event, TaskFinished | FollowUpStarted):
-            self.result.show(record)
+            self.result.show(record, self.engine.evidence(self.task_id))
 
     def apply_output(self, pieces: list[OutputPiece]) -> None:
         if self.loaded_at is not None:
