@@ -26,12 +26,15 @@ from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.paths import Paths, default_paths
 from engine.pool import HostPool
+from engine.ranking import RankedAttempt, rank_attempts
 from engine.runner import RunContext, TaskRun
 from engine.states import ACTIVE, TaskStatus
 from engine.store import CommandRecord, Store, TaskRecord
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 
 Mode = Literal["code", "ask"]
+MAX_ATTEMPTS = 4
+"""The most attempts one request may run in parallel (best-of-N)."""
 
 
 class EngineError(Exception):
@@ -50,6 +53,8 @@ class TaskRequest:
     image: str | None = None
     host: str | None = None
     """The host the task must run on; any host with a free slot when None."""
+    attempts: int = 1
+    """How many attempts of the task run in parallel, each in its own sandbox (1 to 4)."""
 
 
 def _new_task_id(store: Store) -> str:
@@ -184,11 +189,25 @@ class Engine:
         raise EngineError("; ".join(problems))
 
     async def submit(self, request: TaskRequest) -> TaskRecord:
-        """Record a new task and start it; returns at once."""
+        """Record a new task and start it; returns at once. With several attempts, every one
+        starts and the first is returned (`submit_attempts` returns them all)."""
+        return (await self.submit_attempts(request))[0]
+
+    async def submit_attempts(self, request: TaskRequest) -> list[TaskRecord]:
+        """Record and start each attempt of the request, in attempt order; returns at once."""
         self._validate(request)
+        group_id = _new_task_id(self.store)
+        records: list[TaskRecord] = []
+        for attempt in range(1, request.attempts + 1):
+            task_id = group_id if attempt == 1 else _new_task_id(self.store)
+            records.append(self._queue(request, task_id, group_id, attempt))
+        return records
+
+    def _queue(self, request: TaskRequest, task_id: str, group_id: str, attempt: int) -> TaskRecord:
+        """Record one attempt as queued, announce it and start it."""
         now = time.time()
         record = TaskRecord(
-            id=_new_task_id(self.store),
+            id=task_id,
             created=now,
             updated=now,
             prompt=request.prompt,
@@ -200,6 +219,8 @@ class Engine:
             status=TaskStatus.QUEUED.value,
             owner=_owner(),
             host=request.host or "",
+            group_id=group_id,
+            attempt=attempt,
         )
         self.store.insert_task(record)
         self.bus.emit(
@@ -211,6 +232,8 @@ class Engine:
                 mode=record.mode,
                 environment=record.environment,
                 image=record.image,
+                group_id=group_id,
+                attempt=attempt,
             )
         )
         self._start(record, pinned=request.host)
@@ -221,6 +244,10 @@ class Engine:
             raise EngineError("the prompt is empty: say what the agent should do")
         if request.mode not in ("code", "ask"):
             raise EngineError(f"mode {request.mode!r} is not known: use code or ask")
+        if not 1 <= request.attempts <= MAX_ATTEMPTS:
+            raise EngineError(
+                f"{request.attempts} attempts is not possible: ask for 1 to {MAX_ATTEMPTS}"
+            )
         try:
             self.config.environment(request.environment)
             if request.host is not None:
@@ -325,6 +352,27 @@ class Engine:
 
     def tasks(self, include_archived: bool = False) -> list[TaskRecord]:
         return self.store.list_tasks(include_archived)
+
+    def attempts(self, task_id: str) -> list[TaskRecord]:
+        """Every attempt of the task's request, in attempt order (just the task when alone)."""
+        return self.store.group_tasks(self.task(task_id).group)
+
+    def ranked_attempts(self, task_id: str) -> list[RankedAttempt]:
+        """The attempts of the task's request, best first by evidence, each with its reasons."""
+        return rank_attempts(self.attempts(task_id), self.store.commands, self.cost)
+
+    def attempt(self, task_id: str, number: int | None = None) -> TaskRecord:
+        """Attempt `number` of the task's request; the task itself when number is None."""
+        if number is None:
+            return self.task(task_id)
+        attempts = self.attempts(task_id)
+        if not 1 <= number <= len(attempts):
+            count = f"{len(attempts)} attempt" + ("" if len(attempts) == 1 else "s")
+            choice = "1" if len(attempts) == 1 else f"1 to {len(attempts)}"
+            raise EngineError(
+                f"task {attempts[0].group} has {count}, not an attempt {number}: choose {choice}"
+            )
+        return attempts[number - 1]
 
     def commands(self, task_id: str) -> list[CommandRecord]:
         return self.store.commands(self.task(task_id).id)

@@ -39,6 +39,9 @@ class TaskQueued(Event):
     mode: str
     environment: str
     image: str
+    group_id: str = ""
+    """The id of attempt 1 of the request (best-of-N); the task's own id when it is alone."""
+    attempt: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
