@@ -28,10 +28,15 @@ class RankedAttempt:
     rank: int
     record: TaskRecord
     evidence: Evidence
-    lines_changed: int
+    lines_added: int
+    lines_removed: int
     files_changed: int
     tokens: int
     cost: float | None
+
+    @property
+    def lines_changed(self) -> int:
+        return self.lines_added + self.lines_removed
 
     @property
     def checks_passed(self) -> int:
@@ -48,7 +53,8 @@ class RankedAttempt:
         reasons.append(self.checks_summary)
         if self.evidence.unsupported_claim:
             reasons.append("claims a success the checks do not back")
-        reasons.append(f"{self.lines_changed} lines changed in {self.files_changed} files")
+        lines, files = _count(self.lines_changed, "line"), _count(self.files_changed, "file")
+        reasons.append(f"{lines} changed in {files}")
         reasons.append(f"${self.cost:.4f}" if self.cost is not None else f"{self.tokens} tokens")
         return reasons
 
@@ -65,10 +71,10 @@ class RankedAttempt:
     def checks_summary(self) -> str:
         if self.evidence.checks_pass is None:
             return "no checks ran"
-        total = len(self.evidence.latest)
+        checks = _count(len(self.evidence.latest), "check")
         if self.evidence.checks_pass:
-            return f"all {total} checks pass"
-        return f"{self.checks_failed} of {total} checks failing"
+            return f"{checks} passing"
+        return f"{self.checks_failed} of {checks} failing"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,12 +87,17 @@ class RankedAttempt:
             "checks_passed": self.checks_passed,
             "checks_failed": self.checks_failed,
             "unsupported_claim": self.evidence.unsupported_claim,
-            "lines_changed": self.lines_changed,
+            "lines_added": self.lines_added,
+            "lines_removed": self.lines_removed,
             "files_changed": self.files_changed,
             "tokens": self.tokens,
             "cost": self.cost,
             "reasons": self.reasons,
         }
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _outcome_tier(record: TaskRecord) -> int:
@@ -117,7 +128,8 @@ def _unranked(record: TaskRecord, commands: list[CommandRecord], price: Price) -
         rank=0,
         record=record,
         evidence=evidence_for(record, commands),
-        lines_changed=sum(stat.added + stat.removed for stat in stats),
+        lines_added=sum(stat.added for stat in stats),
+        lines_removed=sum(stat.removed for stat in stats),
         files_changed=len(stats),
         tokens=input_tokens + output_tokens,
         cost=price(input_tokens, output_tokens),

@@ -88,7 +88,7 @@ async def test_passing_checks_outrank_a_smaller_diff_and_failures_come_last(
     best, no_checks, failing, failed = ranked
     assert (best.checks_passed, best.checks_failed) == (2, 0)
     assert best.reasons == [
-        "all 2 checks pass",
+        "2 checks passing",
         "5 lines changed in 2 files",
         "120 tokens",
     ]

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from engine.api import Engine
-from tui.commands.common import with_engine
+from tui.commands.common import add_attempt_argument, chosen_attempt, with_engine
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,12 +17,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("task", help="task id (a unique prefix is enough)")
     parser.add_argument("--repo", help="local repository (default: the task's)")
     parser.add_argument("--branch", help="new branch name (default: taskyard/<task id>)")
+    add_attempt_argument(parser)
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     return asyncio.run(
-        with_engine(lambda engine: apply_task(engine, args.task, args.repo, args.branch))
+        with_engine(
+            lambda engine: apply_task(
+                engine, chosen_attempt(engine, args).id, args.repo, args.branch
+            )
+        )
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import sys
@@ -11,7 +12,7 @@ from typing import Any
 from engine.api import Engine, EngineError
 from engine.config import ConfigError
 from engine.sanitize import strip_terminal_controls
-from engine.store import StoreError
+from engine.store import StoreError, TaskRecord
 
 USER_ERRORS = (EngineError, ConfigError, StoreError)
 
@@ -64,3 +65,18 @@ def one_line(text: str, width: int) -> str:
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def add_attempt_argument(parser: argparse.ArgumentParser) -> None:
+    """`--attempt K`: act on attempt K of a best-of-N task; read it back with `chosen_attempt`."""
+    parser.add_argument(
+        "--attempt",
+        type=int,
+        metavar="K",
+        help="attempt K of a task run with --attempts (default: the task named)",
+    )
+
+
+def chosen_attempt(engine: Engine, args: argparse.Namespace) -> TaskRecord:
+    """The task `args.task`, or its attempt `args.attempt` when given."""
+    return engine.attempt(args.task, args.attempt)

@@ -11,6 +11,7 @@ from engine.evidence import Evidence
 from engine.store import CommandRecord, TaskRecord
 from tui.commands.common import command_line, print_json, safe, with_engine
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
+from tui.commands.ranking import print_ranking
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,11 +29,23 @@ async def show_task(engine: Engine, task_id: str, as_json: bool) -> int:
     record = engine.task(task_id)
     commands = engine.commands(record.id)
     evidence = engine.evidence(record.id)
+    ranked = engine.ranked_attempts(record.id)
     if as_json:
         listed = [c.to_dict() for c in commands]
-        print_json({**record.to_dict(), "commands": listed, "evidence": evidence.to_dict()})
+        attempts = [entry.to_dict() for entry in ranked] if len(ranked) > 1 else []
+        evidence_data = evidence.to_dict()
+        print_json(
+            {
+                **record.to_dict(),
+                "commands": listed,
+                "evidence": evidence_data,
+                "attempts": attempts,
+            }
+        )
         return 0
     print_header(record)
+    if len(ranked) > 1:
+        print_ranking(ranked)
     print_commands(commands)
     print_checks(evidence)
     print_answer(record, evidence)
