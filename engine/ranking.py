@@ -47,6 +47,14 @@ class RankedAttempt:
         return len(self.evidence.latest) - self.checks_passed
 
     @property
+    def checks_counts(self) -> str:
+        """`✓ 2 pass 0 fail`, `✗ 1 pass 1 fail` (the last run of each check), or `— none ran`."""
+        passes = self.evidence.checks_pass
+        if passes is None:
+            return "— none ran"
+        return f"{'✓' if passes else '✗'} {self.checks_passed} pass {self.checks_failed} fail"
+
+    @property
     def reasons(self) -> list[str]:
         """What the rank rests on, in the order it was weighed, for people."""
         reasons = [] if self.finished_well else [self.outcome]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from engine.api import Engine, EngineError, TaskRequest
 from engine.store import Store
 from tests.support.board import CALC_DIFF, FROZEN_NOW, store_command, store_task, stored_engine
+from tests.support.cli import run_taskyard
 
 TESTS = ["bash", "-lc", "python3 -m pytest -q"]
 LINT = ["bash", "-lc", "ruff check ."]
@@ -142,3 +144,14 @@ def test_an_older_store_gains_the_attempt_columns(tmp_path: Path) -> None:
     (task,) = reopened.group_tasks("old00001")
     assert (task.group_id, task.attempt, task.group) == ("", 1, "old00001")
     reopened.close()
+
+
+@pytest.mark.parametrize("value", ["0", "5", "two", "-1"])
+def test_run_refuses_attempts_outside_one_to_four(tmp_path: Path, value: str) -> None:
+    env = {**os.environ, "TASKYARD_HOME": str(tmp_path / "home")}
+    result = run_taskyard("run", "fix it", "--attempts", value, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"argument --attempts: {value!r} is not a number of attempts: give 1 to 4" in (
+        result.stderr
+    )
+    assert not (tmp_path / "home").exists()

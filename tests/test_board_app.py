@@ -130,10 +130,11 @@ async def test_composer_fields_defaults_and_cancel(tmp_path: Path) -> None:
         await pilot.press("ctrl+s")
         assert "Write a prompt" in str(composer.query_one("#composer-error").render())
         composer.query_one("#prompt", TextArea).text = "do it"
-        composer.query_one("#attempts", Input).value = "3"
+        composer.query_one("#attempts", Input).value = "9"
         await pilot.pause()
         await pilot.press("ctrl+s")
-        assert "not available yet" in str(composer.query_one("#composer-error").render())
+        error = str(composer.query_one("#composer-error").render())
+        assert "Attempts must be 1 to 4, not 9." in error
         await pilot.press("escape")
         assert app.screen is app.board
         assert len(app.board.table.rows_by_id) == 3

@@ -11,15 +11,6 @@ HEADER = (
 )
 
 
-def checks_cell(entry: RankedAttempt) -> str:
-    """✓/✗ and the pass and fail counts of the last run of each check; `—` when none ran."""
-    passes = entry.evidence.checks_pass
-    if passes is None:
-        return "— none ran"
-    mark = "✓" if passes else "✗"
-    return f"{mark} {entry.checks_passed} pass {entry.checks_failed} fail"
-
-
 def cost_cell(cost: float | None) -> str:
     return "—" if cost is None else f"${cost:.4f}"
 
@@ -29,7 +20,7 @@ def ranking_row(entry: RankedAttempt) -> str:
     diff = f"+{entry.lines_added} -{entry.lines_removed}"
     return (
         f"{entry.rank:<5}{record.attempt:<4}{record.id:<10}{record.status:<11}"
-        f"{checks_cell(entry):<18}{diff:<12}{entry.files_changed:>5}  {entry.tokens:>8}  "
+        f"{entry.checks_counts:<18}{diff:<12}{entry.files_changed:>5}  {entry.tokens:>8}  "
         f"{cost_cell(entry.cost):>8}  {safe(record.host) or '—'}"
     )
 

@@ -26,6 +26,7 @@ from tui.screens.composer import ComposerDefaults, ComposerScreen
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
 from tui.screens.task_actions import TaskActions, TaskChanged
+from tui.widgets.attempts_panel import AttemptChosen
 from tui.widgets.board_header import BoardHeader
 from tui.widgets.key_hints import KeyHints
 from tui.widgets.task_filter import TaskFilter
@@ -112,6 +113,9 @@ class BoardScreen(TaskActions):
         on_board = self.tabs.active == BOARD_TAB
         if action in BOARD_ONLY:
             return on_board
+        if action == "compare":
+            view = self.active_view()
+            return view is not None and view.has_attempts
         if action in TASK_TAB_ONLY:
             return not on_board
         return True
@@ -148,6 +152,9 @@ class BoardScreen(TaskActions):
             self.rows_changed()
         if self.task_view(task_id) is not None:
             self.tabs.get_tab(pane_id(task_id)).label = tab_label(record)
+        for view in self.views.values():
+            if view.has_attempts and view.record.group == record.group:
+                view.refresh_attempts()
         return record
 
     def apply_event(self, event: Event) -> None:
@@ -187,10 +194,13 @@ class BoardScreen(TaskActions):
         self.composer_defaults = ComposerDefaults(
             record.repo, record.ref or "", record.environment, mode
         )
-        self.refresh_task(record.id)
+        attempts = self.engine.attempts(record.id)
+        for attempt in attempts:
+            self.refresh_task(attempt.id)
         self.tabs.active = BOARD_TAB
         self.table.move_cursor(row=self.table.get_row_index(record.id))
-        self.notify(f"Started task {record.id}", markup=False)
+        several = f" ({len(attempts)} attempts)" if len(attempts) > 1 else ""
+        self.notify(f"Started task {record.id}{several}", markup=False)
 
     def action_open_task(self) -> None:
         task_id = self.table.selected_task_id
@@ -235,6 +245,15 @@ class BoardScreen(TaskActions):
         view = self.active_view()
         if view is not None:
             view.toggle_result()
+
+    def action_compare(self) -> None:
+        view = self.active_view()
+        if view is not None and view.has_attempts:
+            view.show_attempts()
+
+    @on(AttemptChosen)
+    def attempt_chosen(self, chosen: AttemptChosen) -> None:
+        self.open_task(chosen.task_id)
 
     def action_escape(self) -> None:
         if self.filtering:

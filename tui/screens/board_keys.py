@@ -6,7 +6,7 @@ from textual.binding import Binding
 
 BOARD_ONLY = frozenset({"open_task", "sort"})
 """Actions of the Board tab, hidden in task tabs."""
-TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab"})
+TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab", "compare"})
 """Actions of task tabs, hidden on the Board tab."""
 
 ACTIONS = [
@@ -71,6 +71,13 @@ NAVIGATION = [
         "Log/Result",
         id="toggle_result",
         tooltip="In a task tab: switch between its log and its result",
+    ),
+    Binding(
+        "c",
+        "compare",
+        "Attempts",
+        id="compare",
+        tooltip="In a best-of-N task's tab: its attempts, ranked by evidence",
     ),
     Binding(
         "w", "close_tab", "Close tab", id="close_tab", tooltip="Close the task's tab", show=False
