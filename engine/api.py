@@ -18,6 +18,14 @@ from typing import Literal
 from engine import gitops
 from engine.bus import EventBus, Subscription
 from engine.config import Config, ConfigError, load_config
+from engine.delivery import (
+    Delivery,
+    DeliveryError,
+    deliver,
+    delivery_plan,
+    record_delivery,
+    record_failure,
+)
 from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
 from engine.evidence import Evidence, evidence_for
 from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
@@ -266,10 +274,34 @@ class Engine:
     ) -> None:
         context = RunContext(self.config, self.paths, self.store, self.bus, self.hosts, self.model)
         run = TaskRun(context, record, pinned)
-        work = run.run() if follow_up is None else run.follow_up(follow_up)
+        work = run.run() if follow_up is None else self._follow_up(run, follow_up)
         job = asyncio.create_task(work, name=f"task-{record.id}")
         self._running[record.id] = job
         job.add_done_callback(lambda _: self._running.pop(record.id, None))
+
+    async def _follow_up(self, run: TaskRun, prompt: str) -> None:
+        """Run a follow-up turn; when it ends ready and the task has a pull request, push the
+        new commits to it and refresh its description (a failure is recorded on the task)."""
+        await run.follow_up(prompt)
+        task = self.task(run.task.id)
+        if not task.pr_number or task.status != TaskStatus.READY.value:
+            return
+        try:
+            await self.open_pull_request(task.id)
+        except EngineError as error:
+            record_failure(self.bus, task.id, f"the pull request was not updated: {error}")
+
+    async def open_pull_request(self, task_id: str, draft: bool = False) -> Delivery:
+        """Push a ready task's branch to the repository's remote and open its pull request, or
+        update the one it has; without a token, push and say where to open it by hand."""
+        task = self.task(task_id)
+        try:
+            plan = delivery_plan(task, self.store.commands(task.id), self.config, self.paths, draft)
+            delivery = await asyncio.to_thread(deliver, plan)
+        except DeliveryError as error:
+            raise EngineError(str(error)) from None
+        record_delivery(self.store, self.bus, task.id, delivery)
+        return delivery
 
     async def follow_up(self, task_id: str, prompt: str) -> TaskRecord:
         """Start a new turn of a finished task in its sandbox and branch; returns at once."""

@@ -109,11 +109,17 @@ TASK_COLUMNS = (
     "host",
     "group_id",
     "attempt",
+    "pr_url",
+    "pr_number",
+    "pr_forge",
 )
 ADDED_COLUMNS = {
     "host": "TEXT NOT NULL DEFAULT ''",
     "group_id": "TEXT NOT NULL DEFAULT ''",
     "attempt": "INTEGER NOT NULL DEFAULT 1",
+    "pr_url": "TEXT NOT NULL DEFAULT ''",
+    "pr_number": "INTEGER NOT NULL DEFAULT 0",
+    "pr_forge": "TEXT NOT NULL DEFAULT ''",
 }
 """Columns added to tasks after its first release, with their definitions: older stores gain them
 when opened."""
@@ -153,6 +159,12 @@ class TaskRecord:
     """The id of attempt 1 of the request this task is an attempt of; empty in older stores."""
     attempt: int = 1
     """Which attempt of its group this task is, from 1."""
+    pr_url: str = ""
+    """The web page of the task's pull (merge) request; empty when none was opened."""
+    pr_number: int = 0
+    """Its number (GitLab: iid); 0 when none."""
+    pr_forge: str = ""
+    """github or gitlab, where it was opened."""
 
     @property
     def group(self) -> str:

@@ -58,6 +58,8 @@ def print_header(record: TaskRecord) -> None:
     print(f"repo   {record.repo} @ {record.ref or 'HEAD'} ({record.base_sha[:12]})")
     if record.branch:
         print(f"branch {record.branch} {record.head_sha[:12]}")
+    if record.pr_url:
+        print(f"pr     #{record.pr_number} {safe(record.pr_url)}")
     print(f"image  {record.image}")
     if record.usage:
         usage = record.usage

@@ -14,6 +14,7 @@ from engine.api import Engine
 from engine.events import (
     Event,
     FollowUpStarted,
+    PullRequestChanged,
     TaskFinished,
     TaskQueued,
     TaskStatusChanged,
@@ -25,7 +26,7 @@ from tui.screens.board_keys import ACTIONS, BOARD_ONLY, NAVIGATION, TASK_TAB_ONL
 from tui.screens.composer import ComposerDefaults, ComposerScreen
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
-from tui.screens.task_actions import TaskActions, TaskChanged
+from tui.screens.task_actions import TaskActions, TaskChanged, pull_request_applies
 from tui.widgets.attempts_panel import AttemptChosen
 from tui.widgets.board_header import BoardHeader
 from tui.widgets.key_hints import KeyHints
@@ -41,7 +42,7 @@ BOARD_TAB = "board"
 TICK_SECONDS = 0.125
 HOST_POLL_SECONDS = 1.0
 TAB_TITLE_WIDTH = 24
-RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished)
+RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished, PullRequestChanged)
 STATUS_MARKS = {"ready": "✓", "accepted": "✓", "pr-opened": "✓", "failed": "✗", "cancelled": "■"}
 DIALOG_KEYS = [
     ("New task", ComposerScreen.BINDINGS),
@@ -118,6 +119,9 @@ class BoardScreen(TaskActions):
             return view is not None and view.has_attempts
         if action in TASK_TAB_ONLY:
             return not on_board
+        if action == "pull_request":
+            task_id = self.current_task_id()
+            return task_id is not None and pull_request_applies(self.engine.task(task_id))
         return True
 
     def rows_changed(self) -> None:
@@ -155,6 +159,7 @@ class BoardScreen(TaskActions):
         for view in self.views.values():
             if view.has_attempts and view.record.group == record.group:
                 view.refresh_attempts()
+        self.refresh_bindings()
         return record
 
     def apply_event(self, event: Event) -> None:
@@ -206,6 +211,11 @@ class BoardScreen(TaskActions):
         task_id = self.table.selected_task_id
         if task_id is not None and self.tabs.active == BOARD_TAB:
             self.open_task(task_id)
+
+    @on(DataTable.RowHighlighted, "#tasks")
+    def row_highlighted(self) -> None:
+        """Keys that depend on the task (p) follow the cursor."""
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#tasks")
     def row_selected(self, selected: DataTable.RowSelected) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import Label, OptionList, Static
 
 from engine.api import EngineError
 from engine.evidence import CheckRun, Evidence
+from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
 from tui.commands.common import one_line
@@ -62,6 +63,8 @@ class ResultPanel(Horizontal):
         self.record = record
         running = TaskStatus(record.status) in ACTIVE
         note = "The task is running: this is its result so far." if running else ""
+        if record.pr_url and not running:
+            note = f"Pull request #{record.pr_number}: {strip_terminal_controls(record.pr_url)}"
         self.query_one(".result-note", Static).update(Content.styled(note, "$text-muted"))
         self.set_class(running, "-running")
         self.query_one(FileStats).show(record.diff, record.mode)

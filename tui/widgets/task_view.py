@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import TabbedContent, TabPane
 
 from engine.api import Engine
-from engine.events import Event, FollowUpStarted, TaskFinished
+from engine.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
 from engine.store import TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.attempts_panel import AttemptsPanel
@@ -101,7 +101,7 @@ class TaskView(Vertical):
         self.record = record
         self.query_one(TaskHeader).show(record)
         self.stream.apply_event(event)
-        if isinstance(event, TaskFinished | FollowUpStarted):
+        if isinstance(event, TaskFinished | FollowUpStarted | PullRequestChanged):
             self.result.show(record, self.engine.evidence(self.task_id))
 
     def apply_output(self, pieces: list[OutputPiece]) -> None:
