@@ -4,6 +4,7 @@ with their real exit codes, and the answer's citations linked to the forge's pag
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from engine.citations import parse_citations
@@ -16,6 +17,11 @@ TITLE_WIDTH = 72
 MAX_ANSWER_CHARS = 20_000
 MAX_PROMPT_CHARS = 4_000
 MAX_LISTED = 30
+CHECKS_VERDICT = {
+    True: "The last run of every check passed.",
+    False: "The last run of a check did not pass.",
+    None: "The agent ran no test or check command.",
+}
 OUTCOME_MARKS = {"pass": "✅", "fail": "❌", "timeout": "⏱️", "unfinished": "⏸️"}
 
 
@@ -27,15 +33,54 @@ def pull_request_text(
     draft: bool = False,
 ) -> PullRequestText:
     """Title, body, head and base of the pull request of a task's result."""
-    outputs = {command.chunk_id: command_text(command.command) for command in commands}
+    references = References.of(record, commands, target)
     sections = [
-        summary(record, target, outputs),
+        summary(record.final_message, references),
         checks_section(evidence_for(record, commands)),
-        citations_section(record.citations, target, record.head_sha, outputs),
+        citations_section(record.citations, references),
         task_section(record),
     ]
     body = "\n\n".join(section for section in sections if section)
     return PullRequestText(title(record.prompt), body, record.branch, base, draft)
+
+
+CitationKey = tuple[str, str, int, int]
+
+
+@dataclass(frozen=True)
+class References:
+    """Writes citations for people on the forge: a file's lines as a link to them at the
+    task's head, command output as the command that printed it."""
+
+    target: ForgeTarget
+    head_sha: str
+    commands: dict[str, str]
+    """Chunk id -> the command as a person reads it."""
+    invalid: frozenset[CitationKey]
+
+    @classmethod
+    def of(
+        cls, record: TaskRecord, commands: list[CommandRecord], target: ForgeTarget
+    ) -> References:
+        by_chunk = {command.chunk_id: command_text(command.command) for command in commands}
+        invalid = frozenset(
+            _key(citation) for citation in record.citations if not citation.get("valid")
+        )
+        return cls(target, record.head_sha, by_chunk, invalid)
+
+    def write(self, kind: str, cited: str, start: int, end: int) -> str:
+        lines = f"L{start}" if start == end else f"L{start}-L{end}"
+        if kind != "file":
+            command = self.commands.get(cited)
+            return f"output of {code(command or cited)} {lines}"
+        if not self.head_sha or (kind, cited, start, end) in self.invalid:
+            return f"{code(cited)} {lines}"
+        return f"[{cited} {lines}]({self.target.file_url(self.head_sha, cited, start, end)})"
+
+
+def _key(citation: dict[str, Any]) -> CitationKey:
+    kind, target = str(citation["kind"]), str(citation["target"])
+    return kind, target, int(citation["start"]), int(citation["end"])
 
 
 def title(prompt: str) -> str:
@@ -55,63 +100,30 @@ def code(text: str) -> str:
     return f"{fence} {line} {fence}"
 
 
-def summary(record: TaskRecord, target: ForgeTarget, outputs: dict[str, str]) -> str:
-    """The agent's answer with each citation written as a link or a readable reference."""
-    answer = record.final_message.strip()[:MAX_ANSWER_CHARS]
-    if not answer:
-        return ""
+def summary(answer: str, references: References) -> str:
+    """The agent's answer with each citation written for people, in parentheses."""
+    answer = answer.strip()[:MAX_ANSWER_CHARS]
     pieces: list[str] = []
     end = 0
     for citation in parse_citations(answer):
         pieces.append(answer[end : citation.offset])
-        pieces.append(
-            reference(
-                citation.kind,
-                citation.target,
-                citation.start,
-                citation.end,
-                target,
-                record.head_sha,
-                outputs,
-            )
-        )
+        cited = references.write(citation.kind, citation.target, citation.start, citation.end)
+        pieces.append(f"({cited})")
         end = citation.offset + len(citation.raw)
     pieces.append(answer[end:])
     return "".join(pieces)
 
 
-def reference(
-    kind: str,
-    cited: str,
-    start: int,
-    end: int,
-    target: ForgeTarget,
-    head_sha: str,
-    outputs: dict[str, str],
-) -> str:
-    """A citation for people on the forge: a link to the file's lines, or the command whose
-    output it cites."""
-    lines = f"L{start}" if start == end else f"L{start}-L{end}"
-    if kind == "file":
-        if not head_sha:
-            return f"({code(cited)} {lines})"
-        return f"([{cited} {lines}]({target.file_url(head_sha, cited, start, end)}))"
-    command = outputs.get(cited)
-    return f"(output of {code(command)} {lines})" if command else f"(output {cited} {lines})"
-
-
 def checks_section(evidence: Evidence) -> str:
     """The test and check commands the agent ran, each with its stored outcome."""
-    lines = ["### Checks", ""]
-    if not evidence.checks:
-        lines.append("The agent ran no test or check command.")
+    lines = ["### Checks", "", CHECKS_VERDICT[evidence.checks_pass], ""]
     for run in evidence.checks[-MAX_LISTED:]:
         lines.append(f"- {check_line(run)}")
     if len(evidence.checks) > MAX_LISTED:
         lines.append(f"- … and {len(evidence.checks) - MAX_LISTED} earlier runs")
     if evidence.warning:
         lines += ["", f"> **Warning:** {evidence.warning}"]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip()
 
 
 def check_line(run: CheckRun) -> str:
@@ -120,26 +132,17 @@ def check_line(run: CheckRun) -> str:
     return f"{mark} {code(run.command)} — {run.outcome}{exit_code}"
 
 
-def citations_section(
-    citations: list[dict[str, Any]], target: ForgeTarget, head_sha: str, outputs: dict[str, str]
-) -> str:
+def citations_section(citations: list[dict[str, Any]], references: References) -> str:
     """Every citation of the answer with its verification; invalid ones say why."""
     if not citations:
         return ""
     lines = ["### Citations", ""]
     for citation in citations[:MAX_LISTED]:
-        mark = "✓" if citation.get("valid") else "✗ invalid:"
-        where = reference(
-            str(citation["kind"]),
-            str(citation["target"]),
-            int(citation["start"]),
-            int(citation["end"]),
-            target,
-            head_sha,
-            outputs,
-        ).strip("()")
-        reason = "" if citation.get("valid") else f" — {citation.get('reason', '')}"
-        lines.append(f"- {mark} {where}{reason}")
+        cited = references.write(*_key(citation))
+        if citation.get("valid"):
+            lines.append(f"- ✓ {cited}")
+        else:
+            lines.append(f"- ✗ invalid: {cited} — {citation.get('reason', '')}")
     return "\n".join(lines)
 
 
