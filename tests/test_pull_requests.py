@@ -361,7 +361,7 @@ async def test_a_diverged_remote_branch_is_not_overwritten(
     engine = github_engine(tmp_path, forge)
     store_ready_task(engine, repo, TASK)
     with pytest.raises(
-        EngineError, match="origin rejected the push of taskyard/aaaa0001: .*--delete"
+        EngineError, match=r"origin rejected the push of taskyard/aaaa0001: .*--delete"
     ):
         await engine.open_pull_request(TASK)
     assert remote_sha(bare, BRANCH) == theirs and forge.requests == []

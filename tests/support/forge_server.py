@@ -182,7 +182,10 @@ def _gitlab(forge: FakeForge, request: ForgeRequest) -> tuple[int, Any]:
         head = body["source_branch"]
         existing = [pull for pull in pulls if pull.head == head and pull.state == "open"]
         if existing:
-            message = f"Another open merge request already exists for this source branch: !{existing[0].number}"
+            message = (
+                "Another open merge request already exists for this source branch: "
+                f"!{existing[0].number}"
+            )
             return 409, {"message": [message]}
         title = body["title"]
         stored = Stored(
