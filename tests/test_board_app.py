@@ -1,4 +1,4 @@
-"""The board without Docker: stored tasks, filter, sort, composer, archive, help, PR, quit."""
+"""The board without Docker: stored tasks, filter, sort, composer, archive, help, quit."""
 
 from __future__ import annotations
 
@@ -150,16 +150,6 @@ async def test_archive_hides_the_task(tmp_path: Path) -> None:
         assert table.visible_ids == ["bbbb0002", "aaaa0001"]
         assert app.engine.task("cccc0003").archived
         assert [task.id for task in app.engine.tasks()] == ["aaaa0001", "bbbb0002"]
-    await app.engine.close()
-
-
-async def test_pull_request_is_not_available_yet(tmp_path: Path) -> None:
-    app = board_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("p")
-        await pilot.pause()
-        messages = [notification.message for notification in app._notifications]
-        assert "Pull requests are not available yet (issue 5)" in messages
     await app.engine.close()
 
 

@@ -120,9 +120,15 @@ class BoardScreen(TaskActions):
         if action in TASK_TAB_ONLY:
             return not on_board
         if action == "pull_request":
-            task_id = self.current_task_id()
-            return task_id is not None and pull_request_applies(self.engine.task(task_id))
+            return self.pull_request_available()
         return True
+
+    def pull_request_available(self) -> bool:
+        """Whether the current task has a result that can become a pull request."""
+        if not self.query(TaskTable):
+            return False
+        task_id = self.current_task_id()
+        return task_id is not None and pull_request_applies(self.engine.task(task_id))
 
     def rows_changed(self) -> None:
         self.empty = not self.table.rows_by_id
