@@ -1,21 +1,20 @@
-"""A real task's pull request: `taskyard pr`, then follow-ups push to the same branch and update
-it; a forge failure after a follow-up is recorded on the task, which stays ready."""
+"""A real task's pull request, through the commands: `taskyard run`, `taskyard pr`, then
+`taskyard followup` pushes to the same branch and updates the request; a forge failure after a
+follow-up is reported and recorded, and the task stays ready."""
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from engine.api import Engine, TaskRequest
-from engine.events import PullRequestChanged
 from engine.forge_target import NO_GH_ENV
 from tests.support.agent_script import fix_script
 from tests.support.cli import run_taskyard
 from tests.support.delivery import remote_sha, repo_with_remote
-from tests.support.engines import run_to_end, scripted_engine
 from tests.support.forge_server import FakeForge, fake_forge
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import git
@@ -24,79 +23,83 @@ from tests.test_followup_docker import ADD_TEST_PATCH
 pytestmark = pytest.mark.usefixtures("docker_available")
 
 TOKEN = "docker-token"
+SCRIPT = [
+    *fix_script(),
+    Reply(tool_calls=[Call("apply_patch", {"input": ADD_TEST_PATCH})]),
+    Reply(tool_calls=[Call("shell", {"command": ["python3", "-m", "unittest", "-q"]})]),
+    Reply(text="Added a test for negatives; all tests pass."),
+    Reply(text="Nothing else to change."),
+]
 
 
-def pull_request_events(engine: Engine, task_id: str) -> list[PullRequestChanged]:
-    return [e for e in engine.events(task_id) if isinstance(e, PullRequestChanged)]
+def environment(home: Path, forge: FakeForge, server: ScriptedModelServer) -> dict[str, str]:
+    """The commands' environment: the scripted model, a GitHub token, the [forge] config."""
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.toml").write_text(
+        f'[forge]\napi_url = "{forge.github_url}"\nrepo = "acme/calc"\n'
+    )
+    ambient = ("OPENAI_", "TASKYARD_", "GH_", "GITHUB_")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ambient)}
+    return {
+        **clean,
+        "TASKYARD_HOME": str(home),
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": server.base_url,
+        "TASKYARD_WIRE_API": "chat",
+        "TASKYARD_MODEL": "scripted-codex",
+        "GH_TOKEN": TOKEN,
+        NO_GH_ENV: "1",
+    }
 
 
-async def taskyard_pr(home: Path, task_id: str) -> str:
-    """`taskyard pr TASK` in its own process, as a person runs it; its stdout."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GH_", "GITHUB_", "TASKYARD_"))}
-    env.update(TASKYARD_HOME=str(home), GH_TOKEN=TOKEN, **{NO_GH_ENV: "1"})
-    done = await asyncio.to_thread(run_taskyard, "pr", task_id, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+def succeeded(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stderr + result.stdout[-3000:]
+    return result.stdout
 
 
-async def follow_up(engine: Engine, task_id: str, prompt: str) -> None:
-    await engine.follow_up(task_id, prompt)
-    await engine.wait(task_id)
+def shown(task_id: str, env: dict[str, str]) -> dict[str, object]:
+    record: dict[str, object] = json.loads(
+        succeeded(run_taskyard("show", task_id, "--json", env=env))
+    )
+    return record
 
 
-async def test_follow_ups_update_the_pull_request(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("GH_TOKEN", TOKEN)
-    monkeypatch.setenv(NO_GH_ENV, "1")
+def test_followups_update_the_pull_request(tmp_path: Path) -> None:
     repo, bare = repo_with_remote(tmp_path)
-    script = [
-        *fix_script(),
-        Reply(tool_calls=[Call("apply_patch", {"input": ADD_TEST_PATCH})]),
-        Reply(tool_calls=[Call("shell", {"command": ["python3", "-m", "unittest", "-q"]})]),
-        Reply(text="Added a test for negatives; all tests pass."),
-        Reply(text="Nothing else to change."),
-    ]
-    with ScriptedModelServer(script) as server, fake_forge(TOKEN) as forge:
-        home = tmp_path / "home"
-        settings = {"api_url": forge.github_url, "repo": "acme/calc"}
-        (home / "config").mkdir(parents=True)
-        (home / "config" / "config.toml").write_text(
-            f'[forge]\napi_url = "{forge.github_url}"\nrepo = "acme/calc"\n'
-        )
-        engine = scripted_engine(home, server, forge=settings)
-        task, _ = await run_to_end(engine, TaskRequest(prompt="fix add", repo=str(repo)))
-        assert task.status == "ready"
-        printed = await taskyard_pr(home, task.id)
-        first_push = remote_sha(bare, task.branch)
-        assert first_push == task.head_sha
-        assert printed.endswith(f"opened #1: {forge.github_url}/acme/calc/pull/1\n")
+    with ScriptedModelServer(SCRIPT) as server, fake_forge(TOKEN) as forge:
+        env = environment(tmp_path / "home", forge, server)
+        ran = succeeded(run_taskyard("run", "fix add", "--repo", str(repo), "--json", env=env))
+        task_id = json.loads(ran.splitlines()[-1])["task_id"]
+        branch = f"taskyard/{task_id}"
+        url = f"{forge.github_url}/acme/calc/pull/1"
+        assert succeeded(run_taskyard("pr", task_id, env=env)).endswith(f"opened #1: {url}\n")
+        first_push = remote_sha(bare, branch)
+        assert first_push == shown(task_id, env)["head_sha"]
 
-        await follow_up(engine, task.id, "also test negative numbers")
-        followed = engine.task(task.id)
-        check_updated(forge, bare, followed.branch, followed.head_sha, first_push)
-        assert followed.status == "pr-opened" and followed.pr_number == 1
-        assert git(bare, "merge-base", "--is-ancestor", first_push, followed.head_sha) == ""
+        followed = succeeded(run_taskyard("followup", task_id, "also test negatives", env=env))
+        after = shown(task_id, env)
+        assert followed.endswith(f"pull request #1 updated: {url}\n")
+        assert after["status"] == "pr-opened" and after["pr_number"] == 1
+        assert remote_sha(bare, branch) == after["head_sha"] != first_push
+        assert git(bare, "merge-base", "--is-ancestor", first_push, str(after["head_sha"])) == ""
+        check_update(forge)
 
         forge.failures.append((401, {"message": "Bad credentials"}))
-        await follow_up(engine, task.id, "anything else?")
-        last = engine.task(task.id)
-        events = pull_request_events(engine, task.id)
-        await engine.close()
-    assert last.status == "ready" and last.final_message == "Nothing else to change."
-    assert [event.action for event in events] == ["opened", "updated", "failed"]
-    assert events[-1].detail.startswith(
-        f"the pull request was not updated: {task.branch} is pushed to origin, but GitHub "
-        "rejected the token"
+        refused = run_taskyard("followup", task_id, "anything else?", env=env)
+        last = shown(task_id, env)
+    assert refused.returncode == 0 and "Traceback" not in refused.stderr
+    assert refused.stderr == (
+        f"taskyard: the pull request was not updated: {branch} is pushed to origin, but GitHub "
+        "rejected the token while updating #1 (401: Bad credentials): it is missing, expired or "
+        "revoked; set GH_TOKEN (or GITHUB_TOKEN) to a token that may write pull requests "
+        "(classic tokens: the `repo` scope), or log in with `gh auth login`\n"
     )
+    assert last["status"] == "ready" and last["final_message"] == "Nothing else to change."
+    assert last["pr_url"] == url
 
 
-def check_updated(
-    forge: FakeForge, bare: Path, branch: str, head_sha: str, first_push: str
-) -> None:
-    """The follow-up's commits are on the remote branch and the pull request body has its
-    evidence."""
-    assert head_sha != first_push and remote_sha(bare, branch) == head_sha
+def check_update(forge: FakeForge) -> None:
+    """The follow-up updated the pull request's body with its answer and evidence."""
     [create, update] = forge.requests
     assert (create.method, update.method, update.path) == (
         "POST",

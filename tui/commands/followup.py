@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 
 from engine.api import Engine
+from engine.events import PullRequestChanged
 from tui.commands.common import with_engine
 from tui.commands.run import HumanPrinter, PrintEvent, follow_to_end, print_json_event
 
@@ -29,12 +31,19 @@ def main(args: argparse.Namespace) -> int:
 
 
 async def follow_up_task(engine: Engine, task_id: str, prompt: str, printer: PrintEvent) -> int:
-    """Start the follow-up turn and follow it to its end; 0 when ready for review again."""
+    """Start the follow-up turn and follow it to its end, then to the update of the task's pull
+    request, if it has one; 0 when ready for review again."""
     task = engine.task(task_id)
     subscription = engine.subscribe(task.id)
+    started = time.time()
     try:
         await engine.follow_up(task.id, prompt)
     except BaseException:
         subscription.close()
         raise
-    return await follow_to_end(subscription, task.id, printer)
+    code = await follow_to_end(subscription, task.id, printer)
+    await engine.wait(task.id)
+    for event in engine.events(task.id):
+        if isinstance(event, PullRequestChanged) and event.ts >= started:
+            printer(event)
+    return code

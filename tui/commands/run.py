@@ -21,6 +21,7 @@ from engine.events import (
     ModelRetry,
     OutputChunk,
     PatchApplied,
+    PullRequestChanged,
     TaskFinished,
     TaskStatusChanged,
     ToolCallRejected,
@@ -224,6 +225,14 @@ class HumanPrinter:
         if event.final_message and event.final_message != self._last_agent_text:
             self._say(safe(event.final_message).strip())
         self._summary(event)
+
+    def _PullRequestChanged(self, event: PullRequestChanged) -> None:
+        if event.action == "failed":
+            print(f"taskyard: {safe(event.detail)}", file=sys.stderr)
+        elif event.action == "pushed":
+            print(f"branch pushed: {safe(event.url)} ({safe(event.detail)})")
+        else:
+            print(f"pull request #{event.number} {event.action}: {safe(event.url)}")
 
     def _summary(self, event: TaskFinished) -> None:
         stats = diff_stat(event.diff)
