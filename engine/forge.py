@@ -139,8 +139,8 @@ def explain(refused: Refused, target: ForgeTarget, doing: str) -> ForgeError:
         if refused.rate_limited or refused.mentions("rate limit"):
             return ForgeError(f"{target.label} API rate limit reached ({said}): try again later")
         return ForgeError(
-            f"{target.label} refused {doing} on {where} (403: {said}): the token is not allowed "
-            f"to; {target.token_help}"
+            f"{target.label} refused {doing} on {where} (403: {said}): the token lacks the "
+            f"permission; {target.token_help}"
         )
     if refused.status == 404:
         return ForgeError(
@@ -241,8 +241,18 @@ class GitHubClient(ForgeClient):
 
 
 def _github_pull(data: Any) -> PullRequest:
+    number, url = _checked(data, "number", "html_url")
     state = "merged" if data.get("merged_at") else str(data.get("state", "open"))
-    return PullRequest(int(data["number"]), str(data["html_url"]), state)
+    return PullRequest(number, url, state)
+
+
+def _checked(data: Any, number_key: str, url_key: str) -> tuple[int, str]:
+    """The number and web page of the pull request in an answer; ForgeError if it is none."""
+    if isinstance(data, dict):
+        number, url = data.get(number_key), data.get(url_key)
+        if isinstance(number, int) and isinstance(url, str):
+            return number, url
+    raise ForgeError("its answer is not a pull request: is [forge] api_url the API root?")
 
 
 class GitLabClient(ForgeClient):
@@ -275,8 +285,9 @@ class GitLabClient(ForgeClient):
 
 
 def _gitlab_request(data: Any) -> PullRequest:
-    state = {"opened": "open", "locked": "open"}.get(str(data.get("state")), str(data["state"]))
-    return PullRequest(int(data["iid"]), str(data["web_url"]), state)
+    number, url = _checked(data, "iid", "web_url")
+    state = str(data.get("state", "opened"))
+    return PullRequest(number, url, {"opened": "open", "locked": "open"}.get(state, state))
 
 
 def forge_client(target: ForgeTarget, token: str) -> ForgeClient:

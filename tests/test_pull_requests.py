@@ -300,13 +300,23 @@ async def test_the_gh_command_gives_the_token(
             TOKEN,
             "acme/calc",
             (403, {"message": "Resource not accessible by integration"}),
-            ["refused opening a pull request on acme/calc", "403", "not allowed"],
+            [
+                "refused opening a pull request on acme/calc",
+                "403",
+                "the token lacks the permission",
+            ],
         ),
         (
             TOKEN,
             "acme/calc",
             (502, {"message": "Bad Gateway"}),
             ["answered 502", "try again later"],
+        ),
+        (
+            TOKEN,
+            "acme/calc",
+            (201, {"hello": "world"}),
+            ["its answer is not a pull request: is [forge] api_url the API root?"],
         ),
     ],
 )
