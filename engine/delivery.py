@@ -20,7 +20,7 @@ from engine.git_push import base_branch, push_result, remote_url
 from engine.gitops import GitError, is_remote
 from engine.paths import Paths
 from engine.pr_text import pull_request_text
-from engine.states import TaskStatus, check_transition
+from engine.states import ACTIVE, TaskStatus, check_transition
 from engine.store import CommandRecord, Store, TaskRecord
 
 DELIVERABLE = frozenset({TaskStatus.READY, TaskStatus.ACCEPTED, TaskStatus.PR_OPENED})
@@ -74,6 +74,8 @@ def delivery_plan(
     """The plan to deliver a task's result; DeliveryError when it has none to deliver."""
     if record.mode == "ask":
         raise DeliveryError(f"task {record.id} is an ask-mode task: it has no changes to push")
+    if TaskStatus(record.status) in ACTIVE:
+        raise DeliveryError(f"task {record.id} is still {record.status}: wait for it to finish")
     if TaskStatus(record.status) not in DELIVERABLE:
         raise DeliveryError(
             f"task {record.id} is {record.status}: only a ready task's result becomes a pull "
@@ -156,9 +158,7 @@ def record_delivery(store: Store, bus: EventBus, task_id: str, delivery: Deliver
         status = TaskStatus(task.status)
         check_transition(status, TaskStatus.PR_OPENED)
         store.update_task(task_id, status=TaskStatus.PR_OPENED.value)
-        bus.emit(
-            TaskStatusChanged(task_id=task_id, status=TaskStatus.PR_OPENED, detail=delivery.url)
-        )
+        bus.emit(TaskStatusChanged(task_id=task_id, status=TaskStatus.PR_OPENED))
 
 
 def record_failure(bus: EventBus, task_id: str, error: str) -> None:

@@ -403,6 +403,9 @@ async def test_refusals_before_any_push(
     store_ready_task(engine, repo, "bbbb0002", status="failed")
     store_ready_task(engine, repo, "cccc0003", mode="ask")
     store_ready_task(engine, repo, "dddd0004")
+    store_ready_task(engine, repo, "eeee0005", status="running")
+    with pytest.raises(EngineError, match="task eeee0005 is still running: wait for it to finish"):
+        await engine.open_pull_request("eeee0005")
     with pytest.raises(EngineError, match="task bbbb0002 is failed: only a ready task"):
         await engine.open_pull_request("bbbb0002")
     with pytest.raises(EngineError, match="ask-mode task"):
