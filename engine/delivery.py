@@ -6,7 +6,6 @@ request, and record that on the task.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -43,8 +42,6 @@ class DeliveryPlan:
     config_file: Path
     cache_dir: Path
     draft: bool = False
-    env: Mapping[str, str] | None = None
-    """Where tokens are looked up; the process environment when None."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,7 @@ def deliver(plan: DeliveryPlan) -> Delivery:
 
 def _pull_request(plan: DeliveryPlan, target: ForgeTarget, pushed: Delivery) -> Delivery:
     record = plan.record
-    token = find_token(target, plan.env)
+    token = find_token(target)
     updating = bool(record.pr_number) and record.pr_forge == target.kind
     base, note = "", ""
     if not (updating and token):
