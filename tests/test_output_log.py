@@ -257,6 +257,10 @@ async def test_block_finished_while_hidden_opens_at_its_last_line(calls: Calls) 
         await calls.wait_for_writes(None)
         await pilot.pause()
         log = block.output
+        for _ in range(100):
+            if log.size.height and log.scroll_y == log.max_scroll_y:
+                break
+            await pilot.pause()
         assert 0 < log.size.height < log.virtual_size.height
         assert log.scroll_y == log.max_scroll_y
         assert log.lines[-1] == "line 49999"
