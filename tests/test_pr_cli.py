@@ -13,6 +13,7 @@ from tests.support.board import stored_engine
 from tests.support.cli import run_taskyard
 from tests.support.delivery import remote_sha, repo_with_remote, store_ready_task
 from tests.support.forge_server import FakeForge, fake_forge
+from tests.support.repos import git
 
 TOKEN = "cli-token"
 TASK = "aaaa0001"
@@ -84,3 +85,23 @@ def test_pr_errors_are_one_line_without_a_traceback(home: Path, forge: FakeForge
     assert "Traceback" not in result.stderr + result.stdout
     missing = run_taskyard("pr", "zzzz", env=cli_env(home))
     assert missing.stderr == "taskyard: no task 'zzzz': `taskyard tasks` lists them\n"
+
+
+def test_pr_attempt_pushes_the_chosen_attempt(tmp_path: Path, forge: FakeForge) -> None:
+    home = tmp_path / "attempts-home"
+    repo, bare = repo_with_remote(tmp_path / "attempts")
+    engine = stored_engine(home)
+    store_ready_task(engine, repo, "bbbb0001", group_id="bbbb0001", attempt=1)
+    second = store_ready_task(engine, repo, "bbbb0002", group_id="bbbb0001", attempt=2)
+    engine.store.close()
+    config = f'[forge]\napi_url = "{forge.github_url}"\nrepo = "acme/calc"\n'
+    (home / "config" / "config.toml").write_text(config)
+
+    result = run_taskyard("pr", "bbbb0001", "--attempt", "2", env=cli_env(home, GH_TOKEN=TOKEN))
+    assert result.returncode == 0, result.stderr
+    assert remote_sha(bare, "taskyard/bbbb0002") == git(second.clone, "rev-parse", "HEAD")
+    assert remote_sha(bare, "taskyard/bbbb0001") == ""
+    assert forge.requests[0].body["head"] == "taskyard/bbbb0002"
+
+    missing = run_taskyard("pr", "bbbb0001", "--attempt", "3", env=cli_env(home, GH_TOKEN=TOKEN))
+    assert missing.returncode == 2 and "has 2 attempts" in missing.stderr

@@ -7,7 +7,7 @@ import asyncio
 
 from engine.api import Engine
 from engine.delivery import Delivery
-from tui.commands.common import safe, with_engine
+from tui.commands.common import add_attempt_argument, chosen_attempt, safe, with_engine
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,15 +17,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("task", help="task id (a unique prefix is enough)")
     parser.add_argument("--draft", action="store_true", help="open it as a draft")
+    add_attempt_argument(parser)
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: open_pull_request(engine, args.task, args.draft)))
+    return asyncio.run(with_engine(lambda engine: open_pull_request(engine, args)))
 
 
-async def open_pull_request(engine: Engine, task_id: str, draft: bool) -> int:
-    delivery = await engine.open_pull_request(task_id, draft)
+async def open_pull_request(engine: Engine, args: argparse.Namespace) -> int:
+    task = chosen_attempt(engine, args)
+    delivery = await engine.open_pull_request(task.id, args.draft)
     print(f"pushed {safe(delivery.branch)} to {safe(delivery.remote)} at {delivery.head_sha[:12]}")
     print(describe(delivery))
     return 0
