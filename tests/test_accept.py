@@ -126,7 +126,7 @@ async def test_chosen_files_give_exactly_those_files(engine: Engine, repo: Path)
 
 
 async def test_unknown_path_lists_the_tasks_files(engine: Engine, repo: Path) -> None:
-    with pytest.raises(EngineError, match="did not change 'nope.txt'.*lines.txt"):
+    with pytest.raises(EngineError, match=r"did not change 'nope\.txt'.*lines\.txt"):
         await engine.accept(TASK, AcceptRequest(Choice(paths=("nope.txt",))))
     with pytest.raises(EngineError, match="new file and is taken whole"):
         await engine.accept(TASK, AcceptRequest(Choice(hunks=(("new.txt", 1),))))
@@ -188,6 +188,6 @@ async def test_an_edited_patch_is_what_is_accepted(engine: Engine, repo: Path) -
 async def test_an_edited_patch_that_does_not_apply_is_refused(engine: Engine, repo: Path) -> None:
     patch = await engine.chosen_patch(TASK, Choice(hunks=(("lines.txt", 2),)))
     broken = patch.replace(" line 14", " line fourteen")
-    with pytest.raises(EngineError, match="does not apply to the task's base commit: lines.txt"):
+    with pytest.raises(EngineError, match=r"does not apply to the task's base commit: lines\.txt"):
         await engine.accept(TASK, AcceptRequest(patch=broken, branch="broken"))
     assert git(repo, "branch", "--list", "broken") == ""
