@@ -48,6 +48,7 @@ class Accepted:
     files: tuple[str, ...]
     """The paths the accepted patch changes."""
     hunks: int
+    """Hunks of modified files among them (new, deleted, binary... files have none)."""
     whole: bool
     """The task's whole result (on a branch: its own commits)."""
     branch: str = ""
@@ -121,8 +122,7 @@ def _onto_worktree(
 ) -> Accepted:
     patch = render_patch(chosen).encode("utf-8", "surrogateescape")
     written = apply_onto_worktree(top, patch, touched_paths(chosen))
-    hunks = sum(len(file.hunks) for file in chosen)
-    return Accepted("worktree", top, tuple(written), hunks, whole, findings=found)
+    return Accepted("worktree", top, tuple(written), _hunks(chosen), whole, findings=found)
 
 
 def _to_branch(
@@ -142,13 +142,20 @@ def _to_branch(
         patch = render_patch(chosen).encode("utf-8", "surrogateescape")
         sha = commit_patch(top, task.base_sha, patch, _message(task, chosen))
     gitops.create_branch(top, branch, sha)
-    hunks = sum(len(file.hunks) for file in chosen)
     files = tuple(file.path for file in chosen)
-    return Accepted("branch", top, files, hunks, whole, branch, sha, found)
+    return Accepted("branch", top, files, _hunks(chosen), whole, branch, sha, found)
+
+
+def _hunks(chosen: list[FileDiff]) -> int:
+    return sum(len(file.hunks) for file in chosen if not file.whole_only)
+
+
+def _part(file: FileDiff) -> str:
+    return file.kind if file.whole_only else f"{len(file.hunks)} hunk(s)"
 
 
 def _message(task: TaskRecord, chosen: list[FileDiff]) -> str:
     lines = task.prompt.strip().splitlines()
     title = lines[0][:60] if lines else f"task {task.id}"
-    files = "\n".join(f"- {file.path} ({len(file.hunks)} hunk(s))" for file in chosen)
+    files = "\n".join(f"- {file.path} ({_part(file)})" for file in chosen)
     return f"taskyard: {title}\n\nPart of taskyard task {task.id}, chosen by hand:\n{files}\n"
