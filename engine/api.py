@@ -18,7 +18,7 @@ from typing import Literal
 from engine import accept, gitops
 from engine.accept import Accepted, AcceptRequest
 from engine.bus import EventBus, Subscription
-from engine.choice import Choice, left_out, rejected_prompt
+from engine.choice import Choice, choose, rejected_prompt
 from engine.config import Config, ConfigError, load_config
 from engine.errors import EngineError
 from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
@@ -387,11 +387,12 @@ class Engine:
         accepted = await self.accept(task_id, AcceptRequest(repo=repo, branch=branch))
         return accepted.branch, accepted.sha
 
-    async def send_back(self, task_id: str, choice: Choice) -> TaskRecord:
-        """Start a follow-up asking the agent to rework what `choice` leaves out, quoted."""
+    async def send_back(self, task_id: str, rejected: Choice) -> TaskRecord:
+        """Start a follow-up that quotes the `rejected` part of the result and asks the agent
+        to rework it."""
         files = await self.result_files(task_id)
-        rejected = left_out(files, choice, self.task(task_id).id)
-        return await self.follow_up(task_id, rejected_prompt(rejected))
+        quoted = rejected_prompt(choose(files, rejected, self.task(task_id).id))
+        return await self.follow_up(task_id, quoted)
 
     async def build_image(
         self,

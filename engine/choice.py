@@ -71,20 +71,6 @@ def covers_all(files: Sequence[FileDiff], chosen: Sequence[FileDiff]) -> bool:
     ]
 
 
-def left_out(files: Sequence[FileDiff], choice: Choice, task_id: str) -> list[FileDiff]:
-    """What `choice` does not take: files not chosen, and the other hunks of files it splits."""
-    chosen = {file.path: file for file in choose(files, choice, task_id)}
-    rest: list[FileDiff] = []
-    for file in files:
-        kept = chosen.get(file.path)
-        if kept is None:
-            rest.append(file)
-        elif len(kept.hunks) < len(file.hunks):
-            numbers = [n for n, hunk in enumerate(file.hunks, 1) if hunk not in kept.hunks]
-            rest.append(file.with_hunks(numbers))
-    return rest
-
-
 def rejected_prompt(rejected: Sequence[FileDiff]) -> str:
     """A follow-up asking the agent to rework the changes the person did not accept."""
     if not rejected:

@@ -21,12 +21,14 @@ from engine.events import (
 )
 from engine.store import TaskRecord
 from tui.bridge import OutputBatch
+from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
 from tui.screens.board_keys import ACTIONS, BOARD_ONLY, NAVIGATION, TASK_TAB_ONLY
 from tui.screens.composer import ComposerDefaults, ComposerScreen
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
 from tui.screens.task_actions import TaskActions, TaskChanged
 from tui.widgets.board_header import BoardHeader
+from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.key_hints import KeyHints
 from tui.widgets.task_filter import TaskFilter
 from tui.widgets.task_row import shorten, task_title
@@ -43,6 +45,9 @@ TAB_TITLE_WIDTH = 24
 RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished)
 STATUS_MARKS = {"ready": "✓", "accepted": "✓", "pr-opened": "✓", "failed": "✗", "cancelled": "■"}
 DIALOG_KEYS = [
+    ("Choosing changes", HunkChooser.BINDINGS),
+    ("Accept", AcceptScreen.BINDINGS),
+    ("Unsafe result", ConfirmUnsafeScreen.BINDINGS),
     ("New task", ComposerScreen.BINDINGS),
     ("Follow-up", FollowUpScreen.BINDINGS),
 ]
@@ -135,6 +140,11 @@ class BoardScreen(TaskActions):
         return (
             self.views.get(active.removeprefix(TASK_PANE_PREFIX)) if active != BOARD_TAB else None
         )
+
+    def active_chooser(self) -> HunkChooser | None:
+        """The chooser of the task tab shown, once it lists the result's changes."""
+        view = self.active_view()
+        return view.result.chooser if view is not None and view.result.chooser.files else None
 
     def current_task_id(self) -> str | None:
         """The task in the active tab, or the one under the cursor on the board."""

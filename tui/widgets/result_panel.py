@@ -8,9 +8,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 
 from engine.api import EngineError
+from engine.patchset import FileDiff, Hunk
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
 from tui.widgets.answer_view import AnswerView
@@ -18,24 +20,62 @@ from tui.widgets.citation_list import CitationList
 from tui.widgets.cited_lines import citation_label, file_section, hunk_lines, text_lines
 from tui.widgets.diff_view import DiffView
 from tui.widgets.file_stats import FileStats
+from tui.widgets.hunk_chooser import HunkChooser, shown
 
 ReadOutput = Callable[[str], str]
 ReadFile = Callable[[str], Awaitable[str | None]]
+ReadFiles = Callable[[], Awaitable[list[FileDiff]]]
+
+
+class FilesLoaded(Message):
+    """The result's files and hunks, read for the result at `head_sha` (or why they are not)."""
+
+    def __init__(self, head_sha: str, files: list[FileDiff], error: str = "") -> None:
+        super().__init__()
+        self.head_sha = head_sha
+        self.files = files
+        self.error = error
+
+
+def hunk_content(file: FileDiff, hunk: Hunk | None) -> Content:
+    """A hunk's lines (every hunk of the file when None), added green, removed red."""
+    hunks = file.hunks if hunk is None else (hunk,)
+    if not hunks:
+        return Content.styled(f"{shown(file.path)}: {file.kind}, taken whole", "$text-muted")
+    styles = {"+": "$success", "-": "$error"}
+    lines = [
+        Content.styled(shown(line), styles.get(line[:1], "")) for h in hunks for line in h.lines
+    ]
+    return Content("\n").join(lines)
 
 
 class ResultPanel(Horizontal):
     """Files and citations on the left; answer, cited lines and diff on the right."""
 
-    def __init__(self, read_output: ReadOutput, read_file: ReadFile, **kwargs: object) -> None:
+    def __init__(
+        self, read_output: ReadOutput, read_file: ReadFile, read_files: ReadFiles, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.read_output = read_output
         self.read_file = read_file
+        self.read_files = read_files
         self.record: TaskRecord | None = None
+        self.files_head: str | None = None
+
+    @property
+    def chooser(self) -> HunkChooser:
+        return self.query_one(HunkChooser)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="result-side"):
             yield Label("Files", classes="section-title")
             yield FileStats(classes="file-stats")
+            yield Label(
+                "Accept  (space: choose, a: accept, R: send back)",
+                classes="section-title choose-title",
+            )
+            yield HunkChooser(classes="hunk-chooser")
+            yield Static("", classes="choose-note")
             yield Label("Citations", classes="section-title")
             yield CitationList(classes="citation-list")
             yield Static("No citations in the answer.", classes="no-citations")
@@ -61,6 +101,47 @@ class ResultPanel(Horizontal):
         self.query_one(AnswerView).show(record.final_message, record.citations, record.error)
         self.query_one(DiffView).show(record.diff)
         self.set_class(True, "-nothing-cited")
+        self.load_files(record)
+
+    def load_files(self, record: TaskRecord) -> None:
+        """Read the result's files and hunks for the chooser, once per result."""
+        has_result = bool(record.result_bundle) and TaskStatus(record.status) not in ACTIVE
+        self.set_class(not has_result, "-no-result")
+        if has_result and record.head_sha != self.files_head:
+            self.files_head = record.head_sha
+            self.query_one(".choose-note", Static).update(
+                Content.styled("Reading the result…", "$text-muted")
+            )
+            self.run_worker(self.read_result(record.head_sha), group="hunks", exclusive=True)
+
+    async def read_result(self, head_sha: str) -> None:
+        try:
+            files = await self.read_files()
+        except EngineError as error:
+            self.post_message(FilesLoaded(head_sha, [], str(error)))
+            return
+        self.post_message(FilesLoaded(head_sha, files))
+
+    @on(FilesLoaded)
+    def files_loaded(self, loaded: FilesLoaded) -> None:
+        if loaded.head_sha != self.files_head:
+            return
+        self.chooser.show_files(loaded.files)
+        note = Content.styled(shown(loaded.error), "$error") if loaded.error else Content("")
+        self.query_one(".choose-note", Static).update(note)
+
+    @on(OptionList.OptionHighlighted, ".hunk-chooser")
+    def hunk_highlighted(self, highlighted: OptionList.OptionHighlighted) -> None:
+        """Show the highlighted hunk (or file) where cited lines go, while choosing."""
+        if not self.chooser.has_focus:
+            return
+        file, hunk, number = self.chooser.hunk_at(highlighted.option_index)
+        where = f"hunk {number}" if hunk is not None else file.kind
+        self.query_one(".cited-title", Label).update(
+            Content.assemble(("Change  ", "bold"), (f"{shown(file.path)}  {where}", "dim"))
+        )
+        self.set_class(False, "-nothing-cited")
+        self.show_lines(hunk_content(file, hunk))
 
     def focus_citations(self) -> None:
         """Focus the citations, or the answer and diff when there are none."""

@@ -10,6 +10,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from engine.api import Engine
 from engine.events import Event, FollowUpStarted, TaskFinished
+from engine.patchset import FileDiff
 from engine.store import TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.result_panel import ResultPanel
@@ -54,7 +55,9 @@ class TaskView(Vertical):
             with TabPane("Log", id=LOG_PANE):
                 yield TaskStream(self.task_id, classes="task-stream")
             with TabPane("Result", id=RESULT_PANE):
-                yield ResultPanel(self.read_output, self.read_file, classes="result-panel")
+                yield ResultPanel(
+                    self.read_output, self.read_file, self.read_files, classes="result-panel"
+                )
 
     def on_mount(self) -> None:
         self.loaded_at = time.time()
@@ -68,6 +71,9 @@ class TaskView(Vertical):
 
     async def read_file(self, path: str) -> str | None:
         return await self.engine.read_file(self.task_id, path)
+
+    async def read_files(self) -> list[FileDiff]:
+        return await self.engine.result_files(self.task_id)
 
     def read_output(self, chunk_id: str) -> str:
         return self.engine.read_output(self.task_id, chunk_id).decode("utf-8", errors="replace")
