@@ -113,13 +113,21 @@ class BoardScreen(TaskActions):
         self.table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Board-only and task-tab-only keys leave the footer where they do not apply."""
+        """Board-only and task-tab-only keys leave the footer where they do not apply; so do
+        sending back (but in a result whose changes are listed) and cancelling (there)."""
         on_board = self.tabs.active == BOARD_TAB
         if action in BOARD_ONLY:
             return on_board
         if action in TASK_TAB_ONLY:
-            return not on_board
+            return not on_board and (action != "send_back" or self.choosing())
+        if action == "cancel_task":
+            return not self.choosing()
         return True
+
+    def choosing(self) -> bool:
+        """Whether a task tab shows its result with the changes listed to choose from."""
+        view = self.active_view()
+        return self.active_chooser() is not None and view is not None and view.showing_result
 
     def rows_changed(self) -> None:
         self.empty = not self.table.rows_by_id
@@ -144,7 +152,8 @@ class BoardScreen(TaskActions):
     def active_chooser(self) -> HunkChooser | None:
         """The chooser of the task tab shown, once it lists the result's changes."""
         view = self.active_view()
-        return view.result.chooser if view is not None and view.result.chooser.files else None
+        choosers = view.query(HunkChooser) if view is not None else None
+        return choosers.first() if choosers and choosers.first().files else None
 
     def current_task_id(self) -> str | None:
         """The task in the active tab, or the one under the cursor on the board."""
@@ -245,6 +254,7 @@ class BoardScreen(TaskActions):
         view = self.active_view()
         if view is not None:
             view.toggle_result()
+            self.refresh_bindings()
 
     def action_escape(self) -> None:
         if self.filtering:

@@ -90,9 +90,12 @@ class HunkChooser(OptionList):
         if hunk is None:
             kind = "" if file.kind == "modified" else f"  {file.kind}"
             return Content.assemble((mark, "bold"), " ", shown(file.path), (kind, "dim"))
-        where = f"{number}. line {hunk.old_start}{shown(hunk.section)}"
         return Content.assemble(
-            "  ", (mark, "bold"), " ", (where, "dim"), "  ", counts(hunk.added, hunk.removed)
+            "  ",
+            (mark, "bold"),
+            f" {number}. line {hunk.old_start}  ",
+            counts(hunk.added, hunk.removed),
+            (f"  {shown(hunk.section.strip())}", "dim"),
         )
 
     def hunk_at(self, index: int) -> tuple[FileDiff, Hunk | None, int]:
@@ -130,10 +133,10 @@ class HunkChooser(OptionList):
         return Choice(tuple(paths), tuple(hunks))
 
     def summary(self) -> str:
-        """`2 of 5 hunks in 1 of 3 files`, or `the whole result`."""
+        """`3 of 8 changes in 2 files`, or `the whole result`."""
         every = [key for file in self.files for key in file_keys(file)]
         taken = [key for key in every if key in self.chosen]
         if len(taken) == len(every):
             return "the whole result"
-        files = {path for path, _ in taken}
-        return f"{len(taken)} of {len(every)} changes in {len(files)} of {len(self.files)} files"
+        files = len({path for path, _ in taken})
+        return f"{len(taken)} of {len(every)} changes in {files} file{'s' * (files != 1)}"

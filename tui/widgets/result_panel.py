@@ -70,10 +70,7 @@ class ResultPanel(Horizontal):
         with Vertical(classes="result-side"):
             yield Label("Files", classes="section-title")
             yield FileStats(classes="file-stats")
-            yield Label(
-                "Accept  (space: choose, a: accept, R: send back)",
-                classes="section-title choose-title",
-            )
+            yield Label("Changes to accept", classes="section-title choose-title")
             yield HunkChooser(classes="hunk-chooser")
             yield Static("", classes="choose-note")
             yield Label("Citations", classes="section-title")
@@ -127,6 +124,7 @@ class ResultPanel(Horizontal):
         if loaded.head_sha != self.files_head:
             return
         self.chooser.show_files(loaded.files)
+        self.screen.refresh_bindings()
         note = Content.styled(shown(loaded.error), "$error") if loaded.error else Content("")
         self.query_one(".choose-note", Static).update(note)
 

@@ -92,6 +92,12 @@ class TaskView(Vertical):
         if self.loaded_at is not None:
             self.stream.apply_output(pieces)
 
+    @property
+    def showing_result(self) -> bool:
+        """Whether the result pane is shown (False until the panes are composed)."""
+        panes = self.query(".task-panes")
+        return bool(panes) and panes.first(TabbedContent).active == RESULT_PANE
+
     def toggle_result(self) -> None:
         self.panes.active = LOG_PANE if self.panes.active == RESULT_PANE else RESULT_PANE
         self.focus_pane()
