@@ -22,7 +22,7 @@ FALLBACK_IDENTITY = {
     "GIT_COMMITTER_NAME": "taskyard",
     "GIT_COMMITTER_EMAIL": "taskyard@localhost",
 }
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1"}
 _ERROR_LINE = re.compile(r"^error: (?:patch failed: )?(.+?)(?::\d+)?: (.+)$")
 _PATCH_FAILED = re.compile(r"^error: patch failed: (.+):\d+$")
 

@@ -131,7 +131,7 @@ def _hook_findings(file: FileDiff) -> Iterator[Finding]:
 
 
 def _attribute_findings(file: FileDiff) -> Iterator[Finding]:
-    if file.new_path is None or _components(file.new_path)[-1].casefold() != ".gitattributes":
+    if file.new_path is None or posixpath.basename(file.new_path).casefold() != ".gitattributes":
         return
     for line in _added_lines(file):
         for driver, name in _DRIVER.findall(line):

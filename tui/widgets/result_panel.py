@@ -104,6 +104,9 @@ class ResultPanel(Horizontal):
         """Read the result's files and hunks for the chooser, once per result."""
         has_result = bool(record.result_bundle) and TaskStatus(record.status) not in ACTIVE
         self.set_class(not has_result, "-no-result")
+        if not has_result and self.files_head is not None:
+            self.files_head = None
+            self.chooser.show_files([])
         if has_result and record.head_sha != self.files_head:
             self.files_head = record.head_sha
             self.query_one(".choose-note", Static).update(
