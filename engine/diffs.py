@@ -19,7 +19,17 @@ def unquote_path(path: str) -> str:
     """Undo git's C-style quoting of unusual paths ("a\\303\\251.txt")."""
     if not (path.startswith('"') and path.endswith('"')):
         return path
-    escapes = {"n": b"\n", "t": b"\t", '"': b'"', "\\": b"\\", "a": b"\a", "b": b"\b"}
+    escapes = {
+        "n": b"\n",
+        "t": b"\t",
+        '"': b'"',
+        "\\": b"\\",
+        "a": b"\a",
+        "b": b"\b",
+        "f": b"\f",
+        "v": b"\v",
+        "r": b"\r",
+    }
     raw, body, index = bytearray(), path[1:-1], 0
     while index < len(body):
         char = body[index]
