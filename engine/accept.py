@@ -121,8 +121,9 @@ def _onto_worktree(
     top: Path, chosen: list[FileDiff], whole: bool, found: tuple[Finding, ...]
 ) -> Accepted:
     patch = render_patch(chosen).encode("utf-8", "surrogateescape")
-    written = apply_onto_worktree(top, patch, touched_paths(chosen))
-    return Accepted("worktree", top, tuple(written), _hunks(chosen), whole, findings=found)
+    apply_onto_worktree(top, patch, touched_paths(chosen))
+    files = tuple(file.path for file in chosen)
+    return Accepted("worktree", top, files, _hunks(chosen), whole, findings=found)
 
 
 def _to_branch(

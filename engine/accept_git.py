@@ -57,14 +57,21 @@ class _Run:
     stderr: str
 
 
-def _run(args: Sequence[str], top: Path, index: Path | None = None, stdin: bytes = b"") -> _Run:
-    env = {**os.environ, **_GIT_ENV}
+def _run(
+    args: Sequence[str],
+    top: Path,
+    index: Path | None = None,
+    stdin: bytes = b"",
+    env: dict[str, str] | None = None,
+) -> _Run:
+    """Run git in `top` (on the temporary `index` when given), never waiting for a prompt."""
+    full_env = {**os.environ, **_GIT_ENV, **(env or {})}
     if index is not None:
-        env["GIT_INDEX_FILE"] = str(index)
+        full_env["GIT_INDEX_FILE"] = str(index)
     done = subprocess.run(
         ["git", *args],
         cwd=top,
-        env=env,
+        env=full_env,
         input=stdin,
         capture_output=True,
         check=False,
@@ -110,18 +117,11 @@ def commit_patch(top: Path, base_sha: str, patch: bytes, message: str) -> str:
             reasons = "; ".join(map(str, _apply_errors(applied.stderr))) or applied.stderr.strip()
             raise EngineError(f"the patch does not apply to the task's base commit: {reasons}")
         tree = _checked(["write-tree"], top, index)
-        env = {**os.environ, **_GIT_ENV, **_identity_env(top)}
-        done = subprocess.run(
-            ["git", "commit-tree", tree, "-p", base_sha, "-F", "-"],
-            cwd=top,
-            env=env,
-            input=message.encode(),
-            capture_output=True,
-            check=False,
-        )
+        args = ["commit-tree", tree, "-p", base_sha, "-F", "-"]
+        done = _run(args, top, stdin=message.encode(), env=_identity_env(top))
         if done.returncode != 0:
-            raise EngineError(f"cannot commit the chosen changes: {done.stderr.decode().strip()}")
-        return done.stdout.decode().strip()
+            raise EngineError(f"cannot commit the chosen changes: {done.stderr.strip()}")
+        return done.stdout.strip()
 
 
 def _unmerged(top: Path, index: Path | None) -> dict[str, set[int]]:
@@ -154,8 +154,9 @@ def _refuse_unmerged(top: Path) -> None:
         )
 
 
-def apply_onto_worktree(top: Path, patch: bytes, touched: Sequence[str]) -> list[str]:
-    """Apply `patch` onto the working tree at `top` by a 3-way merge; the paths written.
+def apply_onto_worktree(top: Path, patch: bytes, touched: Sequence[str]) -> None:
+    """Apply `patch` (which reads and writes the `touched` paths) onto the working tree at
+    `top` by a 3-way merge.
 
     The merge runs in a temporary index seeded with the working tree's own content of the
     touched paths (staged or not, tracked or not), so uncommitted work is the "ours" side. When
@@ -173,7 +174,6 @@ def apply_onto_worktree(top: Path, patch: bytes, touched: Sequence[str]) -> list
         if applied.returncode != 0:
             raise WorktreeConflict(top, _conflicts(top, index, applied.stderr))
         _write_from_index(top, index, touched)
-    return list(touched)
 
 
 def _write_from_index(top: Path, index: Path, touched: Sequence[str]) -> None:

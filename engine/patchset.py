@@ -12,29 +12,19 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from engine.diffs import unquote_path
+from engine.diff_headers import (
+    EXTENDED_HEADERS,
+    GIT_HEADER,
+    header_fields,
+    header_names,
+    mentions,
+    old_and_new,
+)
 from engine.errors import EngineError
 
-GIT_HEADER = "diff --git "
 BINARY_PATCH = "GIT binary patch"
 SYMLINK_MODE = "120000"
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)$")
-_EXTENDED_HEADERS = (
-    "old mode ",
-    "new mode ",
-    "deleted file mode ",
-    "new file mode ",
-    "similarity index ",
-    "dissimilarity index ",
-    "rename from ",
-    "rename to ",
-    "copy from ",
-    "copy to ",
-    "index ",
-    "--- ",
-    "+++ ",
-    "Binary files ",
-)
 _BODY_PREFIXES = (" ", "+", "-", "\\")
 _KINDS = (
     ("new file mode ", "new"),
@@ -119,9 +109,9 @@ class FileDiff:
     def kind(self) -> str:
         """modified, new, deleted, renamed, copied, binary or mode change."""
         for prefix, kind in _KINDS:
-            if _mentions(self.header, prefix):
+            if mentions(self.header, prefix):
                 return kind
-        if self.binary or _mentions(self.header, "Binary files "):
+        if self.binary or mentions(self.header, "Binary files "):
             return "binary"
         return "mode change" if self.old_mode != self.new_mode else "modified"
 
@@ -144,10 +134,6 @@ class FileDiff:
             self.new_mode,
             self.names,
         )
-
-
-def _mentions(header: Sequence[str], prefix: str) -> bool:
-    return any(line.startswith(prefix) for line in header[1:])
 
 
 def _range(start: int, count: int) -> str:
@@ -184,7 +170,7 @@ def _unexpected(lines: Sequence[str], index: int, expected: str) -> DiffFormatEr
 def _parse_file(lines: Sequence[str], index: int) -> tuple[FileDiff, int]:
     header = [lines[index]]
     index += 1
-    while index < len(lines) and lines[index].startswith(_EXTENDED_HEADERS):
+    while index < len(lines) and lines[index].startswith(EXTENDED_HEADERS):
         header.append(lines[index])
         index += 1
     binary: list[str] = []
@@ -219,9 +205,9 @@ def _parse_hunk(lines: Sequence[str], index: int) -> tuple[Hunk, int]:
 
 
 def _file_diff(header: list[str], hunks: list[Hunk], binary: list[str]) -> FileDiff:
-    fields = _header_fields(header)
-    names = [name for name in _header_names(header[0]) if name]
-    old_path, new_path = _old_and_new(header, fields, names)
+    fields = header_fields(header)
+    names = [name for name in header_names(header[0]) if name]
+    old_path, new_path = old_and_new(header, fields, names)
     names += [name for name in (old_path, new_path) if name]
     old_mode = fields.get("old mode") or fields.get("deleted file mode") or fields.get("index mode")
     new_mode = fields.get("new mode") or fields.get("new file mode") or fields.get("index mode")
@@ -235,63 +221,6 @@ def _file_diff(header: list[str], hunks: list[Hunk], binary: list[str]) -> FileD
         new_mode,
         tuple(dict.fromkeys(names)),
     )
-
-
-def _header_fields(header: Sequence[str]) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for line in header[1:]:
-        for prefix in _EXTENDED_HEADERS:
-            if line.startswith(prefix):
-                fields[prefix.strip()] = line[len(prefix) :]
-        if line.startswith("index ") and " " in line[len("index ") :]:
-            fields["index mode"] = line.rsplit(" ", 1)[1]
-    return fields
-
-
-def _old_and_new(
-    header: Sequence[str], fields: dict[str, str], names: list[str]
-) -> tuple[str | None, str | None]:
-    old = _side_path(fields["---"]) if "---" in fields else None
-    new = _side_path(fields["+++"]) if "+++" in fields else None
-    old = old or _first(fields, "rename from", "copy from")
-    new = new or _first(fields, "rename to", "copy to")
-    fallback_old, fallback_new = (names[0], names[-1]) if names else ("", "")
-    if old is None and "---" not in fields and not _mentions(header, "new file mode "):
-        old = fallback_old or None
-    if new is None and "+++" not in fields and not _mentions(header, "deleted file mode "):
-        new = fallback_new or None
-    return old, new
-
-
-def _first(fields: dict[str, str], *keys: str) -> str | None:
-    for key in keys:
-        if key in fields:
-            return unquote_path(fields[key])
-    return None
-
-
-def _side_path(value: str) -> str | None:
-    """The path of a `---`/`+++` line without its a/ or b/ prefix; None for /dev/null."""
-    name = unquote_path(value.removesuffix("\t"))
-    return None if name == "/dev/null" else _strip_prefix(name)
-
-
-def _strip_prefix(name: str) -> str:
-    return name.split("/", 1)[1] if "/" in name else name
-
-
-def _header_names(line: str) -> list[str]:
-    """Both paths of a `diff --git a/X b/Y` line, quoted or not."""
-    rest = line[len(GIT_HEADER) :]
-    if rest.startswith('"') or rest.endswith('"'):
-        tokens = re.findall(r'"(?:[^"\\]|\\.)*"|[^ ]+', rest)
-        if len(tokens) == 2:
-            return [_strip_prefix(unquote_path(token)) for token in tokens]
-    half = (len(rest) - 1) // 2
-    if rest[half : half + 1] == " " and rest[2:half] == rest[half + 3 :]:
-        return [rest[2:half], rest[half + 3 :]]
-    old, separator, new = rest.partition(" b/")
-    return [_strip_prefix(old), new] if separator else [_strip_prefix(rest)]
 
 
 def render_patch(files: Iterable[FileDiff]) -> str:

@@ -34,6 +34,18 @@ def counts(added: int, removed: int) -> Content:
     return Content.assemble((f"+{added}", "$success"), " ", (f"-{removed}", "$error"))
 
 
+def hunk_content(file: FileDiff, hunk: Hunk | None) -> Content:
+    """A hunk's lines (every hunk of the file when None), added green, removed red."""
+    hunks = file.hunks if hunk is None else (hunk,)
+    if not hunks:
+        return Content.styled(f"{shown(file.path)}: {file.kind}, taken whole", "$text-muted")
+    styles = {"+": "$success", "-": "$error"}
+    lines = [
+        Content.styled(shown(line), styles.get(line[:1], "")) for h in hunks for line in h.lines
+    ]
+    return Content("\n").join(lines)
+
+
 class HunkChooser(OptionList):
     """Files and their hunks with a mark each; `space` chooses or leaves out the highlighted
     hunk, or every hunk of the highlighted file. Everything starts chosen."""

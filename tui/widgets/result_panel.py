@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 
 from engine.api import EngineError
-from engine.patchset import FileDiff, Hunk
+from engine.patchset import FileDiff
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
 from tui.widgets.answer_view import AnswerView
@@ -20,7 +20,7 @@ from tui.widgets.citation_list import CitationList
 from tui.widgets.cited_lines import citation_label, file_section, hunk_lines, text_lines
 from tui.widgets.diff_view import DiffView
 from tui.widgets.file_stats import FileStats
-from tui.widgets.hunk_chooser import HunkChooser, shown
+from tui.widgets.hunk_chooser import HunkChooser, hunk_content, shown
 
 ReadOutput = Callable[[str], str]
 ReadFile = Callable[[str], Awaitable[str | None]]
@@ -35,18 +35,6 @@ class FilesLoaded(Message):
         self.head_sha = head_sha
         self.files = files
         self.error = error
-
-
-def hunk_content(file: FileDiff, hunk: Hunk | None) -> Content:
-    """A hunk's lines (every hunk of the file when None), added green, removed red."""
-    hunks = file.hunks if hunk is None else (hunk,)
-    if not hunks:
-        return Content.styled(f"{shown(file.path)}: {file.kind}, taken whole", "$text-muted")
-    styles = {"+": "$success", "-": "$error"}
-    lines = [
-        Content.styled(shown(line), styles.get(line[:1], "")) for h in hunks for line in h.lines
-    ]
-    return Content("\n").join(lines)
 
 
 class ResultPanel(Horizontal):
