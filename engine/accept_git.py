@@ -89,6 +89,14 @@ def _checked(args: Sequence[str], top: Path, index: Path | None = None) -> str:
     return done.stdout.strip()
 
 
+def _listed(args: Sequence[str], top: Path, index: Path | None) -> list[str]:
+    """The NUL-separated paths a `-z` git listing prints, exactly as they are."""
+    done = _run(args, top, index)
+    if done.returncode != 0:
+        raise EngineError(f"git {args[0]} failed in {top}: {done.stderr.strip()}")
+    return [entry for entry in done.stdout.split("\0") if entry]
+
+
 def _apply_errors(stderr: str) -> list[Conflict]:
     """`path: reason` for each error line of `git apply`, one per path."""
     conflicts: dict[str, str] = {}
@@ -127,10 +135,9 @@ def commit_patch(top: Path, base_sha: str, patch: bytes, message: str) -> str:
 def _unmerged(top: Path, index: Path | None) -> dict[str, set[int]]:
     """Paths with conflict stages in `index` (the repository's own when None)."""
     stages: dict[str, set[int]] = {}
-    for line in _checked(["ls-files", "--unmerged", "-z"], top, index).split("\0"):
-        if line:
-            meta, path = line.split("\t", 1)
-            stages.setdefault(path, set()).add(int(meta.split()[2]))
+    for line in _listed(["ls-files", "--unmerged", "-z"], top, index):
+        meta, path = line.split("\t", 1)
+        stages.setdefault(path, set()).add(int(meta.split()[2]))
     return stages
 
 
@@ -179,8 +186,8 @@ def apply_onto_worktree(top: Path, patch: bytes, touched: Sequence[str]) -> None
 def _write_from_index(top: Path, index: Path, touched: Sequence[str]) -> None:
     """Check the touched paths out of `index`, deleting those it lacks; on any failure the
     working tree is put back as it was."""
-    listed = _checked(["ls-files", "-z", "--", *touched], top, index).split("\0")
-    present = [path for path in touched if path in set(listed)]
+    listed = set(_listed(["ls-files", "-z", "--", *touched], top, index))
+    present = [path for path in touched if path in listed]
     snapshot = WorktreeSnapshot.take(top, touched)
     try:
         if present:
