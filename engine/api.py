@@ -20,8 +20,17 @@ from engine.accept import Accepted, AcceptRequest
 from engine.bus import EventBus, Subscription
 from engine.choice import Choice, choose, rejected_prompt
 from engine.config import Config, ConfigError, load_config
+from engine.delivery import (
+    Delivery,
+    DeliveryError,
+    deliver,
+    delivery_plan,
+    record_delivery,
+    record_failure,
+)
 from engine.errors import EngineError
 from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
+from engine.evidence import Evidence, evidence_for
 from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
 from engine.hosts import LOCAL, Host, HostError, HostSpec, host_specs
 from engine.models import make_model_client
@@ -29,12 +38,15 @@ from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.patchset import FileDiff
 from engine.paths import Paths, default_paths
 from engine.pool import HostPool
+from engine.ranking import RankedAttempt, rank_attempts
 from engine.runner import RunContext, TaskRun
 from engine.states import ACTIVE, TaskStatus
 from engine.store import CommandRecord, Store, TaskRecord
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 
 Mode = Literal["code", "ask"]
+MAX_ATTEMPTS = 4
+"""The most attempts one request may run in parallel (best-of-N)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,8 @@ class TaskRequest:
     image: str | None = None
     host: str | None = None
     """The host the task must run on; any host with a free slot when None."""
+    attempts: int = 1
+    """How many attempts of the task run in parallel, each in its own sandbox (1 to 4)."""
 
 
 def _new_task_id(store: Store) -> str:
@@ -183,11 +197,25 @@ class Engine:
         raise EngineError("; ".join(problems))
 
     async def submit(self, request: TaskRequest) -> TaskRecord:
-        """Record a new task and start it; returns at once."""
+        """Record a new task and start it; returns at once. With several attempts, every one
+        starts and the first is returned (`submit_attempts` returns them all)."""
+        return (await self.submit_attempts(request))[0]
+
+    async def submit_attempts(self, request: TaskRequest) -> list[TaskRecord]:
+        """Record and start each attempt of the request, in attempt order; returns at once."""
         self._validate(request)
+        group_id = _new_task_id(self.store)
+        records: list[TaskRecord] = []
+        for attempt in range(1, request.attempts + 1):
+            task_id = group_id if attempt == 1 else _new_task_id(self.store)
+            records.append(self._queue(request, task_id, group_id, attempt))
+        return records
+
+    def _queue(self, request: TaskRequest, task_id: str, group_id: str, attempt: int) -> TaskRecord:
+        """Record one attempt as queued, announce it and start it."""
         now = time.time()
         record = TaskRecord(
-            id=_new_task_id(self.store),
+            id=task_id,
             created=now,
             updated=now,
             prompt=request.prompt,
@@ -199,6 +227,8 @@ class Engine:
             status=TaskStatus.QUEUED.value,
             owner=_owner(),
             host=request.host or "",
+            group_id=group_id,
+            attempt=attempt,
         )
         self.store.insert_task(record)
         self.bus.emit(
@@ -210,6 +240,8 @@ class Engine:
                 mode=record.mode,
                 environment=record.environment,
                 image=record.image,
+                group_id=group_id,
+                attempt=attempt,
             )
         )
         self._start(record, pinned=request.host)
@@ -220,6 +252,10 @@ class Engine:
             raise EngineError("the prompt is empty: say what the agent should do")
         if request.mode not in ("code", "ask"):
             raise EngineError(f"mode {request.mode!r} is not known: use code or ask")
+        if not 1 <= request.attempts <= MAX_ATTEMPTS:
+            raise EngineError(
+                f"{request.attempts} attempts is not possible: ask for 1 to {MAX_ATTEMPTS}"
+            )
         try:
             self.config.environment(request.environment)
             if request.host is not None:
@@ -238,10 +274,34 @@ class Engine:
     ) -> None:
         context = RunContext(self.config, self.paths, self.store, self.bus, self.hosts, self.model)
         run = TaskRun(context, record, pinned)
-        work = run.run() if follow_up is None else run.follow_up(follow_up)
+        work = run.run() if follow_up is None else self._follow_up(run, follow_up)
         job = asyncio.create_task(work, name=f"task-{record.id}")
         self._running[record.id] = job
         job.add_done_callback(lambda _: self._running.pop(record.id, None))
+
+    async def _follow_up(self, run: TaskRun, prompt: str) -> None:
+        """Run a follow-up turn; when it ends ready and the task has a pull request, push the
+        new commits to it and refresh its description (a failure is recorded on the task)."""
+        await run.follow_up(prompt)
+        task = self.task(run.task.id)
+        if not task.pr_number or task.status != TaskStatus.READY.value:
+            return
+        try:
+            await self.open_pull_request(task.id)
+        except EngineError as error:
+            record_failure(self.bus, task.id, f"the pull request was not updated: {error}")
+
+    async def open_pull_request(self, task_id: str, draft: bool = False) -> Delivery:
+        """Push a ready task's branch to the repository's remote and open its pull request, or
+        update the one it has; without a token, push and say where to open it by hand."""
+        task = self.task(task_id)
+        try:
+            plan = delivery_plan(task, self.store.commands(task.id), self.config, self.paths, draft)
+            delivery = await asyncio.to_thread(deliver, plan)
+        except DeliveryError as error:
+            raise EngineError(str(error)) from None
+        record_delivery(self.store, self.bus, task.id, delivery)
+        return delivery
 
     async def follow_up(self, task_id: str, prompt: str) -> TaskRecord:
         """Start a new turn of a finished task in its sandbox and branch; returns at once."""
@@ -253,7 +313,10 @@ class Engine:
         await self.wait(task.id)
         if task.status == TaskStatus.CANCELLED.value or not task.sandbox_id:
             raise EngineError(f"task {task.id} has no sandbox to continue in: retry it instead")
-        self.model  # noqa: B018
+        try:
+            self.model  # noqa: B018
+        except ModelError as error:
+            raise EngineError(str(error)) from None
         self.store.update_task(task.id, owner=_owner())
         self._start(self.task(task.id), follow_up=prompt)
         return self.task(task.id)
@@ -322,8 +385,34 @@ class Engine:
     def tasks(self, include_archived: bool = False) -> list[TaskRecord]:
         return self.store.list_tasks(include_archived)
 
+    def attempts(self, task_id: str) -> list[TaskRecord]:
+        """Every attempt of the task's request, in attempt order (just the task when alone)."""
+        return self.store.group_tasks(self.task(task_id).group)
+
+    def ranked_attempts(self, task_id: str) -> list[RankedAttempt]:
+        """The attempts of the task's request, best first by evidence, each with its reasons."""
+        return rank_attempts(self.attempts(task_id), self.store.commands, self.cost)
+
+    def attempt(self, task_id: str, number: int | None = None) -> TaskRecord:
+        """Attempt `number` of the task's request; the task itself when number is None."""
+        if number is None:
+            return self.task(task_id)
+        attempts = self.attempts(task_id)
+        if not 1 <= number <= len(attempts):
+            count = f"{len(attempts)} attempt" + ("" if len(attempts) == 1 else "s")
+            choice = "1" if len(attempts) == 1 else f"1 to {len(attempts)}"
+            raise EngineError(
+                f"task {attempts[0].group} has {count}, not an attempt {number}: choose {choice}"
+            )
+        return attempts[number - 1]
+
     def commands(self, task_id: str) -> list[CommandRecord]:
         return self.store.commands(self.task(task_id).id)
+
+    def evidence(self, task_id: str) -> Evidence:
+        """The checks the task ran with their stored exit codes, and what they say of its answer."""
+        task = self.task(task_id)
+        return evidence_for(task, self.store.commands(task.id))
 
     def events(self, task_id: str, until: float | None = None) -> list[Event]:
         """The task's recorded events in order, up to time `until` if given; command output

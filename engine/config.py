@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from engine.paths import Paths
 
@@ -85,6 +93,7 @@ class Environment(_Section):
     """Repository subdirectory the agent starts in."""
 
 
+DEFAULT_RECONNECT_SECONDS = 120.0
 DEFAULT_MAX_TASKS = 8
 
 
@@ -99,6 +108,9 @@ class HostConfig(_Section):
     """Known hosts file that vouches for the host's key; ~/.ssh/known_hosts by default."""
     max_tasks: int = Field(default=DEFAULT_MAX_TASKS, ge=1)
     """Tasks that run at once on this host; more wait in the queue."""
+    reconnect_seconds: float = Field(default=DEFAULT_RECONNECT_SECONDS, gt=0)
+    """After an SSH connection drops, how long to keep trying to reach the host again; its
+    running tasks carry on when it comes back and fail as "host down" when it does not."""
 
     @model_validator(mode="after")
     def _one_address(self) -> HostConfig:
@@ -106,6 +118,53 @@ class HostConfig(_Section):
             raise ValueError('give exactly one of ssh = "user@host[:port]" or docker = "unix://…"')
         if self.docker is not None and not self.docker.startswith("unix://"):
             raise ValueError(f"docker = {self.docker!r}: use a unix:// socket URL")
+        return self
+
+
+_REPO_PATH = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+$")
+_REMOTE_NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$")
+
+
+class ForgeConfig(_Section):
+    kind: Literal["github", "gitlab"] | None = None
+    """github or gitlab; by default gitlab when the remote's host name says gitlab, else github."""
+    api_url: str | None = None
+    """REST API root, for GitHub Enterprise (https://HOST/api/v3) or a self-hosted GitLab
+    (https://HOST/api/v4); https://api.github.com or https://gitlab.com/api/v4 by default."""
+    repo: str | None = None
+    """The repository pull requests go to, owner/name (GitLab: group/subgroup/name); read from
+    the remote's URL by default."""
+    remote: str = "origin"
+    """The git remote task branches are pushed to."""
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, api_url: str | None) -> str | None:
+        if api_url is not None and not api_url.startswith(("https://", "http://")):
+            raise ValueError(f"api_url = {api_url!r}: use an http(s):// URL")
+        return None if api_url is None else api_url.rstrip("/")
+
+    @field_validator("repo")
+    @classmethod
+    def _repo_path(cls, repo: str | None) -> str | None:
+        if repo is None:
+            return None
+        path = repo.strip("/").removesuffix(".git")
+        if not _REPO_PATH.match(path):
+            raise ValueError(f'repo = {repo!r}: write it as "owner/name"')
+        return path
+
+    @field_validator("remote")
+    @classmethod
+    def _remote_name(cls, remote: str) -> str:
+        if not _REMOTE_NAME.match(remote):
+            raise ValueError(f"remote = {remote!r} is not a git remote name")
+        return remote
+
+    @model_validator(mode="after")
+    def _github_repo(self) -> ForgeConfig:
+        if self.kind == "github" and self.repo is not None and self.repo.count("/") != 1:
+            raise ValueError(f'repo = {self.repo!r}: a GitHub repository is "owner/name"')
         return self
 
 
@@ -128,6 +187,8 @@ class Config(_Section):
     """Binding id -> keys overrides for the board."""
     hosts: dict[str, HostConfig] = Field(default_factory=dict)
     """Docker hosts tasks run on: [hosts.NAME]; `local` exists when a local engine answers."""
+    forge: ForgeConfig = Field(default_factory=ForgeConfig)
+    """Where pull requests are opened: [forge]."""
 
     def environment(self, name: str) -> Environment:
         """The named environment; `default` exists even when not configured."""

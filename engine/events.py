@@ -39,6 +39,9 @@ class TaskQueued(Event):
     mode: str
     environment: str
     image: str
+    group_id: str = ""
+    """The id of attempt 1 of the request (best-of-N); the task's own id when it is alone."""
+    attempt: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,6 +158,20 @@ class TaskFinished(Event):
     head_sha: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class PullRequestChanged(Event):
+    """The task's branch was pushed and its pull request opened or updated, or that failed."""
+
+    type: ClassVar[str] = "task.pull_request"
+    action: str
+    """opened, updated, pushed (no token: the request is opened by hand) or failed."""
+    url: str = ""
+    """The pull request's page; where to open it by hand when pushed."""
+    number: int = 0
+    detail: str = ""
+    """What failed, or a note such as the base branch chosen."""
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     TaskQueued,
     TaskStatusChanged,
@@ -171,6 +188,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ModelRetry,
     TurnUsage,
     TaskFinished,
+    PullRequestChanged,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in ALL_EVENTS}
 

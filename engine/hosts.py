@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from engine.config import DEFAULT_MAX_TASKS, Config
+from engine.config import DEFAULT_MAX_TASKS, DEFAULT_RECONNECT_SECONDS, Config
 from sandboxes.base import SandboxBackend, SandboxError
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ class HostSpec:
     known_hosts: Path | None = None
     origin: str = "config"
     """Where it was found: config, docker context, or default."""
+    reconnect_seconds: float = DEFAULT_RECONNECT_SECONDS
+    """How long a dropped SSH connection is tried again before the host is down."""
 
     @property
     def shown_address(self) -> str:
@@ -82,7 +84,15 @@ def configured_hosts(config: Config) -> list[HostSpec]:
         kind: HostKind = "ssh" if host.ssh is not None else "docker"
         address = host.ssh if host.ssh is not None else host.docker or ""
         specs.append(
-            HostSpec(name, kind, address, host.max_tasks, host.identity_file, host.known_hosts)
+            HostSpec(
+                name,
+                kind,
+                address,
+                host.max_tasks,
+                host.identity_file,
+                host.known_hosts,
+                reconnect_seconds=host.reconnect_seconds,
+            )
         )
     return specs
 
@@ -147,17 +157,19 @@ class Host:
 
         if self.spec.kind == "docker":
             return DockerBackend(self.spec.address or None)
-        return DockerBackend((self._tunnel or self._make_tunnel()).base_url)
+        tunnel = self._tunnel or self._make_tunnel()
+        return DockerBackend(tunnel.base_url, link=tunnel)
 
     def _make_tunnel(self) -> DockerTunnel:
-        from sandboxes.ssh import DockerTunnel, parse_ssh_target
+        from sandboxes.ssh import DockerTunnel, ReconnectPolicy, parse_ssh_target
 
         target = parse_ssh_target(
             self.spec.address,
             identity_file=self.spec.identity_file,
             known_hosts=self.spec.known_hosts,
         )
-        tunnel = DockerTunnel(target)
+        policy = ReconnectPolicy(max_total=self.spec.reconnect_seconds)
+        tunnel = DockerTunnel(target, reconnect=policy)
         tunnel.add_listener(self._tunnel_changed)
         self._tunnel = tunnel
         return tunnel

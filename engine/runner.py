@@ -34,7 +34,14 @@ from engine.prompt import build_instructions, user_prompt
 from engine.results import ResultCollector, ResultError
 from engine.states import TaskStatus, check_transition
 from engine.store import Store, TaskRecord
-from sandboxes.base import MANAGED_LABEL, Sandbox, SandboxBackend, SandboxError, SandboxSpec
+from sandboxes.base import (
+    MANAGED_LABEL,
+    BackendUnavailable,
+    Sandbox,
+    SandboxBackend,
+    SandboxError,
+    SandboxSpec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +124,8 @@ class TaskRun:
         self.pinned = pinned
         """The host the task must run on; any host with a free slot when None."""
         self.backend: SandboxBackend | None = None
+        self.host_name = ""
+        """The host the task was placed on; empty until then."""
         self.status = TaskStatus(task.status)
         self.environment = ctx.config.environment(task.environment)
         self.sandbox: Sandbox | None = None
@@ -152,6 +161,8 @@ class TaskRun:
             await work
         except asyncio.CancelledError:
             await asyncio.shield(self._end(TaskStatus.CANCELLED, "cancelled"))
+        except BackendUnavailable as error:
+            await asyncio.shield(self._end(TaskStatus.FAILED, self._host_down(error)))
         except (TaskError, *EXPECTED_ERRORS) as error:
             await asyncio.shield(self._end(TaskStatus.FAILED, str(error)))
         except Exception as error:
@@ -162,9 +173,19 @@ class TaskRun:
     async def _place(self, pinned: str | None) -> SandboxBackend:
         """Wait for a slot on a host, reach it, and record where the task runs."""
         host, backend = await self.ctx.hosts.place(self.task.id, pinned)
-        self.backend = backend
+        self.backend, self.host_name = backend, host.name
         self.ctx.store.update_task(self.task.id, host=host.name)
         return backend
+
+    def _host_down(self, error: BackendUnavailable) -> str:
+        """Mark the task's host down; the task's error says so and how to go on."""
+        if not self.host_name:
+            return str(error)
+        self.ctx.hosts.get(self.host_name).mark_down(str(error))
+        return (
+            f"host {self.host_name} is down: {error}. Retry the task (r on the board) "
+            "to run it again on a host that is up"
+        )
 
     def _internal_error(self, error: Exception) -> str:
         path = self.ctx.paths.logs_dir / self.task.id / "internal-error.log"

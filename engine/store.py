@@ -107,8 +107,20 @@ TASK_COLUMNS = (
     "instructions",
     "archived",
     "host",
+    "group_id",
+    "attempt",
+    "pr_url",
+    "pr_number",
+    "pr_forge",
 )
-ADDED_COLUMNS = {"host": "TEXT NOT NULL DEFAULT ''"}
+ADDED_COLUMNS = {
+    "host": "TEXT NOT NULL DEFAULT ''",
+    "group_id": "TEXT NOT NULL DEFAULT ''",
+    "attempt": "INTEGER NOT NULL DEFAULT 1",
+    "pr_url": "TEXT NOT NULL DEFAULT ''",
+    "pr_number": "INTEGER NOT NULL DEFAULT 0",
+    "pr_forge": "TEXT NOT NULL DEFAULT ''",
+}
 """Columns added to tasks after its first release, with their definitions: older stores gain them
 when opened."""
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created"}
@@ -143,6 +155,21 @@ class TaskRecord:
     archived: bool = False
     host: str = ""
     """The Docker host the task runs on; empty until it is placed."""
+    group_id: str = ""
+    """The id of attempt 1 of the request this task is an attempt of; empty in older stores."""
+    attempt: int = 1
+    """Which attempt of its group this task is, from 1."""
+    pr_url: str = ""
+    """The web page of the task's pull (merge) request; empty when none was opened."""
+    pr_number: int = 0
+    """Its number (GitLab: iid); 0 when none."""
+    pr_forge: str = ""
+    """github or gitlab, where it was opened."""
+
+    @property
+    def group(self) -> str:
+        """The id shared by every attempt of this task's request."""
+        return self.group_id or self.id
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in TASK_COLUMNS}
@@ -249,6 +276,14 @@ class Store:
     def list_tasks(self, include_archived: bool = False) -> list[TaskRecord]:
         where = "" if include_archived else "WHERE archived = 0"
         rows = self._db.execute(f"SELECT * FROM tasks {where} ORDER BY created").fetchall()
+        return [_task_from_row(row) for row in rows]
+
+    def group_tasks(self, group_id: str) -> list[TaskRecord]:
+        """The attempts of one request, in attempt order."""
+        rows = self._db.execute(
+            "SELECT * FROM tasks WHERE group_id = ? OR id = ? ORDER BY attempt, created",
+            (group_id, group_id),
+        ).fetchall()
         return [_task_from_row(row) for row in rows]
 
     def tasks_in(self, statuses: Iterable[str]) -> list[TaskRecord]:

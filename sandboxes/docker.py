@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import docker
 import docker.errors
@@ -41,10 +41,12 @@ from sandboxes.docker_archive import (
 )
 from sandboxes.docker_exec import (
     GROUP_SCRIPT,
-    PID_DIR,
+    RESUME_SCRIPT,
+    RUN_DIR,
     ExecOutput,
+    LostStream,
+    ReceivedOutput,
     ThreadedStream,
-    finished_exit_code,
     kill_exec_group,
     start_exec_stream,
 )
@@ -53,6 +55,21 @@ from sandboxes.image import DEFAULT_IMAGE_TAG, default_image_tag, dockerfile_byt
 __all__ = ["DEFAULT_IMAGE_TAG", "DockerBackend", "DockerSandbox", "default_image_tag"]
 
 T = TypeVar("T")
+
+
+class Link(Protocol):
+    """What an engine is reached through when that can drop and come back: an SSH tunnel."""
+
+    @property
+    def state(self) -> str:
+        """connecting, connected, reconnecting or down."""
+        ...
+
+    @property
+    def error(self) -> Exception | None:
+        """Why it is down, when it is."""
+        ...
+
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 SANDBOX_CAPABILITIES = [
@@ -69,6 +86,14 @@ KEEPALIVE_COMMAND = ["sleep", "infinity"]
 BRIDGE_NETWORK = "bridge"
 STOP_TIMEOUT_SECONDS = 5
 KILL_GRACE_SECONDS = 5.0
+RESUME_WAIT_SECONDS = 150.0
+"""How long a command whose connection was lost waits for the engine to answer again (longer
+than an SSH tunnel's own reconnect budget)."""
+RESUME_FIRST_DELAY = 0.25
+RESUME_MAX_DELAY = 2.0
+LINK_RETRIES = 3
+LINK_FIRST_DELAY = 0.1
+LINK_POLL_SECONDS = 0.1
 GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
 MAX_SYMLINK_HOPS = 8
@@ -85,8 +110,9 @@ def unreachable_message(where: str) -> str:
 class DockerConnection:
     """A lazily opened docker-py client, the address it talks to, and error translation."""
 
-    def __init__(self, base_url: str | None, timeout: int) -> None:
+    def __init__(self, base_url: str | None, timeout: int, link: Link | None = None) -> None:
         self.base_url = base_url
+        self.link = link
         self.where = base_url or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
@@ -112,8 +138,26 @@ class DockerConnection:
             raise self.translate(error) from error
 
     async def run(self, call: Callable[[APIClient], T]) -> T:
-        """Run call with the client on a worker thread."""
-        return await asyncio.to_thread(self.blocking, call)
+        """Run call with the client on a worker thread; while the link reconnects, wait for it."""
+        for attempt in range(LINK_RETRIES + 1):
+            try:
+                return await asyncio.to_thread(self.blocking, call)
+            except BackendUnavailable:
+                if attempt == LINK_RETRIES or not await self.link_back(attempt):
+                    raise
+        raise AssertionError("unreachable")
+
+    async def link_back(self, attempt: int) -> bool:
+        """After a failed call: wait while the link reconnects. True to try again; False when
+        there is no link; BackendUnavailable when the link is down for good."""
+        if self.link is None:
+            return False
+        await asyncio.sleep(LINK_FIRST_DELAY * 2**attempt)
+        while self.link.state in ("connecting", "reconnecting"):
+            await asyncio.sleep(LINK_POLL_SECONDS)
+        if self.link.state == "down":
+            raise BackendUnavailable(str(self.link.error or f"the link to {self.where} is down"))
+        return True
 
     def translate(self, error: Exception) -> SandboxError:
         """Turn a docker-py or transport error into a SandboxError with a useful message."""
@@ -128,6 +172,8 @@ class DockerSandbox(Sandbox):
     def __init__(self, connection: DockerConnection, container_id: str) -> None:
         self.id = container_id
         self._connection = connection
+        self._read_runs: list[str] = []
+        """Directories of commands read to their end; the next command removes them."""
 
     async def exec(
         self,
@@ -141,22 +187,83 @@ class DockerSandbox(Sandbox):
     ) -> ExecResult:
         """Run argv (as user, default the image's) in its own process group.
 
-        At timeout or cancellation the whole group is killed.
+        At timeout or cancellation the whole group is killed. When the connection to the engine
+        is lost, the command goes on in the container; its output resumes from where it was cut
+        once the engine answers again.
         """
         started = time.monotonic()
-        pidfile = f"{PID_DIR}/{uuid.uuid4().hex}"
-        command = ["sh", "-c", GROUP_SCRIPT, "sh", pidfile, *argv]
-        exec_id = await self._connection.run(
-            lambda api: api.exec_create(
-                self.id, command, workdir=workdir, environment=env, user=user or ""
-            )["Id"]
+        deadline = None if timeout is None else started + timeout
+        run_dir = f"{RUN_DIR}/{uuid.uuid4().hex}"
+        stale, self._read_runs = " ".join(self._read_runs), []
+        command = ["sh", "-c", GROUP_SCRIPT, "sh", run_dir, stale, *argv]
+        exec_id = await self._create_exec(
+            command, workdir=workdir, environment=env, user=user or ""
         )
+        exit_code = await self._follow(exec_id, run_dir, ReceivedOutput(on_output), deadline)
+        if exit_code is not None:
+            self._read_runs.append(posixpath.basename(run_dir))
+        return ExecResult(
+            exit_code=exit_code, timed_out=exit_code is None, duration=time.monotonic() - started
+        )
+
+    async def _create_exec(self, command: list[str], **options: Any) -> str:
+        exec_id: str = await self._connection.run(
+            lambda api: api.exec_create(self.id, command, **options)["Id"]
+        )
+        return exec_id
+
+    async def _follow(
+        self, exec_id: str, run_dir: str, received: ReceivedOutput, deadline: float | None
+    ) -> int | None:
+        """The command's exit code, its output streamed; None when it timed out and was killed.
+
+        After a lost connection, waits for the engine and streams the rest of the output from
+        the command's own copy of it.
+        """
+        pidfile = f"{run_dir}/pid"
+        while True:
+            try:
+                return await self._stream(exec_id, pidfile, received, deadline)
+            except LostStream as lost:
+                exec_id = await self._resume(run_dir, received.size, lost)
+
+    async def _resume(self, run_dir: str, sent: int, lost: LostStream) -> str:
+        """Wait until the engine answers, then start streaming the output from byte `sent`.
+
+        A linked engine is waited for as long as its link reconnects; a local one for
+        RESUME_WAIT_SECONDS."""
+        give_up = time.monotonic() + RESUME_WAIT_SECONDS
+        delay = RESUME_FIRST_DELAY
+        while True:
+            try:
+                return await self._create_exec(
+                    ["sh", "-c", RESUME_SCRIPT, "sh", run_dir, str(sent)], user="0"
+                )
+            except BackendUnavailable as error:
+                if self._connection.link is not None:
+                    raise
+                if time.monotonic() + delay > give_up:
+                    raise BackendUnavailable(
+                        f"lost the Docker engine at {self._connection.where} while a command "
+                        f"was running ({lost}) and it did not answer again within "
+                        f"{RESUME_WAIT_SECONDS:g}s: {error}"
+                    ) from error
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESUME_MAX_DELAY)
+
+    async def _stream(
+        self, exec_id: str, pidfile: str, received: ReceivedOutput, deadline: float | None
+    ) -> int | None:
+        """Start one exec of the command (or of its resumption) and stream it to its end."""
         output = ExecOutput(
             lambda: self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
         )
         stream = ThreadedStream(output.chunks(), name=f"taskyard-exec-{exec_id[:12]}")
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            finished = await stream.deliver(on_output, timeout)
+            finished = await stream.deliver(received.deliver, remaining)
+        except LostStream:
+            raise
         except BaseException:
             with contextlib.suppress(SandboxError):
                 await asyncio.shield(self._kill_group(exec_id, pidfile))
@@ -164,11 +271,10 @@ class DockerSandbox(Sandbox):
             raise
         if not finished:
             await self._kill_group(exec_id, pidfile)
-            if not await stream.deliver(on_output, KILL_GRACE_SECONDS):
+            if not await stream.deliver(received.deliver, KILL_GRACE_SECONDS):
                 output.abort()
-            return ExecResult(exit_code=None, timed_out=True, duration=time.monotonic() - started)
-        exit_code = await self._connection.run(lambda api: finished_exit_code(api, exec_id))
-        return ExecResult(exit_code=exit_code, timed_out=False, duration=time.monotonic() - started)
+            return None
+        return output.exit_code()
 
     async def _kill_group(self, exec_id: str, pidfile: str) -> None:
         await self._connection.run(lambda api: kill_exec_group(api, self.id, exec_id, pidfile))
@@ -219,8 +325,14 @@ class DockerBackend(SandboxBackend):
 
     name = "docker"
 
-    def __init__(self, base_url: str | None = None, *, timeout: int = 60) -> None:
-        self._connection = DockerConnection(base_url, timeout)
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: int = 60,
+        link: Link | None = None,
+    ) -> None:
+        self._connection = DockerConnection(base_url, timeout, link)
 
     @property
     def where(self) -> str:

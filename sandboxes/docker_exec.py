@@ -6,7 +6,6 @@ import asyncio
 import socket
 import struct
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,15 +13,46 @@ from docker.api.client import APIClient
 
 from sandboxes.base import OutputCallback, SandboxError
 
-PID_DIR = "/tmp/.taskyard-pids"
+RUN_DIR = "/tmp/.taskyard-runs"
+"""Where each command keeps its process group id, a copy of its output and its exit status."""
 FRAME_HEADER_BYTES = 8
+STDOUT_FRAME = 1
+EXIT_MARK = b"\x1etaskyard-exit:"
+"""Starts the line GROUP_SCRIPT writes to stderr when the command ends: the exit status."""
+LOST_STATUS = "lost"
+"""The status RESUME_SCRIPT reports when the command ended without recording one."""
 
 GROUP_SCRIPT = (
-    'pidfile="$1"; shift; mkdir -p -m 1777 "${pidfile%/*}" 2>/dev/null; echo $$ > "$pidfile"; '
-    '"$@" 2>&1; status=$?; rm -f "$pidfile"; exit $status'
+    'dir="$1"; stale="$2"; shift 2; root="${dir%/*}"; '
+    'mkdir -p -m 1777 "$root" 2>/dev/null; mkdir -p "$dir" || exit 125; '
+    'for old in $stale; do rm -rf "${root:?}/$old" 2>/dev/null; done; '
+    'echo $$ > "$dir/pid"; '
+    "if tee -p /dev/null </dev/null >/dev/null 2>&1; then keep=-p; else keep=; fi; "
+    '{ "$@" 2>&1; echo $? > "$dir/status.new"; } | tee $keep "$dir/log"; '
+    'mv "$dir/status.new" "$dir/status"; rm -f "$dir/pid"; status=$(cat "$dir/status"); '
+    'printf \'\\036taskyard-exit:%s\\n\' "$status" >&2; exit "$status"'
 )
-"""Records the process group id (docker exec starts the command as a session leader), then runs
-argv with stderr on stdout's pipe so their order survives."""
+"""Records the process group id (docker exec starts the command as a session leader), runs argv
+with stderr on stdout's pipe so their order survives, keeps a copy of that output and its exit
+status in the command's directory (they outlive a lost connection: `tee -p` goes on writing the
+copy when the stream is gone), and ends with the status on stderr. Directories of commands
+already read to their end are removed on the way."""
+
+RESUME_SCRIPT = (
+    'dir="$1"; sent="$2"; '
+    "while :; do "
+    '[ -e "$dir/status" ] && ended=1 || ended=0; '
+    'size=$(wc -c < "$dir/log" 2>/dev/null || echo 0); '
+    'if [ "$size" -gt "$sent" ]; then '
+    'tail -c +$((sent + 1)) "$dir/log" | head -c $((size - sent)); sent=$size; fi; '
+    "if [ $ended = 1 ]; then "
+    'printf \'\\036taskyard-exit:%s\\n\' "$(cat "$dir/status")" >&2; exit 0; fi; '
+    'if ! kill -0 "$(cat "$dir/pid" 2>/dev/null)" 2>/dev/null && [ ! -e "$dir/status" ]; then '
+    f"printf '\\036taskyard-exit:{LOST_STATUS}\\n' >&2; exit 0; fi; "
+    "sleep 0.2; done"
+)
+"""Streams a command's recorded output from byte `sent` on, live, until its status is recorded;
+then reports that status the way GROUP_SCRIPT does."""
 
 KILL_SCRIPT = (
     'pidfile="$1"; tries=0; '
@@ -33,6 +63,10 @@ KILL_SCRIPT = (
     'rm -f "$pidfile"'
 )
 """Kills the process group recorded by GROUP_SCRIPT and waits (bounded) until it is gone."""
+
+
+class LostStream(SandboxError):
+    """A command's output stream ended before the command did: the connection was lost."""
 
 
 class ThreadedStream:
@@ -111,37 +145,74 @@ def read_exactly(reader: Any, size: int) -> bytes:
     return b"".join(parts)
 
 
-def exec_frames(reader: Any) -> Iterator[bytes]:
-    """The payloads of Docker's multiplexed stream (8-byte header: kind, 3 zeros, length)."""
+def exec_frames(reader: Any) -> Iterator[tuple[int, bytes]]:
+    """The frames of Docker's multiplexed stream (8-byte header: kind, 3 zeros, length)."""
     while len(header := read_exactly(reader, FRAME_HEADER_BYTES)) == FRAME_HEADER_BYTES:
-        _kind, length = struct.unpack(">BxxxL", header)
+        kind, length = struct.unpack(">BxxxL", header)
         if length:
-            yield read_exactly(reader, length)
+            yield kind, read_exactly(reader, length)
 
 
 class ExecOutput:
-    """The merged stdout+stderr of one exec, read from its hijacked connection."""
+    """The output of a command run by GROUP_SCRIPT or RESUME_SCRIPT, and its exit status.
+
+    stdout carries the command's merged output; stderr carries the exit line (and any complaint
+    of the wrapper script, passed on as output).
+    """
 
     def __init__(self, open_stream: Callable[[], Any]) -> None:
         self._open_stream = open_stream
         self._stream: Any = None
         self._aborted = False
+        self._stderr = b""
+        self.status: str | None = None
+        """The exit status as reported at the end of the stream; None until then."""
 
     def chunks(self) -> Iterator[bytes]:
         """Start the exec and yield its output chunks in arrival order."""
         self._stream = self._open_stream()
         try:
             if not self._aborted:
-                yield from self._frames()
+                yield from self._payloads()
         finally:
             self._stream.close()
 
-    def _frames(self) -> Iterator[bytes]:
+    def _payloads(self) -> Iterator[bytes]:
         try:
-            yield from exec_frames(self._stream)
+            for kind, payload in exec_frames(self._stream):
+                if kind == STDOUT_FRAME:
+                    yield payload
+                elif other := self._take_stderr(payload):
+                    yield other
         except (OSError, ValueError) as error:
             if not self._aborted:
-                raise SandboxError(f"lost the output of a command: {error}") from error
+                raise LostStream(f"lost the output of a command: {error}") from error
+
+    def _take_stderr(self, payload: bytes) -> bytes:
+        """Keep the exit line out of the output; return any other stderr text."""
+        self._stderr += payload
+        mark = self._stderr.find(EXIT_MARK)
+        if mark < 0:
+            other, self._stderr = self._stderr, b""
+            return other
+        line_end = self._stderr.find(b"\n", mark)
+        if line_end < 0:
+            other, self._stderr = self._stderr[:mark], self._stderr[mark:]
+            return other
+        self.status = self._stderr[mark + len(EXIT_MARK) : line_end].decode(errors="replace")
+        other, self._stderr = self._stderr[:mark] + self._stderr[line_end + 1 :], b""
+        return other
+
+    def exit_code(self) -> int:
+        """The command's exit code; LostStream when the stream ended before the command did."""
+        if self.status is None:
+            raise LostStream("the output of a command ended before the command did")
+        if self.status == LOST_STATUS or not self.status.isdigit():
+            raise SandboxError(
+                "a command ended without recording its exit status: its processes were killed "
+                "from outside the task (out of memory, or the container restarted?)"
+            )
+        return int(self.status)
 
     def abort(self) -> None:
         """Stop reading: shut the connection down so the reading thread ends."""
@@ -155,14 +226,17 @@ class ExecOutput:
             return
 
 
-def finished_exit_code(api: APIClient, exec_id: str) -> int:
-    """The exit code of an exec whose output has ended."""
-    for _attempt in range(100):
-        details = api.exec_inspect(exec_id)
-        if not details["Running"] and details["ExitCode"] is not None:
-            return int(details["ExitCode"])
-        time.sleep(0.01)
-    raise SandboxError(f"command {exec_id[:12]} closed its output but never reported an exit code")
+class ReceivedOutput:
+    """Passes a command's output on and counts the bytes passed, to resume after a loss."""
+
+    def __init__(self, on_output: OutputCallback | None) -> None:
+        self._on_output = on_output
+        self.size = 0
+
+    def deliver(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self._on_output is not None:
+            self._on_output(chunk)
 
 
 def kill_exec_group(api: APIClient, container_id: str, exec_id: str, pidfile: str) -> None:

@@ -1,4 +1,4 @@
-"""The board without Docker: stored tasks, filter, sort, composer, archive, help, PR, quit."""
+"""The board without Docker: stored tasks, filter, sort, composer, archive, help, quit."""
 
 from __future__ import annotations
 
@@ -130,10 +130,11 @@ async def test_composer_fields_defaults_and_cancel(tmp_path: Path) -> None:
         await pilot.press("ctrl+s")
         assert "Write a prompt" in str(composer.query_one("#composer-error").render())
         composer.query_one("#prompt", TextArea).text = "do it"
-        composer.query_one("#attempts", Input).value = "3"
+        composer.query_one("#attempts", Input).value = "9"
         await pilot.pause()
         await pilot.press("ctrl+s")
-        assert "not available yet" in str(composer.query_one("#composer-error").render())
+        error = str(composer.query_one("#composer-error").render())
+        assert "Attempts must be 1 to 4, not 9." in error
         await pilot.press("escape")
         assert app.screen is app.board
         assert len(app.board.table.rows_by_id) == 3
@@ -149,16 +150,6 @@ async def test_archive_hides_the_task(tmp_path: Path) -> None:
         assert table.visible_ids == ["bbbb0002", "aaaa0001"]
         assert app.engine.task("cccc0003").archived
         assert [task.id for task in app.engine.tasks()] == ["aaaa0001", "bbbb0002"]
-    await app.engine.close()
-
-
-async def test_pull_request_is_not_available_yet(tmp_path: Path) -> None:
-    app = board_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("p")
-        await pilot.pause()
-        messages = [notification.message for notification in app._notifications]
-        assert "Pull requests are not available yet (issue 5)" in messages
     await app.engine.close()
 
 

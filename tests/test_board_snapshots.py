@@ -168,6 +168,56 @@ def stored_board(home: Path) -> Engine:
     return engine
 
 
+LINT_ANSWER = (
+    "Sorted the imports 【F:calc.py†L1-L2】; all tests pass and lint is clean "
+    "【c0ffee13†L1】, as 【c0ffee99†L1】 shows."
+)
+LINT_CITATIONS = [
+    {"kind": "file", "target": "calc.py", "start": 1, "end": 2, "valid": True, "reason": ""},
+    {"kind": "chunk", "target": "c0ffee13", "start": 1, "end": 1, "valid": True, "reason": ""},
+    {
+        "kind": "chunk",
+        "target": "c0ffee99",
+        "start": 1,
+        "end": 1,
+        "valid": False,
+        "reason": "no command c0ffee99",
+    },
+]
+
+
+def store_unsupported_claim(engine: Engine) -> None:
+    """A ready task whose answer says the checks pass while its last lint run failed."""
+    store_task(
+        engine,
+        "b7c8d9e0",
+        prompt="Make the linter happy",
+        created=FROZEN_NOW - 200,
+        updated=FROZEN_NOW - 120,
+        diff=CALC_DIFF,
+        final_message=LINT_ANSWER,
+        citations=LINT_CITATIONS,
+        branch="taskyard/b7c8d9e0",
+    )
+    runs = [
+        ("c0ffee11", ["ruff", "check", "."], "calc.py:1:1: I001 unsorted imports\n", 1),
+        ("c0ffee12", ["python3", "-m", "unittest", "-q"], PASSING_RUN, 0),
+        ("c0ffee13", ["ruff", "check", "."], "calc.py:3:5: F841 unused variable\n", 1),
+    ]
+    for offset, (chunk_id, command, output, exit_code) in enumerate(runs):
+        started = FROZEN_NOW - 190 + offset * 20
+        store_command(
+            engine,
+            "b7c8d9e0",
+            chunk_id,
+            command,
+            output,
+            exit_code=exit_code,
+            started=started,
+            finished=started + 1,
+        )
+
+
 def board(tmp_path: Path) -> TaskyardApp:
     return TaskyardApp(stored_board(tmp_path / "home"), REPO, clock=lambda: FROZEN_NOW)
 
@@ -207,6 +257,15 @@ def test_task_tab_mid_run(snap_compare: SnapCompare, app: TaskyardApp) -> None:
 
 def test_result_panel(snap_compare: SnapCompare, app: TaskyardApp) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=open_task("a1b2c3d4", "down"))
+
+
+def test_result_panel_with_an_unsupported_claim(snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """The warning above the answer, the failing last lint run's output, the invalid citation."""
+    engine = stored_board(tmp_path / "home")
+    store_unsupported_claim(engine)
+    app = TaskyardApp(engine, REPO, clock=lambda: FROZEN_NOW)
+    keys = ("shift+tab", "down", "down", "down")
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_task("b7c8d9e0", *keys))
 
 
 def test_help_screen(snap_compare: SnapCompare, app: TaskyardApp) -> None:

@@ -11,6 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
+from tests.support.agent_script import TEST_COMMAND
 from tests.support.board import EventLog, calc_fix_script, wait_until
 from tests.support.engines import scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer, Step
@@ -18,6 +19,7 @@ from tests.support.repos import git, make_calc_repo
 from tui.app import TaskyardApp
 from tui.screens.composer import ComposerScreen
 from tui.screens.follow_up import FollowUpScreen
+from tui.widgets.check_list import CheckList
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.result_panel import ResultPanel
 from tui.widgets.task_view import LOG_PANE, RESULT_PANE, TaskView
@@ -171,7 +173,11 @@ async def test_accept_makes_a_branch_in_the_repository(tmp_path: Path) -> None:
 
 
 async def test_follow_up_starts_a_new_turn(tmp_path: Path) -> None:
-    script: list[Step] = [Reply(text="first answer"), Reply(text="second answer")]
+    script: list[Step] = [
+        Reply(text="first answer"),
+        Reply(tool_calls=[Call("shell", {"command": TEST_COMMAND})]),
+        Reply(text="second answer: all tests pass"),
+    ]
     async with running_board(tmp_path, script) as (app, pilot, log):
         task_id = await submit_task(pilot, "Look at calc")
         await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
@@ -181,12 +187,16 @@ async def test_follow_up_starts_a_new_turn(tmp_path: Path) -> None:
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: log.finished(task_id, count=2), "the follow-up to end")
         assert log.count(task_id, "task.followup") == 1
-        assert app.engine.task(task_id).final_message == "second answer"
+        assert app.engine.task(task_id).final_message == "second answer: all tests pass"
         view = app.board.task_view(task_id)
         assert view is not None
         labels = [str(note.render()) for note in view.stream.query("StreamNote")]
         assert "Follow-up\nand now tests" in labels
         assert labels.count("Task ready") == 2
+        checks = view.result.query_one(CheckList)
+        (check,) = checks.runs
+        assert check.command == "python3 -m unittest -q" and check.outcome == "fail"
+        assert view.result.has_class("-unsupported-claim")
 
 
 async def test_x_cancels_a_running_task(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,20 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.agent_script import TEST_COMMAND, fix_script
-from tests.support.cli import run_taskyard
+from tests.support.cli import model_env, run_taskyard
 from tests.support.model_server import ScriptedModelServer
 from tests.support.repos import git, make_calc_repo
-
-
-def model_env(server: ScriptedModelServer, home: Path, wire_api: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "TASKYARD_HOME": str(home),
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": server.base_url,
-        "TASKYARD_WIRE_API": wire_api,
-        "TASKYARD_MODEL": "scripted-codex",
-    }
 
 
 @pytest.mark.parametrize("wire_api", ["chat", "responses"])

@@ -80,6 +80,100 @@ async def test_a_whole_task_runs_on_an_ssh_host(tmp_path: Path, sshd: SshServer)
     await engine.close()
 
 
+SLOW_LINES = 40
+SLOW_COMMAND = f'for i in $(seq 1 {SLOW_LINES}); do echo "line $i"; sleep 0.1; done'
+
+
+def slow_command_then_done(request: RecordedRequest) -> Reply:
+    """A command that prints one line every 0.1 s, then the answer."""
+    if request.tool_outputs():
+        return Reply(text="counted")
+    return Reply(tool_calls=[shell("sh", "-c", SLOW_COMMAND)])
+
+
+async def kill_connections_once_output_flows(engine: Engine, sshd: SshServer) -> None:
+    """Drop every SSH connection as soon as a task's command has printed its third line."""
+    subscription = engine.subscribe()
+    async for event in subscription:
+        if event.type == "command.output" and "line 3\n" in event.text:
+            assert sshd.kill_connections() >= 1
+            break
+    subscription.close()
+
+
+async def test_a_connection_killed_mid_task_the_task_finishes_with_its_full_log(
+    tmp_path: Path, sshd: SshServer
+) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    server = ScriptedModelServer([slow_command_then_done] * 2).start()
+    engine = scripted_engine(tmp_path / "home", server, hosts={"remote": ssh_host(sshd)})
+    states: list[str] = []
+    try:
+        request = TaskRequest(prompt="count", repo=str(repo), host="remote")
+        await engine.preflight(request)
+        engine.hosts.get("remote").add_listener(lambda _host: states.append(_host.state))
+        killer = asyncio.ensure_future(kill_connections_once_output_flows(engine, sshd))
+        record, events = await run_to_end(engine, request)
+        await killer
+    finally:
+        server.stop()
+    assert record.status == "ready", record.error
+    assert "reconnecting" in states and states[-1] == "connected"
+    [finished] = [e for e in of_type(events, "command.finished") if e.command[-1] == SLOW_COMMAND]
+    assert (finished.exit_code, finished.timed_out) == (0, False)
+    expected = "".join(f"line {n}\n" for n in range(1, SLOW_LINES + 1))
+    assert engine.read_output(record.id, finished.chunk_id).decode() == expected
+    streamed = "".join(
+        e.text for e in of_type(events, "command.output") if e.chunk_id == finished.chunk_id
+    )
+    assert streamed == expected
+    await engine.close()
+
+
+async def stop_sshd_once_output_flows(engine: Engine, sshd: SshServer) -> None:
+    """Take the SSH host away for good as soon as a task's command has printed its third line."""
+    subscription = engine.subscribe()
+    async for event in subscription:
+        if event.type == "command.output" and "line 3\n" in event.text:
+            sshd.stop()
+            break
+    subscription.close()
+
+
+async def test_a_host_that_stays_down_fails_its_task_which_a_retry_runs_elsewhere(
+    tmp_path: Path, sshd: SshServer
+) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    server = ScriptedModelServer([slow_command_then_done] * 3).start()
+    hosts = {
+        "remote": {**ssh_host(sshd), "reconnect_seconds": 2},
+        "local": {"docker": "unix:///var/run/docker.sock"},
+    }
+    engine = scripted_engine(tmp_path / "home", server, hosts=hosts)
+    try:
+        request = TaskRequest(prompt="count", repo=str(repo), host="remote")
+        await engine.preflight(request)
+        stopper = asyncio.ensure_future(stop_sshd_once_output_flows(engine, sshd))
+        lost, _ = await run_to_end(engine, request)
+        await stopper
+        assert lost.status == "failed"
+        assert lost.error.startswith("host remote is down:"), lost.error
+        assert "Retry the task" in lost.error
+        assert engine.host_states()["remote"] == "down"
+
+        subscription = engine.subscribe()
+        retried = await engine.retry(lost.id)
+        async for event in subscription:
+            if event.task_id == retried.id and event.type == "task.finished":
+                break
+        subscription.close()
+        again = await engine.wait(retried.id)
+    finally:
+        server.stop()
+        await engine.close()
+    assert (again.status, again.host) == ("ready", "local"), again.error
+
+
 async def test_twenty_tasks_at_once_on_one_ssh_host(tmp_path: Path, sshd: SshServer) -> None:
     repo = make_calc_repo(tmp_path / "calc")
     server = ScriptedModelServer([one_command_then_done] * 40).start()

@@ -19,6 +19,7 @@ from sandboxes.base import (
     SandboxSpec,
 )
 from sandboxes.docker import DockerBackend, DockerSandbox, default_image_tag
+from sandboxes.docker_exec import RUN_DIR
 from tests.support.output import Output
 
 pytestmark = pytest.mark.docker
@@ -103,6 +104,23 @@ async def test_exec_merges_stdout_and_stderr_in_order(sandbox: DockerSandbox) ->
     script = "echo one; echo two >&2; echo three; echo four >&2"
     await sandbox.exec(["sh", "-c", script], on_output=output)
     assert output.data == b"one\ntwo\nthree\nfour\n"
+
+
+def container_shell(box: DockerSandbox, script: str) -> str:
+    """Run a script in the container directly, outside taskyard's command wrapper."""
+    result = docker.from_env().containers.get(box.id).exec_run(["sh", "-c", script])
+    assert result.exit_code == 0 and isinstance(result.output, bytes), result.output
+    return result.output.decode()
+
+
+async def test_a_command_keeps_a_copy_of_its_output_until_the_next_one_runs(
+    sandbox: DockerSandbox,
+) -> None:
+    await sandbox.exec(["sh", "-c", "echo kept; exit 4"])
+    copy = container_shell(sandbox, f"cat {RUN_DIR}/*/log {RUN_DIR}/*/status")
+    assert copy == "kept\n4\n"
+    await sandbox.exec(["true"])
+    assert container_shell(sandbox, f"ls {RUN_DIR} | wc -l").strip() == "1"
 
 
 async def test_exec_streams_output_before_the_command_ends(sandbox: DockerSandbox) -> None:

@@ -12,7 +12,7 @@ import asyncssh
 import docker
 import pytest
 
-from sandboxes.base import BackendUnavailable, SandboxError, SandboxSpec
+from sandboxes.base import BackendUnavailable, SandboxSpec
 from sandboxes.docker import DockerBackend, DockerSandbox
 from sandboxes.ssh import (
     ConnectSettings,
@@ -179,18 +179,20 @@ async def test_unreachable_host_is_one_clear_error(tmp_path: Path) -> None:
     await tunnel.close()
 
 
-async def test_connection_killed_mid_stream_then_reconnects(
+async def test_connection_killed_mid_stream_the_command_finishes_with_all_its_output(
     sshd: SshServer, tunnel: DockerTunnel, sandbox: DockerSandbox
 ) -> None:
     states = record_states(tunnel)
     base_url = tunnel.base_url
     output = Output(marker=b"line 3\n")
-    interrupted = asyncio.create_task(sandbox.exec(counting_script(100, 0.1), on_output=output))
+    shell, flag, script = counting_script(30, 0.1)
+    command = [shell, flag, f"{script}; exit 7"]
+    interrupted = asyncio.create_task(sandbox.exec(command, on_output=output))
     await output.seen_marker.wait()
     assert sshd.kill_connections() >= 1
-    with pytest.raises(SandboxError):
-        await interrupted
-    await tunnel.wait_for_state("connected", timeout=SETTLE)
+    result = await interrupted
+    assert (result.exit_code, result.timed_out) == (7, False)
+    assert output.data == expected_lines(30)
     assert states[:2] == ["reconnecting", "connected"]
     assert tunnel.base_url == base_url
     after = Output()

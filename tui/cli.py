@@ -7,10 +7,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tui.commands import apply, apply_patch, hosts, image, run, show, tasks
+from tui.commands import apply, apply_patch, followup, hosts, image, pr, run, show, tasks
 from tui.commands.common import fail, with_engine
 
-SUBCOMMANDS = (run, tasks, show, apply, hosts, image, apply_patch)
+SUBCOMMANDS = (run, followup, tasks, show, apply, pr, hosts, image, apply_patch)
 
 
 def build_parser() -> argparse.ArgumentParser:

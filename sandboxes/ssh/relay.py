@@ -82,7 +82,11 @@ class UnixRelay:
         relay = asyncio.create_task(self._relay_client(reader, writer))
         self._relays.add(relay)
         relay.add_done_callback(self._relays.discard)
-        await asyncio.wait([relay])
+        try:
+            await asyncio.wait([relay])
+        except asyncio.CancelledError:
+            # Ends quietly: asyncio's server callback logs a cancelled handler as an error.
+            relay.cancel()
 
     async def _relay_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.support.model_server import ScriptedModelServer
 
 TASKYARD = str(Path(sys.executable).with_name("taskyard"))
 """The console script installed beside the interpreter running the tests."""
@@ -23,3 +26,15 @@ def run_taskyard(
         timeout=timeout,
         check=False,
     )
+
+
+def model_env(server: ScriptedModelServer, home: Path, wire_api: str) -> dict[str, str]:
+    """The environment of a `taskyard` whose state is under `home` and whose model is `server`."""
+    return {
+        **os.environ,
+        "TASKYARD_HOME": str(home),
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": server.base_url,
+        "TASKYARD_WIRE_API": wire_api,
+        "TASKYARD_MODEL": "scripted-codex",
+    }

@@ -3,6 +3,10 @@
 Each POST to /v1/chat/completions or /v1/responses consumes one step of the script:
 a Reply (streamed or as JSON), a Fail (an HTTP error), a Stall (headers and one event,
 then silence) or a callable that reads the RecordedRequest and returns one of those.
+
+Several agents at once (best-of-N) each play their own script when the server is given
+`conversations`: a request whose history holds no tool call opens the next conversation, and a
+later request continues the conversation that issued the tool calls in its history.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
@@ -94,6 +98,18 @@ class RecordedRequest:
             if item.get("type") == "function_call_output"
         ]
 
+    def call_ids(self) -> set[str]:
+        """The ids of the tool calls and tool results in the history."""
+        if self.wire_api == "chat":
+            calls = [
+                call.get("id", "")
+                for message in self.items()
+                for call in message.get("tool_calls") or []
+            ]
+            results = [message.get("tool_call_id", "") for message in self.items()]
+            return {call_id for call_id in calls + results if call_id}
+        return {str(item["call_id"]) for item in self.items() if item.get("call_id")}
+
     def last_user_text(self) -> str | None:
         users = [item for item in self.items() if item.get("role") == "user"]
         return content_text(users[-1].get("content")) if users else None
@@ -101,6 +117,14 @@ class RecordedRequest:
 
 Outcome = Reply | Fail | Stall
 Step = Outcome | Callable[[RecordedRequest], Outcome]
+
+
+@dataclass
+class Conversation:
+    """One agent's own script and the tool call ids the server gave it so far."""
+
+    steps: deque[Step]
+    call_ids: set[str] = field(default_factory=set)
 
 
 def content_text(content: Any) -> str:
@@ -309,10 +333,18 @@ def responses_usage(reply: Reply) -> dict[str, Any]:
 class ScriptedModelServer:
     """Serves the script on 127.0.0.1, one step per model request; use as a context manager."""
 
-    def __init__(self, script: Iterable[Step] = (), *, max_stall: float = 30.0) -> None:
+    def __init__(
+        self,
+        script: Iterable[Step] = (),
+        *,
+        conversations: Iterable[Iterable[Step]] = (),
+        max_stall: float = 30.0,
+    ) -> None:
         self.max_stall = max_stall
         self.step_errors: list[BaseException] = []
         self._script: deque[Step] = deque(script)
+        self._unopened = deque(Conversation(deque(steps)) for steps in conversations)
+        self._conversations: list[Conversation] = []
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -334,7 +366,8 @@ class ScriptedModelServer:
     @property
     def remaining_steps(self) -> int:
         with self._lock:
-            return len(self._script)
+            conversations = [*self._unopened, *self._conversations]
+            return len(self._script) + sum(len(c.steps) for c in conversations)
 
     def add(self, *steps: Step) -> None:
         with self._lock:
@@ -374,11 +407,36 @@ class ScriptedModelServer:
         with self._lock:
             self._requests.append(request)
             number = len(self._requests)
-            step = self._script.popleft() if self._script else None
+            conversation = self._conversation(request)
+            steps = self._script if conversation is None else conversation.steps
+            step = steps.popleft() if steps else None
         if step is None:
             message = f"ScriptedModelServer: script exhausted at request #{number} ({request.path})"
             return Fail(500, message=message)
-        return self.resolve(step, request)
+        outcome = self.resolve(step, request)
+        if conversation is not None and isinstance(outcome, Reply):
+            return self._name_calls(outcome, conversation)
+        return outcome
+
+    def _conversation(self, request: RecordedRequest) -> Conversation | None:
+        """The conversation the request belongs to; None without conversations or a match."""
+        if not self._unopened and not self._conversations:
+            return None
+        call_ids = request.call_ids()
+        if not call_ids and self._unopened:
+            self._conversations.append(self._unopened.popleft())
+            return self._conversations[-1]
+        return next((c for c in self._conversations if c.call_ids & call_ids), None)
+
+    def _name_calls(self, reply: Reply, conversation: Conversation) -> Reply:
+        """The reply with an id on each tool call, recorded as the conversation's."""
+        calls = [
+            replace(call, call_id=call.call_id or f"call_{next(self._ids)}")
+            for call in reply.tool_calls
+        ]
+        with self._lock:
+            conversation.call_ids.update(str(call.call_id) for call in calls)
+        return replace(reply, tool_calls=calls)
 
     def resolve(self, step: Step, request: RecordedRequest) -> Outcome:
         if not callable(step):

@@ -11,7 +11,14 @@ from engine.accept import Accepted, AcceptRequest
 from engine.api import Engine, EngineError
 from engine.choice import Choice
 from engine.safety import UnsafeResult
-from tui.commands.common import fail, plural, safe, with_engine
+from tui.commands.common import (
+    add_attempt_argument,
+    chosen_attempt,
+    fail,
+    plural,
+    safe,
+    with_engine,
+)
 from tui.editor import EditorError, edit_in_file, read_edited
 
 
@@ -53,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--repo", help="local repository (default: the task's)")
     parser.add_argument("--branch", help="new branch name (default: taskyard/<task id>)")
+    add_attempt_argument(parser)
     parser.set_defaults(handler=main)
 
 
@@ -80,9 +88,10 @@ async def apply_task(engine: Engine, args: argparse.Namespace) -> int:
         branch=args.branch,
     )
     try:
+        task_id = chosen_attempt(engine, args).id
         if args.edit:
-            return await accept_edited(engine, args.task, request)
-        accepted = await engine.accept(args.task, request)
+            return await accept_edited(engine, task_id, request)
+        accepted = await engine.accept(task_id, request)
     except UnsafeResult as error:
         return fail(f"{safe(str(error))}\n{unsafe_advice(error.task_id)}", code=1)
     except EngineError as error:

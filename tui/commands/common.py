@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import sys
@@ -11,7 +12,7 @@ from typing import Any
 from engine.api import Engine, EngineError
 from engine.config import ConfigError
 from engine.sanitize import strip_terminal_controls
-from engine.store import StoreError
+from engine.store import StoreError, TaskRecord
 
 USER_ERRORS = (EngineError, ConfigError, StoreError)
 
@@ -53,9 +54,29 @@ def first_line(text: str, width: int) -> str:
 
 def command_line(argv: list[str], width: int = 120) -> str:
     """A command on one line, shell-quoted, shortened to width."""
-    line = safe(shlex.join(argv)).replace("\n", " ⏎ ")
+    return one_line(shlex.join(argv), width)
+
+
+def one_line(text: str, width: int) -> str:
+    """Text from a task made safe, its newlines shown as ⏎, shortened to width."""
+    line = safe(text).replace("\n", " ⏎ ")
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def add_attempt_argument(parser: argparse.ArgumentParser) -> None:
+    """`--attempt K`: act on attempt K of a best-of-N task; read it back with `chosen_attempt`."""
+    parser.add_argument(
+        "--attempt",
+        type=int,
+        metavar="K",
+        help="attempt K of a task run with --attempts (default: the task named)",
+    )
+
+
+def chosen_attempt(engine: Engine, args: argparse.Namespace) -> TaskRecord:
+    """The task `args.task`, or its attempt `args.attempt` when given."""
+    return engine.attempt(args.task, args.attempt)

@@ -1,27 +1,33 @@
-"""`taskyard run PROMPT`: run one task to its end, printing progress or JSON Lines."""
+"""`taskyard run PROMPT`: run one task (or several attempts of it) to its end, printing progress
+or JSON Lines; attempts are ranked by evidence at the end."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import time
 from collections.abc import Callable
 
-from engine.api import Engine, TaskRequest
+from engine.api import MAX_ATTEMPTS, Engine, TaskRequest
+from engine.bus import Subscription
 from engine.diffs import diff_stat
 from engine.events import (
     AgentMessage,
     CommandFinished,
     CommandStarted,
     Event,
+    FollowUpStarted,
     ModelRetry,
     OutputChunk,
     PatchApplied,
+    PullRequestChanged,
     TaskFinished,
     TaskStatusChanged,
     ToolCallRejected,
 )
 from tui.commands.common import command_line, plural, print_json, safe, with_engine
+from tui.commands.ranking import print_ranking
 
 PrintEvent = Callable[[Event], None]
 
@@ -35,8 +41,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--mode", choices=("code", "ask"), default="code")
     parser.add_argument("--image", help="sandbox image (default: the environment's)")
     parser.add_argument("--host", help="Docker host to run on (default: any with a free slot)")
+    parser.add_argument(
+        "--attempts",
+        type=attempts_count,
+        default=1,
+        metavar="N",
+        help=f"run N attempts in parallel and rank them by evidence (1 to {MAX_ATTEMPTS})",
+    )
     parser.add_argument("--json", action="store_true", help="JSON Lines events on stdout")
     parser.set_defaults(handler=main)
+
+
+def attempts_count(text: str) -> int:
+    """A number of attempts from 1 to MAX_ATTEMPTS; argparse reports anything else."""
+    count = int(text) if text.strip().isdigit() else 0
+    if not 1 <= count <= MAX_ATTEMPTS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of attempts: give 1 to {MAX_ATTEMPTS}"
+        )
+    return count
 
 
 def main(args: argparse.Namespace) -> int:
@@ -48,26 +71,66 @@ def main(args: argparse.Namespace) -> int:
         mode=args.mode,
         image=args.image,
         host=args.host,
+        attempts=args.attempts,
     )
-    printer = print_json_event if args.json else HumanPrinter().print
-    return asyncio.run(with_engine(lambda engine: run_task(engine, request, printer)))
+    return asyncio.run(with_engine(lambda engine: run_task(engine, request, args.json)))
 
 
-async def run_task(engine: Engine, request: TaskRequest, printer: PrintEvent) -> int:
-    """Submit, follow the task's events to its end; 0 when ready for review."""
+def event_printer(as_json: bool, attempt: int | None = None) -> PrintEvent:
+    """JSON Lines, or progress for a person prefixed with the attempt number when given."""
+    return print_json_event if as_json else HumanPrinter(attempt).print
+
+
+async def run_task(engine: Engine, request: TaskRequest, as_json: bool) -> int:
+    """Submit, follow every attempt's events to its end; 0 when one is ready for review."""
     await engine.preflight(request)
     subscription = engine.subscribe()
-    record = await engine.submit(request)
+    records = await engine.submit_attempts(request)
+    if len(records) == 1:
+        return await follow_to_end(subscription, records[0].id, event_printer(as_json))
+    printers = {record.id: event_printer(as_json, record.attempt) for record in records}
+    codes = [exit_code(event) for event in await follow_all(subscription, printers)]
+    report_ranking(engine, records[0].id, as_json)
+    return 0 if 0 in codes else 1
+
+
+async def follow_to_end(subscription: Subscription, task_id: str, printer: PrintEvent) -> int:
+    """Print the task's events until it finishes, then close the subscription; 0 when the
+    task is ready for review."""
+    finished = await follow_all(subscription, {task_id: printer})
+    return exit_code(finished[0]) if finished else 1
+
+
+async def follow_all(
+    subscription: Subscription, printers: dict[str, PrintEvent]
+) -> list[TaskFinished]:
+    """Print the events of the given tasks until each has finished, then close the
+    subscription; their task.finished events."""
+    finished: dict[str, TaskFinished] = {}
     try:
         async for event in subscription:
-            if event.task_id != record.id:
+            printer = printers.get(event.task_id)
+            if printer is None:
                 continue
             printer(event)
             if isinstance(event, TaskFinished):
-                return exit_code(event)
+                finished[event.task_id] = event
+                if len(finished) == len(printers):
+                    break
     finally:
         subscription.close()
-    return 1
+    return list(finished.values())
+
+
+def report_ranking(engine: Engine, task_id: str, as_json: bool) -> None:
+    """The attempts ranked by evidence: a table, or one JSON line of type attempts.ranked."""
+    ranked = engine.ranked_attempts(task_id)
+    if as_json:
+        attempts = [entry.to_dict() for entry in ranked]
+        ranking = {"type": "attempts.ranked", "task_id": task_id, "ts": time.time()}
+        print_json({**ranking, "attempts": attempts})
+    else:
+        print_ranking(ranked)
 
 
 def exit_code(finished: TaskFinished) -> int:
@@ -86,8 +149,11 @@ def print_json_event(event: Event) -> None:
 class HumanPrinter:
     """Progress for a person: statuses, commands with their output, and the result."""
 
-    def __init__(self) -> None:
+    def __init__(self, attempt: int | None = None) -> None:
+        self.prefix = f"[{attempt}] " if attempt is not None else ""
+        """Before every line of an attempt's progress, which then comes in whole lines only."""
         self._at_line_start = True
+        self._partial = ""
         self._last_agent_text = ""
 
     def print(self, event: Event) -> None:
@@ -96,61 +162,91 @@ class HumanPrinter:
             handler(event)
         sys.stdout.flush()
 
+    def _say(self, text: str = "") -> None:
+        """Print text, each line after the attempt prefix; blank lines stay blank."""
+        for line in text.split("\n"):
+            print(self.prefix + line if line else "")
+
     def _TaskStatusChanged(self, event: TaskStatusChanged) -> None:
-        print(f"· {event.status}" + (f": {safe(event.detail)}" if event.detail else ""))
+        self._say(f"· {event.status}" + (f": {safe(event.detail)}" if event.detail else ""))
+
+    def _FollowUpStarted(self, event: FollowUpStarted) -> None:
+        self._say(f"follow-up: {safe(event.prompt).strip()}")
 
     def _CommandStarted(self, event: CommandStarted) -> None:
-        print(f"$ {command_line(event.command)}  [{event.phase} {event.chunk_id}]")
+        self._say(f"$ {command_line(event.command)}  [{event.phase} {event.chunk_id}]")
 
     def _OutputChunk(self, event: OutputChunk) -> None:
         text = safe(event.text)
+        if self.prefix:
+            self._write_whole_lines(text)
+            return
         for piece in text.splitlines(keepends=True):
             prefix = "  │ " if self._at_line_start else ""
             sys.stdout.write(prefix + piece)
             self._at_line_start = piece.endswith("\n")
 
+    def _write_whole_lines(self, text: str) -> None:
+        """Output of one of several attempts, a whole line at a time so attempts never mix."""
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            sys.stdout.write(f"{self.prefix}  │ {line}\n")
+
     def _CommandFinished(self, event: CommandFinished) -> None:
+        if self._partial:
+            self._write_whole_lines("\n")
         if not self._at_line_start:
             sys.stdout.write("\n")
             self._at_line_start = True
         state = "timed out, killed" if event.timed_out else f"exit {event.exit_code}"
         mark = "✓" if event.exit_code == 0 else "✗"
-        print(f"  {mark} {state} ({event.duration:.1f}s, {event.output_lines} lines)")
+        self._say(f"  {mark} {state} ({event.duration:.1f}s, {event.output_lines} lines)")
 
     def _AgentMessage(self, event: AgentMessage) -> None:
         self._last_agent_text = event.text
-        print(f"agent: {safe(event.text).strip()}")
+        self._say(f"agent: {safe(event.text).strip()}")
 
     def _PatchApplied(self, event: PatchApplied) -> None:
-        print(("patch: " if event.ok else "patch failed: ") + safe(event.summary))
+        self._say(("patch: " if event.ok else "patch failed: ") + safe(event.summary))
 
     def _ToolCallRejected(self, event: ToolCallRejected) -> None:
-        print(f"tool call rejected ({event.tool}): {safe(event.error)}")
+        self._say(f"tool call rejected ({event.tool}): {safe(event.error)}")
 
     def _ModelRetry(self, event: ModelRetry) -> None:
-        print(f"model: {safe(event.reason)}; retry {event.attempt} in {event.delay:.1f}s")
+        self._say(f"model: {safe(event.reason)}; retry {event.attempt} in {event.delay:.1f}s")
 
     def _TaskFinished(self, event: TaskFinished) -> None:
-        print()
-        print(
+        self._say()
+        self._say(
             f"{event.status}: task {event.task_id}"
             + (f" — {safe(event.error)}" if event.error else "")
         )
         if event.final_message and event.final_message != self._last_agent_text:
-            print(safe(event.final_message).strip())
+            self._say(safe(event.final_message).strip())
         self._summary(event)
+
+    def _PullRequestChanged(self, event: PullRequestChanged) -> None:
+        if event.action == "failed":
+            print(f"taskyard: {safe(event.detail)}", file=sys.stderr)
+        elif event.action == "pushed":
+            print(f"branch pushed: {safe(event.url)} ({safe(event.detail)})")
+        else:
+            print(f"pull request #{event.number} {event.action}: {safe(event.url)}")
 
     def _summary(self, event: TaskFinished) -> None:
         stats = diff_stat(event.diff)
         if stats:
             added = sum(stat.added for stat in stats)
             removed = sum(stat.removed for stat in stats)
-            print(f"\n{plural(len(stats), 'file')} changed, +{added} -{removed} on {event.branch}")
+            changed = f"{plural(len(stats), 'file')} changed, +{added} -{removed}"
+            self._say(f"\n{changed} on {event.branch}")
         valid = sum(1 for citation in event.citations if citation["valid"])
         if event.citations:
-            print(f"citations: {valid} of {len(event.citations)} verified")
+            self._say(f"citations: {valid} of {len(event.citations)} verified")
         usage = event.usage
         if usage:
-            print(f"tokens: {usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out")
-        if event.status == "ready" and stats:
-            print(f"next: taskyard show {event.task_id} · taskyard apply {event.task_id}")
+            spent = f"{usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out"
+            self._say(f"tokens: {spent}")
+        if event.status == "ready" and stats and not self.prefix:
+            self._say(f"next: taskyard show {event.task_id} · taskyard apply {event.task_id}")

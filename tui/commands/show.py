@@ -7,8 +7,11 @@ import asyncio
 
 from engine.api import Engine
 from engine.diffs import diff_stat
+from engine.evidence import Evidence
 from engine.store import CommandRecord, TaskRecord
 from tui.commands.common import command_line, print_json, safe, with_engine
+from tui.commands.evidence_text import print_checks, print_citations, print_warning
+from tui.commands.ranking import print_ranking
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,12 +28,27 @@ def main(args: argparse.Namespace) -> int:
 async def show_task(engine: Engine, task_id: str, as_json: bool) -> int:
     record = engine.task(task_id)
     commands = engine.commands(record.id)
+    evidence = engine.evidence(record.id)
+    ranked = engine.ranked_attempts(record.id)
     if as_json:
-        print_json({**record.to_dict(), "commands": [c.to_dict() for c in commands]})
+        listed = [c.to_dict() for c in commands]
+        attempts = [entry.to_dict() for entry in ranked] if len(ranked) > 1 else []
+        evidence_data = evidence.to_dict()
+        print_json(
+            {
+                **record.to_dict(),
+                "commands": listed,
+                "evidence": evidence_data,
+                "attempts": attempts,
+            }
+        )
         return 0
     print_header(record)
+    if len(ranked) > 1:
+        print_ranking(ranked)
     print_commands(commands)
-    print_answer(record)
+    print_checks(evidence)
+    print_answer(record, evidence)
     print_diff(record)
     return 0
 
@@ -40,6 +58,8 @@ def print_header(record: TaskRecord) -> None:
     print(f"repo   {record.repo} @ {record.ref or 'HEAD'} ({record.base_sha[:12]})")
     if record.branch:
         print(f"branch {record.branch} {record.head_sha[:12]}")
+    if record.pr_url:
+        print(f"pr     #{record.pr_number} {safe(record.pr_url)}")
     print(f"image  {record.image}")
     if record.usage:
         usage = record.usage
@@ -64,16 +84,11 @@ def print_commands(commands: list[CommandRecord]) -> None:
         print(f"  {command.chunk_id}  {state:<8} {command.phase:<8} {line}")
 
 
-def print_answer(record: TaskRecord) -> None:
+def print_answer(record: TaskRecord, evidence: Evidence) -> None:
+    print_warning(evidence)
     if record.final_message:
         print(f"\nanswer\n{safe(record.final_message).strip()}")
-    if record.citations:
-        print("\ncitations")
-        for citation in record.citations:
-            mark = "✓" if citation["valid"] else "✗"
-            span = f"L{citation['start']}-L{citation['end']}"
-            reason = "" if citation["valid"] else f"  ({citation.get('reason', '')})"
-            print(f"  {mark} {citation['kind']:<5} {safe(citation['target'])} {span}{reason}")
+    print_citations(record.citations, evidence)
 
 
 def print_diff(record: TaskRecord) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections import Counter
 
 from engine.api import Engine
 from engine.store import TaskRecord
@@ -39,14 +40,21 @@ async def list_tasks(engine: Engine, include_archived: bool, as_json: bool) -> i
         print('no tasks yet: start one with `taskyard run "PROMPT"`')
         return 0
     now = time.time()
-    print(f"{'ID':<9} {'STATUS':<12} {'MODE':<5} {'AGE':>4}  {'REPO@REF':<32} PROMPT")
+    group_sizes = Counter(record.group for record in records)
+    print(f"{'ID':<9} {'STATUS':<12} {'MODE':<5} {'ATTEMPT':<8}{'AGE':>4}  {'REPO@REF':<32} PROMPT")
     for record in records:
         where = f"{record.repo.rstrip('/').rsplit('/', 1)[-1]}@{record.ref or 'HEAD'}"
+        attempt = attempt_label(record, group_sizes[record.group])
         print(
-            f"{record.id:<9} {record.status:<12} {record.mode:<5} {age(now - record.created):>4}  "
-            f"{where[:32]:<32} {first_line(record.prompt, 60)}"
+            f"{record.id:<9} {record.status:<12} {record.mode:<5} {attempt:<8}"
+            f"{age(now - record.created):>4}  {where[:32]:<32} {first_line(record.prompt, 60)}"
         )
     return 0
+
+
+def attempt_label(record: TaskRecord, group_size: int) -> str:
+    """`2/3` for attempt 2 of a best-of-3 task; `—` for a task run once."""
+    return f"{record.attempt}/{group_size}" if group_size > 1 else "—"
 
 
 def summary(record: TaskRecord) -> dict[str, object]:

@@ -14,6 +14,7 @@ from engine.api import Engine
 from engine.events import (
     Event,
     FollowUpStarted,
+    PullRequestChanged,
     TaskFinished,
     TaskQueued,
     TaskStatusChanged,
@@ -26,7 +27,8 @@ from tui.screens.board_keys import ACTIONS, BOARD_ONLY, NAVIGATION, TASK_TAB_ONL
 from tui.screens.composer import ComposerDefaults, ComposerScreen
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
-from tui.screens.task_actions import TaskActions, TaskChanged
+from tui.screens.task_actions import TaskActions, TaskChanged, pull_request_applies
+from tui.widgets.attempts_panel import AttemptChosen
 from tui.widgets.board_header import BoardHeader
 from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.key_hints import KeyHints
@@ -42,7 +44,7 @@ BOARD_TAB = "board"
 TICK_SECONDS = 0.125
 HOST_POLL_SECONDS = 1.0
 TAB_TITLE_WIDTH = 24
-RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished)
+RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished, PullRequestChanged)
 STATUS_MARKS = {"ready": "✓", "accepted": "✓", "pr-opened": "✓", "failed": "✗", "cancelled": "■"}
 DIALOG_KEYS = [
     ("Choosing changes", HunkChooser.BINDINGS),
@@ -118,8 +120,13 @@ class BoardScreen(TaskActions):
         on_board = self.tabs.active == BOARD_TAB
         if action in BOARD_ONLY:
             return on_board
+        if action == "compare":
+            view = self.active_view()
+            return view is not None and view.has_attempts
         if action in TASK_TAB_ONLY:
             return not on_board and (action != "send_back" or self.choosing())
+        if action == "pull_request":
+            return self.pull_request_available()
         if action == "cancel_task":
             return not self.choosing()
         return True
@@ -128,6 +135,13 @@ class BoardScreen(TaskActions):
         """Whether a task tab shows its result with the changes listed to choose from."""
         view = self.active_view()
         return self.active_chooser() is not None and view is not None and view.showing_result
+
+    def pull_request_available(self) -> bool:
+        """Whether the current task has a result that can become a pull request."""
+        if not self.query(TaskTable):
+            return False
+        task_id = self.current_task_id()
+        return task_id is not None and pull_request_applies(self.engine.task(task_id))
 
     def rows_changed(self) -> None:
         self.empty = not self.table.rows_by_id
@@ -167,6 +181,10 @@ class BoardScreen(TaskActions):
             self.rows_changed()
         if self.task_view(task_id) is not None:
             self.tabs.get_tab(pane_id(task_id)).label = tab_label(record)
+        for view in self.views.values():
+            if view.has_attempts and view.record.group == record.group:
+                view.refresh_attempts()
+        self.refresh_bindings()
         return record
 
     def apply_event(self, event: Event) -> None:
@@ -206,15 +224,23 @@ class BoardScreen(TaskActions):
         self.composer_defaults = ComposerDefaults(
             record.repo, record.ref or "", record.environment, mode
         )
-        self.refresh_task(record.id)
+        attempts = self.engine.attempts(record.id)
+        for attempt in attempts:
+            self.refresh_task(attempt.id)
         self.tabs.active = BOARD_TAB
         self.table.move_cursor(row=self.table.get_row_index(record.id))
-        self.notify(f"Started task {record.id}", markup=False)
+        several = f" ({len(attempts)} attempts)" if len(attempts) > 1 else ""
+        self.notify(f"Started task {record.id}{several}", markup=False)
 
     def action_open_task(self) -> None:
         task_id = self.table.selected_task_id
         if task_id is not None and self.tabs.active == BOARD_TAB:
             self.open_task(task_id)
+
+    @on(DataTable.RowHighlighted, "#tasks")
+    def row_highlighted(self) -> None:
+        """Keys that depend on the task (p) follow the cursor."""
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#tasks")
     def row_selected(self, selected: DataTable.RowSelected) -> None:
@@ -255,6 +281,15 @@ class BoardScreen(TaskActions):
         if view is not None:
             view.toggle_result()
             self.refresh_bindings()
+
+    def action_compare(self) -> None:
+        view = self.active_view()
+        if view is not None and view.has_attempts:
+            view.show_attempts()
+
+    @on(AttemptChosen)
+    def attempt_chosen(self, chosen: AttemptChosen) -> None:
+        self.open_task(chosen.task_id)
 
     def action_escape(self) -> None:
         if self.filtering:

@@ -6,7 +6,7 @@ from textual.binding import Binding
 
 BOARD_ONLY = frozenset({"open_task", "sort"})
 """Actions of the Board tab, hidden in task tabs."""
-TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab", "send_back"})
+TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab", "compare", "send_back"})
 """Actions of task tabs, hidden on the Board tab."""
 
 ACTIONS = [
@@ -46,8 +46,7 @@ ACTIONS = [
         "pull_request",
         "PR",
         id="pull_request",
-        tooltip="Open a pull request (not available yet)",
-        show=False,
+        tooltip="Push the task's branch and open or update its pull request",
     ),
     Binding("x", "cancel_task", "Cancel", id="cancel_task", tooltip="Cancel the running task"),
     Binding("r", "retry", "Retry", id="retry", tooltip="Run the same task again as a new task"),
@@ -78,6 +77,13 @@ NAVIGATION = [
         "Log/Result",
         id="toggle_result",
         tooltip="In a task tab: switch between its log and its result",
+    ),
+    Binding(
+        "c",
+        "compare",
+        "Attempts",
+        id="compare",
+        tooltip="In a best-of-N task's tab: its attempts, ranked by evidence",
     ),
     Binding(
         "w", "close_tab", "Close tab", id="close_tab", tooltip="Close the task's tab", show=False

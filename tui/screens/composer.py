@@ -14,12 +14,15 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from engine.api import EngineError, Mode, TaskRequest
+from engine.api import MAX_ATTEMPTS, EngineError, Mode, TaskRequest
 from engine.store import TaskRecord
 
 ANY_HOST = "any"
 KEYS_HINT = "ctrl+s start  ·  escape cancel"
-ATTEMPTS_NOTE = "Best-of-N is not available yet: one attempt per task."
+ATTEMPTS_NOTE = (
+    f"Attempts: 1 to {MAX_ATTEMPTS} run in parallel, each in its own sandbox, "
+    "then ranked by evidence (checks passing, diff size, cost)."
+)
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,6 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
         prompt = self.query_one("#prompt", TextArea).text
         if not prompt.strip():
             raise EngineError("Write a prompt: what should the agent do?")
-        attempts = self.query_one("#attempts", Input).value.strip() or "1"
-        if attempts != "1":
-            raise EngineError(ATTEMPTS_NOTE)
         mode = self.query_one("#mode", Select).value
         host = str(self.query_one("#host", Select).value)
         return TaskRequest(
@@ -126,7 +126,16 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
             environment=str(self.query_one("#environment", Select).value),
             mode="ask" if mode == "ask" else "code",
             host=None if host == ANY_HOST else host,
+            attempts=self.attempts(),
         )
+
+    def attempts(self) -> int:
+        """The attempts field as a number; EngineError unless it is 1 to MAX_ATTEMPTS."""
+        text = self.query_one("#attempts", Input).value.strip() or "1"
+        count = int(text) if text.isdigit() else 0
+        if not 1 <= count <= MAX_ATTEMPTS:
+            raise EngineError(f"Attempts must be 1 to {MAX_ATTEMPTS}, not {text}.")
+        return count
 
     async def action_submit(self) -> None:
         if self.busy:

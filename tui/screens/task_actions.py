@@ -1,5 +1,5 @@
-"""What the action keys do to the current task: accept, send back, follow up, cancel, retry,
-archive, quit."""
+"""What the action keys do to the current task: accept, send back, follow up, pull request,
+cancel, retry, archive, quit."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from textual.screen import Screen
 from engine.accept import Accepted, AcceptRequest
 from engine.api import Engine, EngineError
 from engine.choice import Choice
+from engine.delivery import DELIVERABLE, Delivery
 from engine.safety import Finding, UnsafeResult
 from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
@@ -26,9 +27,24 @@ from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.task_row import task_title
 
 QUIT_CONFIRM_SECONDS = 3.0
-PULL_REQUESTS_UNAVAILABLE = "Pull requests are not available yet (issue 5)"
 
 Result = TypeVar("Result")
+
+
+def pull_request_applies(record: TaskRecord) -> bool:
+    """Whether the task has a result that can become a pull request."""
+    return record.mode == "code" and TaskStatus(record.status) in DELIVERABLE
+
+
+def pull_request_notice(delivery: Delivery) -> str:
+    """What became of the pull request, for a notification."""
+    if delivery.action == "pushed" and not delivery.number:
+        notice = f"Pushed {delivery.branch}; {delivery.note}. Open the request at {delivery.url}"
+    elif delivery.action == "pushed":
+        notice = f"Pushed {delivery.branch}; #{delivery.number} not updated: {delivery.note}"
+    else:
+        notice = f"Pull request #{delivery.number} {delivery.action}: {delivery.url}"
+    return strip_terminal_controls(notice)
 
 
 class TaskChanged(Message):
@@ -196,7 +212,14 @@ class TaskActions(Screen[None]):
         await self.app.push_screen(FollowUpScreen(task.id, task_title(task.prompt)), send)
 
     def action_pull_request(self) -> None:
-        self.notify(PULL_REQUESTS_UNAVAILABLE, severity="warning")
+        """Push the task's branch and open (or update) its pull request."""
+        task = self.current_task()
+        if task is None:
+            return
+        self.notify(f"Pushing {task.branch} and opening its pull request…", markup=False)
+        self.run_engine_call(
+            self.engine.open_pull_request(task.id), pull_request_notice, changed_task=task.id
+        )
 
     def action_cancel_task(self) -> None:
         task = self.current_task()

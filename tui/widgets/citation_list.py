@@ -1,4 +1,5 @@
-"""The answer's citations, each marked valid or not; choosing one shows the cited lines."""
+"""The answer's citations, each marked valid or not (invalid ones in bold error colour with
+their reason); choosing one shows the cited lines."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from tui.widgets.cited_lines import citation_label
+
+
+def citations_title(citations: list[dict[str, Any]]) -> Content:
+    """`Citations  1 of 4 invalid`, or how many were verified."""
+    invalid = sum(1 for citation in citations if not citation.get("valid"))
+    if not citations:
+        return Content.styled("Citations", "bold")
+    if invalid:
+        summary = (f"{invalid} of {len(citations)} invalid", "$error bold")
+    else:
+        summary = (f"all {len(citations)} verified", "$success")
+    return Content.assemble(("Citations", "bold"), "  ", summary)
 
 
 class CitationList(OptionList):
@@ -24,7 +37,8 @@ class CitationList(OptionList):
         self.add_options(
             Option(
                 Content.styled(
-                    citation_label(citation), "$success" if citation.get("valid") else "$error"
+                    citation_label(citation),
+                    "$success" if citation.get("valid") else "$error bold",
                 ),
                 id=str(index),
             )

@@ -1,4 +1,4 @@
-"""A task's result: changed files, citations, the answer, the cited lines and the diff."""
+"""A task's result: changed files, checks, citations, the answer, the cited lines and the diff."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 
 from engine.api import EngineError
+from engine.evidence import CheckRun, Evidence
 from engine.patchset import FileDiff
+from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
+from tui.commands.common import one_line
 from tui.widgets.answer_view import AnswerView
-from tui.widgets.citation_list import CitationList
+from tui.widgets.check_list import CheckList, checks_title, exit_text
+from tui.widgets.citation_list import CitationList, citations_title
 from tui.widgets.cited_lines import citation_label, file_section, hunk_lines, text_lines
 from tui.widgets.diff_view import DiffView
 from tui.widgets.file_stats import FileStats
@@ -25,6 +29,8 @@ from tui.widgets.hunk_chooser import HunkChooser, hunk_content, shown
 ReadOutput = Callable[[str], str]
 ReadFile = Callable[[str], Awaitable[str | None]]
 ReadFiles = Callable[[], Awaitable[list[FileDiff]]]
+OUTPUT_TAIL_LINES = 200
+"""How many of a check's last output lines choosing it shows."""
 
 
 class FilesLoaded(Message):
@@ -38,7 +44,8 @@ class FilesLoaded(Message):
 
 
 class ResultPanel(Horizontal):
-    """Files and citations on the left; answer, cited lines and diff on the right."""
+    """Files, checks and citations on the left; the warning of an unsupported claim, answer,
+    cited lines (or a check's output) and diff on the right."""
 
     def __init__(
         self, read_output: ReadOutput, read_file: ReadFile, read_files: ReadFiles, **kwargs: object
@@ -61,11 +68,14 @@ class ResultPanel(Horizontal):
             yield Label("Changes to accept", classes="section-title choose-title")
             yield HunkChooser(classes="hunk-chooser")
             yield Static("", classes="choose-note")
-            yield Label("Citations", classes="section-title")
+            yield Label("Checks", classes="section-title checks-title")
+            yield CheckList(classes="check-list")
+            yield Label("Citations", classes="section-title citations-title")
             yield CitationList(classes="citation-list")
             yield Static("No citations in the answer.", classes="no-citations")
         with VerticalScroll(classes="result-main"):
             yield Static("", classes="result-note")
+            yield Static("", classes="evidence-warning")
             yield Label("Answer", classes="section-title")
             yield AnswerView(classes="answer")
             yield Label("Cited lines", classes="section-title cited-title")
@@ -73,14 +83,18 @@ class ResultPanel(Horizontal):
             yield Label("Diff", classes="section-title")
             yield DiffView(classes="diff")
 
-    def show(self, record: TaskRecord) -> None:
-        """Redraw from the task's record."""
+    def show(self, record: TaskRecord, evidence: Evidence) -> None:
+        """Redraw from the task's record and the evidence behind it."""
         self.record = record
         running = TaskStatus(record.status) in ACTIVE
         note = "The task is running: this is its result so far." if running else ""
+        if record.pr_url and not running:
+            note = f"Pull request #{record.pr_number}: {strip_terminal_controls(record.pr_url)}"
         self.query_one(".result-note", Static).update(Content.styled(note, "$text-muted"))
         self.set_class(running, "-running")
         self.query_one(FileStats).show(record.diff, record.mode)
+        self.show_evidence(evidence)
+        self.query_one(".citations-title", Label).update(citations_title(record.citations))
         self.query_one(CitationList).show(record.citations)
         self.set_class(not record.citations, "-no-citations")
         self.query_one(AnswerView).show(record.final_message, record.citations, record.error)
@@ -132,6 +146,16 @@ class ResultPanel(Horizontal):
         self.set_class(False, "-nothing-cited")
         self.show_lines(hunk_content(file, hunk))
 
+    def show_evidence(self, evidence: Evidence) -> None:
+        """The checks with their marks, and the warning when the answer's claim is unsupported."""
+        self.query_one(".checks-title", Label).update(checks_title(evidence))
+        self.query_one(CheckList).show(evidence)
+        warning = one_line(evidence.warning, 1000)
+        self.query_one(".evidence-warning", Static).update(
+            Content(f"⚠ Unsupported claim: {warning}")
+        )
+        self.set_class(bool(warning), "-unsupported-claim")
+
     def focus_citations(self) -> None:
         """Focus the citations, or the answer and diff when there are none."""
         citations = self.query_one(CitationList)
@@ -147,6 +171,36 @@ class ResultPanel(Horizontal):
     @on(OptionList.OptionSelected, ".citation-list")
     def citation_selected(self, selected: OptionList.OptionSelected) -> None:
         self.show_cited(int(selected.option_id or 0))
+        self.scroll_to_cited()
+
+    @on(OptionList.OptionHighlighted, ".check-list")
+    def check_highlighted(self, highlighted: OptionList.OptionHighlighted) -> None:
+        self.show_check(self.query_one(CheckList).run_at(int(highlighted.option_id or 0)))
+
+    @on(OptionList.OptionSelected, ".check-list")
+    def check_selected(self, selected: OptionList.OptionSelected) -> None:
+        self.show_check(self.query_one(CheckList).run_at(int(selected.option_id or 0)))
+        self.scroll_to_cited()
+
+    def show_check(self, run: CheckRun) -> None:
+        """The last lines of a check's stored output where cited lines show."""
+        self.query_one(".cited-title", Label).update(
+            Content.assemble(
+                ("Output  ", "bold"),
+                (f"{run.chunk_id} {exit_text(run)}  ", "dim"),
+                (one_line(run.command, 60), "dim"),
+            )
+        )
+        self.set_class(False, "-nothing-cited")
+        try:
+            output = self.read_output(run.chunk_id)
+        except EngineError as error:
+            self.show_lines(Content.styled(str(error), "$error"))
+            return
+        count = len(output.splitlines())
+        self.show_lines(text_lines(output, max(1, count - OUTPUT_TAIL_LINES + 1), count))
+
+    def scroll_to_cited(self) -> None:
         self.query_one(".result-main", VerticalScroll).scroll_to_widget(
             self.query_one(".cited-title", Label), top=True, animate=False
         )

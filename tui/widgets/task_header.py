@@ -12,7 +12,11 @@ STATUS_STYLES = {"ready": "$success", "accepted": "$success", "failed": "$error"
 
 
 class TaskHeader(Static):
-    """Two lines about one task, redrawn from its record."""
+    """Two lines about one task, redrawn from its record; `attempts` counts its request's."""
+
+    def __init__(self, attempts: int = 1, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.attempts = attempts
 
     def show(self, record: TaskRecord) -> None:
         status_style = STATUS_STYLES.get(record.status, "bold")
@@ -23,6 +27,8 @@ class TaskHeader(Static):
             f"{record.mode} mode",
             f"env {record.environment}",
         ]
+        if self.attempts > 1:
+            details.insert(1, f"attempt {record.attempt} of {self.attempts}")
         if record.branch:
             details.append(f"branch {record.branch}")
         self.update(

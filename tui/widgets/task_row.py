@@ -74,16 +74,22 @@ def format_cost(dollars: float | None) -> str:
 
 @dataclass
 class TaskRow:
-    """A task on the board; `live_*` count tokens of turns seen before the task finished."""
+    """A task on the board; `live_*` count tokens of turns seen before the task finished.
+
+    `group_size` and `group_created` are the board's count of the attempts of the task's
+    request and when the first was created, so attempts sort together and show `K/N`."""
 
     record: TaskRecord
     live_input_tokens: int = 0
     live_output_tokens: int = 0
     base_usage: dict[str, int] = field(default_factory=dict)
     file_stats: list[FileStat] = field(default_factory=list)
+    group_size: int = 1
+    group_created: float = 0.0
 
     def __post_init__(self) -> None:
         self.file_stats = diff_stat(self.record.diff)
+        self.group_created = self.record.created
 
     def update(self, record: TaskRecord) -> None:
         if record.diff != self.record.diff:
@@ -97,6 +103,15 @@ class TaskRow:
     @property
     def title(self) -> str:
         return task_title(self.record.prompt)
+
+    @property
+    def title_cell(self) -> Text:
+        """The title, after `K/N` when the task is attempt K of N."""
+        if self.group_size == 1:
+            return Text(shorten(self.title, TITLE_WIDTH))
+        attempt = f"{self.record.attempt}/{self.group_size} "
+        title = shorten(self.title, TITLE_WIDTH - len(attempt))
+        return Text.assemble((attempt, "bold"), title)
 
     @property
     def is_active(self) -> bool:
@@ -123,7 +138,7 @@ class TaskRow:
         """title, repo@ref, host, mode, status, tokens, cost, diff."""
         record = self.record
         return [
-            Text(shorten(self.title, TITLE_WIDTH)),
+            self.title_cell,
             Text(shorten(f"{repo_name(record.repo)}@{record.ref or 'HEAD'}", REPO_WIDTH)),
             Text(record.host or "any"),
             record.mode,
@@ -163,4 +178,4 @@ class TaskRow:
             return (STATUS_ORDER.index(self.record.status), -self.record.created)
         if order == "title":
             return (self.title.lower(), self.record.created)
-        return (-self.record.created,)
+        return (-self.group_created, self.record.attempt)

@@ -20,6 +20,7 @@ from engine.events import (
     FollowUpStarted,
     ModelRetry,
     PatchApplied,
+    PullRequestChanged,
     TaskFinished,
     TaskStatusChanged,
     ToolCallRejected,
@@ -56,7 +57,17 @@ def note_for(event: Event) -> StreamNote | None:
         return StreamNote("status", f"Model retry {event.attempt}", event.reason, inline=True)
     if isinstance(event, TaskFinished):
         return finished_note(event.status, event.error)
+    if isinstance(event, PullRequestChanged):
+        return pull_request_note(event)
     return None
+
+
+def pull_request_note(event: PullRequestChanged) -> StreamNote:
+    if event.action == "failed":
+        return StreamNote("failure", "Pull request", event.detail)
+    if event.action == "pushed":
+        return StreamNote("status", "Branch pushed", f"{event.url}\n{event.detail}".strip())
+    return StreamNote("status", f"Pull request #{event.number} {event.action}", event.url)
 
 
 class TaskStream(VerticalScroll):

@@ -68,13 +68,24 @@ class TaskTable(DataTable[object]):
 
     def set_tasks(self, records: Iterable[TaskRecord]) -> None:
         self.rows_by_id = {record.id: TaskRow(record) for record in records}
+        for group in {row.record.group for row in self.rows_by_id.values()}:
+            self.regroup(group)
         self.rebuild()
+
+    def regroup(self, group: str) -> list[TaskRow]:
+        """Count the attempts of one request on the board into their rows; those rows."""
+        rows = [row for row in self.rows_by_id.values() if row.record.group == group]
+        first_created = min((row.record.created for row in rows), default=0.0)
+        for row in rows:
+            row.group_size, row.group_created = len(rows), first_created
+        return rows
 
     def upsert(self, record: TaskRecord) -> None:
         """Add a task or refresh its row from a newer record."""
         row = self.rows_by_id.get(record.id)
         if row is None:
             self.rows_by_id[record.id] = TaskRow(record)
+            self.regroup(record.group)
             self.rebuild()
             return
         old_status = row.record.status
@@ -93,7 +104,9 @@ class TaskTable(DataTable[object]):
         self.show_row(row)
 
     def remove_task(self, task_id: str) -> None:
-        if self.rows_by_id.pop(task_id, None) is not None:
+        removed = self.rows_by_id.pop(task_id, None)
+        if removed is not None:
+            self.regroup(removed.record.group)
             self.rebuild()
 
     def tick(self) -> None:

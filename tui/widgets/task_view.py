@@ -1,4 +1,5 @@
-"""A task's tab: its header, then its live log and its result, one at a time (`t` switches)."""
+"""A task's tab: its header, then its live log and its result, one at a time (`t` switches);
+for a best-of-N task also its attempts compared (`c`)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from textual.containers import Vertical
 from textual.widgets import TabbedContent, TabPane
 
 from engine.api import Engine
-from engine.events import Event, FollowUpStarted, TaskFinished
+from engine.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
 from engine.patchset import FileDiff
 from engine.store import TaskRecord
 from tui.bridge import OutputPiece
+from tui.widgets.attempts_panel import AttemptsPanel
 from tui.widgets.result_panel import ResultPanel
 from tui.widgets.task_header import TaskHeader
 from tui.widgets.task_stream import TaskStream
 
 LOG_PANE = "log"
 RESULT_PANE = "result"
+ATTEMPTS_PANE = "attempts"
 REVIEWABLE = ("ready", "accepted", "pr-opened")
 
 
@@ -31,6 +34,7 @@ class TaskView(Vertical):
         self.engine = engine
         self.record = record
         self.loaded_at: float | None = None
+        self.attempt_count = len(engine.attempts(record.id))
 
     @property
     def task_id(self) -> str:
@@ -48,9 +52,14 @@ class TaskView(Vertical):
     def panes(self) -> TabbedContent:
         return self.query_one(".task-panes", TabbedContent)
 
+    @property
+    def has_attempts(self) -> bool:
+        """Whether the task is one of several attempts of its request."""
+        return self.attempt_count > 1
+
     def compose(self) -> ComposeResult:
         initial = RESULT_PANE if self.record.status in REVIEWABLE else LOG_PANE
-        yield TaskHeader(classes="task-header")
+        yield TaskHeader(self.attempt_count, classes="task-header")
         with TabbedContent(initial=initial, classes="task-panes"):
             with TabPane("Log", id=LOG_PANE):
                 yield TaskStream(self.task_id, classes="task-stream")
@@ -58,15 +67,28 @@ class TaskView(Vertical):
                 yield ResultPanel(
                     self.read_output, self.read_file, self.read_files, classes="result-panel"
                 )
+            if self.has_attempts:
+                with TabPane("Attempts", id=ATTEMPTS_PANE):
+                    yield AttemptsPanel(self.task_id, classes="attempts-panel")
 
     def on_mount(self) -> None:
         self.loaded_at = time.time()
         self.record = self.engine.task(self.task_id)
         self.query_one(TaskHeader).show(self.record)
-        self.result.show(self.record)
+        self.result.show(self.record, self.engine.evidence(self.task_id))
         commands = self.engine.commands(self.task_id)
         events = self.engine.events(self.task_id, until=self.loaded_at)
         self.stream.load_history(self.record, events, commands, self.read_output)
+        self.refresh_attempts()
+        self.focus_pane()
+
+    def refresh_attempts(self) -> None:
+        """Rank the attempts again from their records (one of them changed)."""
+        if self.has_attempts and self.loaded_at is not None:
+            self.query_one(AttemptsPanel).show(self.engine.ranked_attempts(self.task_id))
+
+    def show_attempts(self) -> None:
+        self.panes.active = ATTEMPTS_PANE
         self.focus_pane()
 
     async def read_file(self, path: str) -> str | None:
@@ -85,8 +107,8 @@ class TaskView(Vertical):
         self.record = record
         self.query_one(TaskHeader).show(record)
         self.stream.apply_event(event)
-        if isinstance(event, TaskFinished | FollowUpStarted):
-            self.result.show(record)
+        if isinstance(event, TaskFinished | FollowUpStarted | PullRequestChanged):
+            self.result.show(record, self.engine.evidence(self.task_id))
 
     def apply_output(self, pieces: list[OutputPiece]) -> None:
         if self.loaded_at is not None:
@@ -106,5 +128,7 @@ class TaskView(Vertical):
         """Keys go to the visible pane: the stream, or the result's citations."""
         if self.panes.active == LOG_PANE:
             self.stream.focus()
+        elif self.panes.active == ATTEMPTS_PANE:
+            self.query_one(AttemptsPanel).table.focus()
         else:
             self.result.focus_citations()

@@ -1,0 +1,163 @@
+"""Deliver a task's result: push its branch to the repository's remote, open or update its pull
+request, and record that on the task.
+
+`deliver` blocks (git and HTTP): run it in a thread. `record_delivery` runs on the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from engine.bus import EventBus
+from engine.config import Config, ForgeConfig
+from engine.events import PullRequestChanged, TaskStatusChanged
+from engine.forge import ForgeError, PullRequest, forge_client
+from engine.forge_target import ForgeSetupError, ForgeTarget, find_token, forge_target
+from engine.git_push import base_branch, push_result, remote_url
+from engine.gitops import GitError, is_remote
+from engine.paths import Paths
+from engine.pr_text import pull_request_text
+from engine.states import ACTIVE, TaskStatus, check_transition
+from engine.store import CommandRecord, Store, TaskRecord
+
+DELIVERABLE = frozenset({TaskStatus.READY, TaskStatus.ACCEPTED, TaskStatus.PR_OPENED})
+"""Statuses whose result can become a pull request."""
+Action = Literal["opened", "updated", "pushed"]
+
+
+class DeliveryError(Exception):
+    """The branch could not be pushed or its pull request opened; the message says what to
+    do."""
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """Everything `deliver` needs, as plain values, so it can run in a thread."""
+
+    record: TaskRecord
+    commands: list[CommandRecord]
+    forge: ForgeConfig
+    config_file: Path
+    cache_dir: Path
+    draft: bool = False
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What was done: the branch pushed, and the pull request opened or updated."""
+
+    action: Action
+    """opened or updated; pushed when there was no token and the request is opened by hand."""
+    branch: str
+    remote: str
+    """The remote's name, or the URL a task on a URL was pushed to."""
+    head_sha: str
+    forge: str
+    """github or gitlab."""
+    url: str
+    """The pull request's page; when pushed, where to open it by hand."""
+    number: int = 0
+    state: str = ""
+    """The pull request's state: open, closed or merged."""
+    note: str = ""
+    """Why the base branch is not the task's own ref; how to give a token when pushed."""
+
+
+def delivery_plan(
+    record: TaskRecord, commands: list[CommandRecord], config: Config, paths: Paths, draft: bool
+) -> DeliveryPlan:
+    """The plan to deliver a task's result; DeliveryError when it has none to deliver."""
+    if record.mode == "ask":
+        raise DeliveryError(f"task {record.id} is an ask-mode task: it has no changes to push")
+    if TaskStatus(record.status) in ACTIVE:
+        raise DeliveryError(f"task {record.id} is still {record.status}: wait for it to finish")
+    if TaskStatus(record.status) not in DELIVERABLE:
+        raise DeliveryError(
+            f"task {record.id} is {record.status}: only a ready task's result becomes a pull "
+            "request (follow up or retry it first)"
+        )
+    if not record.result_bundle or not Path(record.result_bundle).exists():
+        raise DeliveryError(f"task {record.id} has no result to push")
+    return DeliveryPlan(
+        record, commands, config.forge, paths.config_file, paths.repo_cache_dir, draft
+    )
+
+
+def deliver(plan: DeliveryPlan) -> Delivery:
+    """Push the task's branch, then open its pull request, or update the one it has."""
+    record = plan.record
+    try:
+        url = remote_url(record.repo, plan.forge.remote)
+        push_to = url if is_remote(record.repo) else plan.forge.remote
+        target = forge_target(plan.forge, url, plan.config_file)
+        bundle = Path(record.result_bundle)
+        sha = push_result(record.repo, plan.cache_dir, bundle, record.branch, push_to)
+    except (GitError, ForgeSetupError) as error:
+        raise DeliveryError(str(error)) from None
+    pushed = Delivery("pushed", record.branch, push_to, sha, target.kind, "")
+    try:
+        return _pull_request(plan, target, pushed)
+    except (GitError, ForgeError) as error:
+        raise DeliveryError(f"{record.branch} is pushed to {push_to}, but {error}") from None
+
+
+def _pull_request(plan: DeliveryPlan, target: ForgeTarget, pushed: Delivery) -> Delivery:
+    record = plan.record
+    token = find_token(target)
+    updating = bool(record.pr_number) and record.pr_forge == target.kind
+    base, note = "", ""
+    if not (updating and token):
+        base, note = base_branch(record.repo, pushed.remote, record.ref)
+    if not token:
+        token_note = f"no {target.label} token: {target.token_help}"
+        if updating:
+            return replace(pushed, url=record.pr_url, number=record.pr_number, note=token_note)
+        url = target.new_request_url(base, record.branch)
+        return replace(pushed, url=url, note="; ".join(filter(None, (note, token_note))))
+    text = pull_request_text(record, plan.commands, target, base, plan.draft)
+    client = forge_client(target, token)
+    if updating:
+        return _with_request(pushed, client.update(record.pr_number, text), "updated", note)
+    request, new = client.open(text)
+    return _with_request(pushed, request, "opened" if new else "updated", note)
+
+
+def _with_request(pushed: Delivery, request: PullRequest, action: Action, note: str) -> Delivery:
+    return replace(
+        pushed,
+        action=action,
+        url=request.url,
+        number=request.number,
+        state=request.state,
+        note=note,
+    )
+
+
+def record_delivery(store: Store, bus: EventBus, task_id: str, delivery: Delivery) -> None:
+    """Store the pull request on the task, announce it, and mark the task pr-opened."""
+    if delivery.number:
+        store.update_task(
+            task_id, pr_url=delivery.url, pr_number=delivery.number, pr_forge=delivery.forge
+        )
+    bus.emit(
+        PullRequestChanged(
+            task_id=task_id,
+            action=delivery.action,
+            url=delivery.url,
+            number=delivery.number,
+            detail=delivery.note,
+        )
+    )
+    task = store.get_task(task_id)
+    if delivery.number and task is not None and task.status != TaskStatus.PR_OPENED:
+        status = TaskStatus(task.status)
+        check_transition(status, TaskStatus.PR_OPENED)
+        store.update_task(task_id, status=TaskStatus.PR_OPENED.value)
+        bus.emit(TaskStatusChanged(task_id=task_id, status=TaskStatus.PR_OPENED))
+
+
+def record_failure(bus: EventBus, task_id: str, error: str) -> None:
+    """Record on the task that updating its pull request failed."""
+    bus.emit(PullRequestChanged(task_id=task_id, action="failed", detail=error))
