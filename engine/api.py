@@ -1,4 +1,4 @@
-"""The engine's one door: submit, watch, cancel and apply tasks; read what is recorded.
+"""The engine's one door: submit, watch, cancel and accept tasks; read what is recorded.
 
 The board and the plain commands use nothing else. Events are serialisable, so this API can move
 into a background service later.
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from engine import gitops
+from engine import accept, gitops
+from engine.accept import Accepted, AcceptRequest
 from engine.bus import EventBus, Subscription
+from engine.choice import Choice, choose, rejected_prompt
 from engine.config import Config, ConfigError, load_config
 from engine.delivery import (
     Delivery,
@@ -26,12 +28,14 @@ from engine.delivery import (
     record_delivery,
     record_failure,
 )
+from engine.errors import EngineError
 from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
 from engine.evidence import Evidence, evidence_for
 from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
 from engine.hosts import LOCAL, Host, HostError, HostSpec, host_specs
 from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
+from engine.patchset import FileDiff
 from engine.paths import Paths, default_paths
 from engine.pool import HostPool
 from engine.ranking import RankedAttempt, rank_attempts
@@ -43,10 +47,6 @@ from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 Mode = Literal["code", "ask"]
 MAX_ATTEMPTS = 4
 """The most attempts one request may run in parallel (best-of-N)."""
-
-
-class EngineError(Exception):
-    """A request the engine cannot carry out; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -444,6 +444,28 @@ class Engine:
         data = await asyncio.to_thread(gitops.read_file_at, task.repo, cache, sha, path, result)
         return None if data is None else data.decode("utf-8", errors="replace")
 
+    async def result_files(self, task_id: str) -> list[FileDiff]:
+        """The files and hunks of a task's result, as accepting sees them."""
+        task = self.task(task_id)
+        return await asyncio.to_thread(accept.result_files, task, self.paths.repo_cache_dir)
+
+    async def chosen_patch(self, task_id: str, choice: Choice) -> str:
+        """The patch of the chosen files and hunks, e.g. to edit before accepting it."""
+        files = await self.result_files(task_id)
+        return accept.chosen_patch(self.task(task_id), files, choice)
+
+    async def accept(self, task_id: str, request: AcceptRequest | None = None) -> Accepted:
+        """Accept a task's result, whole or in part, to a new branch or onto the working tree.
+
+        Raises UnsafeResult when the patch is flagged and not allowed, and WorktreeConflict,
+        having changed nothing, when it does not apply cleanly onto the working tree.
+        """
+        task = self.task(task_id)
+        accepted = await asyncio.to_thread(accept.accept_result, task, request or AcceptRequest())
+        if task.status == TaskStatus.READY.value:
+            self.store.update_task(task.id, status=TaskStatus.ACCEPTED.value)
+        return accepted
+
     async def apply(
         self, task_id: str, repo: str | None = None, branch: str | None = None
     ) -> tuple[str, str]:
@@ -451,31 +473,15 @@ class Engine:
 
         Never touches the working tree or the current branch. Returns (branch, head sha).
         """
-        task = self.task(task_id)
-        if not task.result_bundle or not Path(task.result_bundle).exists():
-            raise EngineError(
-                f"task {task.id} has no result to apply (status {task.status}"
-                f"{', mode ask' if task.mode == 'ask' else ''})"
-            )
-        target = repo or task.repo
-        if gitops.is_remote(target):
-            raise EngineError(
-                f"task {task.id} ran on a remote repository: pass --repo PATH of a local clone"
-            )
-        new_branch = branch or task.branch
-        try:
-            sha = await asyncio.to_thread(
-                gitops.import_result,
-                Path(target),
-                Path(task.result_bundle),
-                task.branch,
-                new_branch,
-            )
-        except gitops.GitError as error:
-            raise EngineError(str(error)) from None
-        if task.status == TaskStatus.READY.value:
-            self.store.update_task(task.id, status=TaskStatus.ACCEPTED.value)
-        return new_branch, sha
+        accepted = await self.accept(task_id, AcceptRequest(repo=repo, branch=branch))
+        return accepted.branch, accepted.sha
+
+    async def send_back(self, task_id: str, rejected: Choice) -> TaskRecord:
+        """Start a follow-up that quotes the `rejected` part of the result and asks the agent
+        to rework it."""
+        files = await self.result_files(task_id)
+        quoted = rejected_prompt(choose(files, rejected, self.task(task_id).id))
+        return await self.follow_up(task_id, quoted)
 
     async def build_image(
         self,

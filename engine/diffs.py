@@ -15,11 +15,21 @@ class FileStat:
     binary: bool
 
 
-def _unquote(path: str) -> str:
+def unquote_path(path: str) -> str:
     """Undo git's C-style quoting of unusual paths ("a\\303\\251.txt")."""
     if not (path.startswith('"') and path.endswith('"')):
         return path
-    escapes = {"n": b"\n", "t": b"\t", '"': b'"', "\\": b"\\", "a": b"\a", "b": b"\b"}
+    escapes = {
+        "n": b"\n",
+        "t": b"\t",
+        '"': b'"',
+        "\\": b"\\",
+        "a": b"\a",
+        "b": b"\b",
+        "f": b"\f",
+        "v": b"\v",
+        "r": b"\r",
+    }
     raw, body, index = bytearray(), path[1:-1], 0
     while index < len(body):
         char = body[index]
@@ -39,7 +49,7 @@ def _header_path(line: str) -> str:
     """The new path from a `diff --git a/X b/Y` line."""
     rest = line.removeprefix("diff --git ")
     if rest.endswith('"'):
-        return _unquote(rest[rest.rindex(' "') + 1 :]).removeprefix("b/")
+        return unquote_path(rest[rest.rindex(' "') + 1 :]).removeprefix("b/")
     half = (len(rest) - 1) // 2
     if rest[half] == " " and rest[2:half] == rest[half + 3 :]:
         return rest[half + 3 :]
@@ -61,9 +71,9 @@ def diff_stat(diff_text: str) -> list[FileStat]:
         elif line.startswith("@@"):
             in_hunk = True
         elif line.startswith("rename to "):
-            path = _unquote(line.removeprefix("rename to "))
+            path = unquote_path(line.removeprefix("rename to "))
         elif line.startswith(("+++ b/", '+++ "b/')):
-            path = _unquote(line.removeprefix("+++ ").rstrip("\t")).removeprefix("b/")
+            path = unquote_path(line.removeprefix("+++ ").rstrip("\t")).removeprefix("b/")
         elif line.startswith(("Binary files ", "GIT binary patch")):
             binary = True
     if path:

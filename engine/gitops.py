@@ -34,6 +34,16 @@ _DIFF_OPTIONS = (
     "--src-prefix=a/",
     "--dst-prefix=b/",
 )
+_RESULT_DIFF_OPTIONS = (
+    "--full-index",
+    "--find-renames",
+    "--diff-algorithm=myers",
+    "--unified=3",
+    "--inter-hunk-context=0",
+    "--no-relative",
+    "-O/dev/null",
+)
+_PINNED_CONFIG = ("-c", "core.quotePath=true", "-c", "diff.suppressBlankEmpty=false")
 _GENERIC_ERRORS = ("Could not read from remote repository", "Please make sure", "and the repo")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
 
@@ -403,7 +413,8 @@ def _fetch_bundle_objects(top: Path, bundle: Path, branch_ref: str) -> None:
         raise GitError(f"cannot import {bundle}: {_summarise(failed.stderr)}") from None
 
 
-def _create_branch(top: Path, new_branch: str, sha: str) -> None:
+def create_branch(top: Path, new_branch: str, sha: str) -> None:
+    """Create `new_branch` at `sha` in the repository at `top`; GitError if it exists."""
     try:
         _git(
             ["update-ref", "-m", "taskyard: import task", f"refs/heads/{new_branch}", sha, ""], top
@@ -414,6 +425,48 @@ def _create_branch(top: Path, new_branch: str, sha: str) -> None:
 
 def _branch_exists(top: Path, branch: str) -> str:
     return f"branch {branch} already exists in {top}: choose another with --branch"
+
+
+def check_new_branch(top: Path, new_branch: str) -> None:
+    """GitError unless `new_branch` is a valid name not yet taken in `top`."""
+    try:
+        _git(["check-ref-format", "--branch", new_branch], top)
+    except _CommandFailed:
+        raise GitError(f"{new_branch} is not a valid branch name") from None
+    if _verify_commit(top, f"refs/heads/{new_branch}"):
+        raise GitError(_branch_exists(top, new_branch))
+
+
+def fetch_result(repo: Path, bundle: Path, task_branch: str) -> tuple[Path, str]:
+    """Fetch the objects of the bundle's `task_branch` into `repo`: no ref, index or file
+    changes. Returns (the repository's top level, the branch's head sha)."""
+    top = _local_top_level(repo)
+    branch_ref = task_branch if task_branch.startswith("refs/") else f"refs/heads/{task_branch}"
+    sha = _bundle_head(bundle, branch_ref)
+    _fetch_bundle_objects(top, bundle, branch_ref)
+    return top, sha
+
+
+def result_diff(repo: Path, base_sha: str, head_sha: str) -> str:
+    """The exact diff from base_sha to head_sha, whatever the user's git config says; bytes
+    that are not UTF-8 survive as surrogate escapes."""
+    args = [*_PINNED_CONFIG, "diff", *_DIFF_OPTIONS, *_RESULT_DIFF_OPTIONS, base_sha, head_sha]
+    try:
+        data = _git_bytes([*args, "--"], repo)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot diff the task's result: {_summarise(failed.stderr)}") from None
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def cached_result_diff(repo: str, cache_dir: Path, base_sha: str, result: tuple[Path, str]) -> str:
+    """`result_diff` of a task's (bundle, branch) `result`, computed in the source's cache,
+    which is fetched from the source first when it lacks the task's base commit."""
+    source = _source_key(repo)
+    with _locked_cache(cache_dir, source) as cache:
+        if _verify_commit(cache, base_sha) is None:
+            _fetch(cache, source, _MIRROR_REFSPECS)
+        _top, head = fetch_result(cache, *result)
+        return result_diff(cache, base_sha, head)
 
 
 def _source_key(repo: str) -> str:
@@ -443,15 +496,7 @@ def import_result(repo: Path, bundle: Path, task_branch: str, new_branch: str) -
     Only objects and the new ref are written: the working tree, the index and the current
     branch are left exactly as they are.
     """
-    top = _local_top_level(repo)
-    try:
-        _git(["check-ref-format", "--branch", new_branch], top)
-    except _CommandFailed:
-        raise GitError(f"{new_branch} is not a valid branch name") from None
-    if _verify_commit(top, f"refs/heads/{new_branch}"):
-        raise GitError(_branch_exists(top, new_branch))
-    branch_ref = task_branch if task_branch.startswith("refs/") else f"refs/heads/{task_branch}"
-    sha = _bundle_head(bundle, branch_ref)
-    _fetch_bundle_objects(top, bundle, branch_ref)
-    _create_branch(top, new_branch, sha)
+    check_new_branch(_local_top_level(repo), new_branch)
+    top, sha = fetch_result(repo, bundle, task_branch)
+    create_branch(top, new_branch, sha)
     return sha

@@ -157,7 +157,7 @@ async def test_accept_makes_a_branch_in_the_repository(tmp_path: Path) -> None:
     async with running_board(tmp_path, calc_fix_script()) as (app, pilot, log):
         task_id = await submit_task(pilot, "Fix the failing test")
         await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
-        await pilot.press("a")
+        await pilot.press("a", "enter")
         branch = f"taskyard/{task_id}"
         await wait_until(pilot, lambda: notified(app, f"branch {branch}"), "the accept notice")
         repo = tmp_path / "calc"

@@ -99,6 +99,8 @@ def test_new_task_review_and_accept_from_the_keyboard(terminal: Terminal, tmp_pa
         screen = terminal.wait_for("+    return a + b")
         assert "-    return a - b" in screen and "calc.py" in screen
         terminal.keys("a")
+        terminal.wait_for("a new branch")
+        terminal.keys("Enter")
         deadline = time.monotonic() + 30
         while not git(repo, "branch", "--list", "taskyard/*") and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -23,10 +23,14 @@ FIX_PATCH = """*** Begin Patch
 *** End Patch"""
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run git in repo and return its stdout; raise with stderr on failure."""
+def git(repo: Path, *args: str, input_text: str | None = None) -> str:
+    """Run git in repo (with `input_text` on stdin) and return its stdout; raise on failure."""
     result = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        input=input_text,
     )
     if result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")

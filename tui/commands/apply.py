@@ -1,38 +1,160 @@
-"""`taskyard apply TASK`: bring a task's result home as a new branch."""
+"""`taskyard apply TASK`: accept a task's result, whole or in part, to a new branch or onto the
+working tree."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
-from engine.api import Engine
-from tui.commands.common import add_attempt_argument, chosen_attempt, with_engine
+from engine.accept import Accepted, AcceptRequest
+from engine.api import Engine, EngineError
+from engine.choice import Choice
+from engine.safety import UnsafeResult
+from tui.commands.common import (
+    add_attempt_argument,
+    chosen_attempt,
+    fail,
+    plural,
+    safe,
+    with_engine,
+)
+from tui.editor import EditorError, edit_in_file, read_edited
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "apply",
-        help="create a local branch with the task's commits (working tree untouched)",
+        help="accept a task's result (or chosen files and hunks) as a new local branch",
+        description="Accept a task's result. By default the whole result becomes a new branch "
+        "with the task's commits, and your working tree is not touched. Choose files with "
+        "--path and hunks with --hunk; edit the patch first with --edit; apply it onto your "
+        "working tree with --worktree (a 3-way merge that changes nothing on conflict).",
     )
     parser.add_argument("task", help="task id (a unique prefix is enough)")
+    parser.add_argument(
+        "--path",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="accept this file of the result (repeatable; exact paths as the diff names them)",
+    )
+    parser.add_argument(
+        "--hunk",
+        action="append",
+        default=[],
+        type=hunk_spec,
+        metavar="PATH:N",
+        help="accept hunk N (counted from 1) of PATH (repeatable)",
+    )
+    parser.add_argument(
+        "--worktree",
+        action="store_true",
+        help="apply onto your working tree (uncommitted) instead of making a branch",
+    )
+    parser.add_argument("--edit", action="store_true", help="edit the patch in $EDITOR first")
+    parser.add_argument(
+        "--allow-unsafe",
+        action="store_true",
+        help="accept a result flagged as unsafe (writes into .git, symlinks out, hooks, ...)",
+    )
     parser.add_argument("--repo", help="local repository (default: the task's)")
     parser.add_argument("--branch", help="new branch name (default: taskyard/<task id>)")
     add_attempt_argument(parser)
     parser.set_defaults(handler=main)
 
 
+def hunk_spec(value: str) -> tuple[str, int]:
+    """PATH:N as (path, n), for argparse."""
+    path, _, number = value.rpartition(":")
+    if not path or not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not PATH:N (e.g. calc.py:2)")
+    return path, int(number)
+
+
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(
-        with_engine(
-            lambda engine: apply_task(
-                engine, chosen_attempt(engine, args).id, args.repo, args.branch
-            )
-        )
+    return asyncio.run(with_engine(lambda engine: apply_task(engine, args)))
+
+
+async def apply_task(engine: Engine, args: argparse.Namespace) -> int:
+    if args.worktree and args.branch:
+        return fail("--branch names a new branch; with --worktree no branch is made")
+    choice = Choice(tuple(args.path), tuple(args.hunk))
+    request = AcceptRequest(
+        choice,
+        onto_worktree=args.worktree,
+        allow_unsafe=args.allow_unsafe,
+        repo=args.repo,
+        branch=args.branch,
+    )
+    try:
+        task_id = chosen_attempt(engine, args).id
+        if args.edit:
+            return await accept_edited(engine, task_id, request)
+        accepted = await engine.accept(task_id, request)
+    except UnsafeResult as error:
+        return fail(f"{safe(str(error))}\n{unsafe_advice(error.task_id)}", code=1)
+    except EngineError as error:
+        return fail(safe(str(error)), code=1)
+    report(accepted)
+    return 0
+
+
+def unsafe_advice(task_id: str) -> str:
+    return (
+        f"look at it with `taskyard show {task_id}`; leave those files out with --path, "
+        "or accept anyway with --allow-unsafe"
     )
 
 
-async def apply_task(engine: Engine, task_id: str, repo: str | None, branch: str | None) -> int:
-    new_branch, sha = await engine.apply(task_id, repo, branch)
-    print(f"created branch {new_branch} at {sha[:12]}; your working tree was not touched")
-    print(f"next: git switch {new_branch}   or   git merge {new_branch}")
+async def accept_edited(engine: Engine, task_id: str, request: AcceptRequest) -> int:
+    """Open the chosen patch in the editor, then accept what the person saved."""
+    patch = await engine.chosen_patch(task_id, request.choice)
+    try:
+        path = edit_in_file(patch)
+    except EditorError as error:
+        return fail(str(error), code=1)
+    edited = read_edited(path)
+    if not edited.strip():
+        path.unlink()
+        return fail("the edited patch is empty: cancelled, nothing was accepted", code=1)
+    edited_request = AcceptRequest(
+        patch=edited,
+        onto_worktree=request.onto_worktree,
+        allow_unsafe=request.allow_unsafe,
+        repo=request.repo,
+        branch=request.branch,
+    )
+    try:
+        accepted = await engine.accept(task_id, edited_request)
+    except EngineError as error:
+        advice = unsafe_advice(error.task_id) if isinstance(error, UnsafeResult) else ""
+        kept = f"your edited patch is kept in {path}"
+        return fail("\n".join(filter(None, [safe(str(error)), advice, kept])), code=1)
+    path.unlink()
+    report(accepted)
     return 0
+
+
+def describe(accepted: Accepted) -> str:
+    """`2 hunks in 1 file (calc.py)`, `2 files (a.png, b.txt)` or `the whole result (3 files)`."""
+    files = plural(len(accepted.files), "file")
+    if accepted.whole:
+        return f"the whole result ({files})"
+    names = safe(", ".join(accepted.files))
+    hunks = f"{plural(accepted.hunks, 'hunk')} in " if accepted.hunks else ""
+    return f"{hunks}{files} ({names})"
+
+
+def report(accepted: Accepted) -> None:
+    for finding in accepted.findings:
+        print(f"taskyard: accepted although unsafe: {safe(str(finding))}", file=sys.stderr)
+    if accepted.target == "worktree":
+        print(f"applied {describe(accepted)} onto your working tree in {accepted.repo}")
+        print("nothing is staged or committed; new files are untracked")
+        print("next: review with `git status` and `git diff`, then commit")
+        return
+    what = "the task's commits" if accepted.whole else describe(accepted)
+    print(f"created branch {accepted.branch} at {accepted.sha[:12]} with {what}")
+    print("your working tree was not touched")
+    print(f"next: git switch {accepted.branch}   or   git merge {accepted.branch}")

@@ -22,6 +22,7 @@ from engine.events import (
 )
 from engine.store import TaskRecord
 from tui.bridge import OutputBatch
+from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
 from tui.screens.board_keys import ACTIONS, BOARD_ONLY, NAVIGATION, TASK_TAB_ONLY
 from tui.screens.composer import ComposerDefaults, ComposerScreen
 from tui.screens.follow_up import FollowUpScreen
@@ -29,6 +30,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.task_actions import TaskActions, TaskChanged, pull_request_applies
 from tui.widgets.attempts_panel import AttemptChosen
 from tui.widgets.board_header import BoardHeader
+from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.key_hints import KeyHints
 from tui.widgets.task_filter import TaskFilter
 from tui.widgets.task_row import shorten, task_title
@@ -45,6 +47,9 @@ TAB_TITLE_WIDTH = 24
 RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished, PullRequestChanged)
 STATUS_MARKS = {"ready": "✓", "accepted": "✓", "pr-opened": "✓", "failed": "✗", "cancelled": "■"}
 DIALOG_KEYS = [
+    ("Choosing changes", HunkChooser.BINDINGS),
+    ("Accept", AcceptScreen.BINDINGS),
+    ("Unsafe result", ConfirmUnsafeScreen.BINDINGS),
     ("New task", ComposerScreen.BINDINGS),
     ("Follow-up", FollowUpScreen.BINDINGS),
 ]
@@ -110,7 +115,8 @@ class BoardScreen(TaskActions):
         self.table.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Board-only and task-tab-only keys leave the footer where they do not apply."""
+        """Board-only and task-tab-only keys leave the footer where they do not apply; so do
+        sending back (but in a result whose changes are listed) and cancelling (there)."""
         on_board = self.tabs.active == BOARD_TAB
         if action in BOARD_ONLY:
             return on_board
@@ -118,10 +124,17 @@ class BoardScreen(TaskActions):
             view = self.active_view()
             return view is not None and view.has_attempts
         if action in TASK_TAB_ONLY:
-            return not on_board
+            return not on_board and (action != "send_back" or self.choosing())
         if action == "pull_request":
             return self.pull_request_available()
+        if action == "cancel_task":
+            return not self.choosing()
         return True
+
+    def choosing(self) -> bool:
+        """Whether a task tab shows its result with the changes listed to choose from."""
+        view = self.active_view()
+        return self.active_chooser() is not None and view is not None and view.showing_result
 
     def pull_request_available(self) -> bool:
         """Whether the current task has a result that can become a pull request."""
@@ -149,6 +162,12 @@ class BoardScreen(TaskActions):
         return (
             self.views.get(active.removeprefix(TASK_PANE_PREFIX)) if active != BOARD_TAB else None
         )
+
+    def active_chooser(self) -> HunkChooser | None:
+        """The chooser of the task tab shown, once it lists the result's changes."""
+        view = self.active_view()
+        choosers = view.query(HunkChooser) if view is not None else None
+        return choosers.first() if choosers and choosers.first().files else None
 
     def current_task_id(self) -> str | None:
         """The task in the active tab, or the one under the cursor on the board."""
@@ -261,6 +280,7 @@ class BoardScreen(TaskActions):
         view = self.active_view()
         if view is not None:
             view.toggle_result()
+            self.refresh_bindings()
 
     def action_compare(self) -> None:
         view = self.active_view()

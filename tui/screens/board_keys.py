@@ -6,7 +6,7 @@ from textual.binding import Binding
 
 BOARD_ONLY = frozenset({"open_task", "sort"})
 """Actions of the Board tab, hidden in task tabs."""
-TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab", "compare"})
+TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab", "compare", "send_back"})
 """Actions of task tabs, hidden on the Board tab."""
 
 ACTIONS = [
@@ -24,7 +24,14 @@ ACTIONS = [
         "accept",
         "Accept",
         id="accept",
-        tooltip="Bring the task's commits home as a new local branch",
+        tooltip="Accept the chosen changes: to a new branch, or onto the working tree",
+    ),
+    Binding(
+        "R",
+        "send_back",
+        "Send back",
+        id="send_back",
+        tooltip="Send the changes left out back to the agent as a follow-up",
     ),
     Binding(
         "f",

@@ -1,21 +1,29 @@
-"""What the action keys do to the current task: accept, follow up, pull request, cancel, retry,
-archive, quit."""
+"""What the action keys do to the current task: accept, send back, follow up, pull request,
+cancel, retry, archive, quit."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
+from textual import on
 from textual.message import Message
 from textual.screen import Screen
 
+from engine.accept import Accepted, AcceptRequest
 from engine.api import Engine, EngineError
+from engine.choice import Choice
 from engine.delivery import DELIVERABLE, Delivery
+from engine.safety import Finding, UnsafeResult
 from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
+from tui.commands.common import plural
+from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen, Target
 from tui.screens.follow_up import FollowUpScreen
+from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.task_row import task_title
 
 QUIT_CONFIRM_SECONDS = 3.0
@@ -47,6 +55,26 @@ class TaskChanged(Message):
         self.task_id = task_id
 
 
+class AcceptRefused(Message):
+    """Accepting was refused as unsafe; the person may confirm it."""
+
+    def __init__(self, task_id: str, request: AcceptRequest, findings: Sequence[Finding]) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.request = request
+        self.findings = findings
+
+
+def accepted_notice(task_id: str, accepted: Accepted) -> str:
+    what = "the whole result" if accepted.whole else plural(len(accepted.files), "file")
+    if accepted.target == "worktree":
+        return (
+            f"Task {task_id} accepted: {what} applied onto the working tree of {accepted.repo}, "
+            "uncommitted"
+        )
+    return f"Task {task_id} accepted: branch {accepted.branch} in {accepted.repo} ({what})"
+
+
 class TaskActions(Screen[None]):
     """Action handlers of the board; engine calls that may block run in workers."""
 
@@ -56,6 +84,8 @@ class TaskActions(Screen[None]):
         def engine(self) -> Engine: ...
 
         def current_task_id(self) -> str | None: ...
+
+        def active_chooser(self) -> HunkChooser | None: ...
 
         def task_archived(self, task_id: str) -> None: ...
 
@@ -93,14 +123,74 @@ class TaskActions(Screen[None]):
 
         self.run_worker(work(), group="engine-calls")
 
-    def action_accept(self) -> None:
+    async def action_accept(self) -> None:
+        """Ask where the chosen changes (the whole result on the board) go, then accept."""
         task = self.current_task()
         if task is None:
             return
+        chooser = self.active_chooser()
+        choice = chooser.choice() if chooser is not None else Choice()
+        if choice is None:
+            self.notify(
+                "Nothing is chosen: press space on a change to choose it", severity="warning"
+            )
+            return
+        summary = chooser.summary() if chooser is not None else "the whole result"
+
+        def accept_to(target: Target | None) -> None:
+            if target is not None:
+                request = AcceptRequest(choice, onto_worktree=target == "worktree")
+                self.start_accept(task.id, request)
+
+        await self.app.push_screen(AcceptScreen(task.id, summary, task.repo), accept_to)
+
+    def start_accept(self, task_id: str, request: AcceptRequest) -> None:
+        """Accept in a worker; a result flagged unsafe comes back as AcceptRefused."""
+
+        async def work() -> None:
+            try:
+                accepted = await self.engine.accept(task_id, request)
+            except UnsafeResult as refused:
+                self.post_message(AcceptRefused(task_id, request, refused.findings))
+                return
+            except EngineError as error:
+                self.notify(strip_terminal_controls(str(error)), severity="error", markup=False)
+                return
+            self.notify(accepted_notice(task_id, accepted), markup=False)
+            self.post_message(TaskChanged(task_id))
+
+        self.run_worker(work(), group="engine-calls")
+
+    @on(AcceptRefused)
+    def accept_refused(self, refused: AcceptRefused) -> None:
+        """Ask whether to accept a result flagged unsafe anyway."""
+
+        def confirmed(anyway: bool | None) -> None:
+            if anyway:
+                self.start_accept(refused.task_id, replace(refused.request, allow_unsafe=True))
+
+        self.app.push_screen(ConfirmUnsafeScreen(refused.task_id, refused.findings), confirmed)
+
+    def action_send_back(self) -> None:
+        """Start a follow-up quoting the changes left out, asking the agent to rework them."""
+        task = self.current_task()
+        if task is None:
+            return
+        chooser = self.active_chooser()
+        if chooser is None:
+            self.notify(
+                "Open the task's result (t) to choose its changes first", severity="warning"
+            )
+            return
+        rejected = chooser.choice(chosen=False)
+        if rejected is None:
+            self.notify(
+                "Every change is chosen: leave some out with space first", severity="warning"
+            )
+            return
         self.run_engine_call(
-            self.engine.apply(task.id),
-            lambda applied: f"Task {task.id} accepted: branch {applied[0]} in {task.repo}",
-            changed_task=task.id,
+            self.engine.send_back(task.id, rejected),
+            lambda _: f"Sent the changes left out back to task {task.id} as a follow-up",
         )
 
     async def action_follow_up(self) -> None:

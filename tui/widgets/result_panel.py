@@ -8,10 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 
 from engine.api import EngineError
 from engine.evidence import CheckRun, Evidence
+from engine.patchset import FileDiff
 from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
@@ -22,27 +24,50 @@ from tui.widgets.citation_list import CitationList, citations_title
 from tui.widgets.cited_lines import citation_label, file_section, hunk_lines, text_lines
 from tui.widgets.diff_view import DiffView
 from tui.widgets.file_stats import FileStats
+from tui.widgets.hunk_chooser import HunkChooser, hunk_content, shown
 
 ReadOutput = Callable[[str], str]
 ReadFile = Callable[[str], Awaitable[str | None]]
+ReadFiles = Callable[[], Awaitable[list[FileDiff]]]
 OUTPUT_TAIL_LINES = 200
 """How many of a check's last output lines choosing it shows."""
+
+
+class FilesLoaded(Message):
+    """The result's files and hunks, read for the result at `head_sha` (or why they are not)."""
+
+    def __init__(self, head_sha: str, files: list[FileDiff], error: str = "") -> None:
+        super().__init__()
+        self.head_sha = head_sha
+        self.files = files
+        self.error = error
 
 
 class ResultPanel(Horizontal):
     """Files, checks and citations on the left; the warning of an unsupported claim, answer,
     cited lines (or a check's output) and diff on the right."""
 
-    def __init__(self, read_output: ReadOutput, read_file: ReadFile, **kwargs: object) -> None:
+    def __init__(
+        self, read_output: ReadOutput, read_file: ReadFile, read_files: ReadFiles, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.read_output = read_output
         self.read_file = read_file
+        self.read_files = read_files
         self.record: TaskRecord | None = None
+        self.files_head: str | None = None
+
+    @property
+    def chooser(self) -> HunkChooser:
+        return self.query_one(HunkChooser)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="result-side"):
             yield Label("Files", classes="section-title")
             yield FileStats(classes="file-stats")
+            yield Label("Changes to accept", classes="section-title choose-title")
+            yield HunkChooser(classes="hunk-chooser")
+            yield Static("", classes="choose-note")
             yield Label("Checks", classes="section-title checks-title")
             yield CheckList(classes="check-list")
             yield Label("Citations", classes="section-title citations-title")
@@ -75,6 +100,51 @@ class ResultPanel(Horizontal):
         self.query_one(AnswerView).show(record.final_message, record.citations, record.error)
         self.query_one(DiffView).show(record.diff)
         self.set_class(True, "-nothing-cited")
+        self.load_files(record)
+
+    def load_files(self, record: TaskRecord) -> None:
+        """Read the result's files and hunks for the chooser, once per result."""
+        has_result = bool(record.result_bundle) and TaskStatus(record.status) not in ACTIVE
+        self.set_class(not has_result, "-no-result")
+        if not has_result and self.files_head is not None:
+            self.files_head = None
+            self.chooser.show_files([])
+        if has_result and record.head_sha != self.files_head:
+            self.files_head = record.head_sha
+            self.query_one(".choose-note", Static).update(
+                Content.styled("Reading the result…", "$text-muted")
+            )
+            self.run_worker(self.read_result(record.head_sha), group="hunks", exclusive=True)
+
+    async def read_result(self, head_sha: str) -> None:
+        try:
+            files = await self.read_files()
+        except EngineError as error:
+            self.post_message(FilesLoaded(head_sha, [], str(error)))
+            return
+        self.post_message(FilesLoaded(head_sha, files))
+
+    @on(FilesLoaded)
+    def files_loaded(self, loaded: FilesLoaded) -> None:
+        if loaded.head_sha != self.files_head:
+            return
+        self.chooser.show_files(loaded.files)
+        self.screen.refresh_bindings()
+        note = Content.styled(shown(loaded.error), "$error") if loaded.error else Content("")
+        self.query_one(".choose-note", Static).update(note)
+
+    @on(OptionList.OptionHighlighted, ".hunk-chooser")
+    def hunk_highlighted(self, highlighted: OptionList.OptionHighlighted) -> None:
+        """Show the highlighted hunk (or file) where cited lines go, while choosing."""
+        if not self.chooser.has_focus:
+            return
+        file, hunk, number = self.chooser.hunk_at(highlighted.option_index)
+        where = f"hunk {number}" if hunk is not None else file.kind
+        self.query_one(".cited-title", Label).update(
+            Content.assemble(("Change  ", "bold"), (f"{shown(file.path)}  {where}", "dim"))
+        )
+        self.set_class(False, "-nothing-cited")
+        self.show_lines(hunk_content(file, hunk))
 
     def show_evidence(self, evidence: Evidence) -> None:
         """The checks with their marks, and the warning when the answer's claim is unsupported."""

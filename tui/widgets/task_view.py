@@ -11,6 +11,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from engine.api import Engine
 from engine.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
+from engine.patchset import FileDiff
 from engine.store import TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.attempts_panel import AttemptsPanel
@@ -63,7 +64,9 @@ class TaskView(Vertical):
             with TabPane("Log", id=LOG_PANE):
                 yield TaskStream(self.task_id, classes="task-stream")
             with TabPane("Result", id=RESULT_PANE):
-                yield ResultPanel(self.read_output, self.read_file, classes="result-panel")
+                yield ResultPanel(
+                    self.read_output, self.read_file, self.read_files, classes="result-panel"
+                )
             if self.has_attempts:
                 with TabPane("Attempts", id=ATTEMPTS_PANE):
                     yield AttemptsPanel(self.task_id, classes="attempts-panel")
@@ -91,6 +94,9 @@ class TaskView(Vertical):
     async def read_file(self, path: str) -> str | None:
         return await self.engine.read_file(self.task_id, path)
 
+    async def read_files(self) -> list[FileDiff]:
+        return await self.engine.result_files(self.task_id)
+
     def read_output(self, chunk_id: str) -> str:
         return self.engine.read_output(self.task_id, chunk_id).decode("utf-8", errors="replace")
 
@@ -107,6 +113,12 @@ class TaskView(Vertical):
     def apply_output(self, pieces: list[OutputPiece]) -> None:
         if self.loaded_at is not None:
             self.stream.apply_output(pieces)
+
+    @property
+    def showing_result(self) -> bool:
+        """Whether the result pane is shown (False until the panes are composed)."""
+        panes = self.query(".task-panes")
+        return bool(panes) and panes.first(TabbedContent).active == RESULT_PANE
 
     def toggle_result(self) -> None:
         self.panes.active = LOG_PANE if self.panes.active == RESULT_PANE else RESULT_PANE

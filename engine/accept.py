@@ -1,0 +1,162 @@
+"""Accepting a task's result, whole or in part: to a new branch, or onto the working tree.
+
+The diff is computed on the host from the task's commits, never taken from the sandbox's word,
+and the patch actually accepted (after choosing and editing) is what the safety check reads.
+Functions here block: the engine runs them in a thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from engine import gitops
+from engine.accept_git import apply_onto_worktree, commit_patch
+from engine.choice import Choice, choose, covers_all
+from engine.errors import EngineError
+from engine.patchset import FileDiff, parse_patch, render_patch, touched_paths
+from engine.safety import Finding, check
+from engine.store import TaskRecord
+
+Target = Literal["branch", "worktree"]
+
+
+@dataclass(frozen=True)
+class AcceptRequest:
+    """What to accept and where; by default the whole result, to a new branch."""
+
+    choice: Choice = field(default_factory=Choice)
+    patch: str | None = None
+    """A patch (edited by the person) accepted instead of `choice`."""
+    onto_worktree: bool = False
+    """Apply onto the repository's working tree instead of making a branch."""
+    allow_unsafe: bool = False
+    """The person confirmed a result the safety check flags."""
+    repo: str | None = None
+    """The local repository (default: the task's)."""
+    branch: str | None = None
+    """The new branch's name (default: the task's branch name)."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What accepting did."""
+
+    target: Target
+    repo: Path
+    files: tuple[str, ...]
+    """The paths the accepted patch changes."""
+    hunks: int
+    """Hunks of modified files among them (new, deleted, binary... files have none)."""
+    whole: bool
+    """The task's whole result (on a branch: its own commits)."""
+    branch: str = ""
+    sha: str = ""
+    findings: tuple[Finding, ...] = ()
+    """Safety findings the person allowed."""
+
+
+def _bundle(task: TaskRecord) -> Path:
+    bundle = Path(task.result_bundle) if task.result_bundle else None
+    if bundle is None or not bundle.exists():
+        ask = ", mode ask" if task.mode == "ask" else ""
+        raise EngineError(f"task {task.id} has no result to accept (status {task.status}{ask})")
+    return bundle
+
+
+def _local_repo(task: TaskRecord, repo: str | None) -> Path:
+    target = repo or task.repo
+    if gitops.is_remote(target):
+        raise EngineError(
+            f"task {task.id} ran on a remote repository: pass --repo PATH of a local clone"
+        )
+    return Path(target).expanduser()
+
+
+def _files(diff: str, task: TaskRecord) -> list[FileDiff]:
+    files = parse_patch(diff)
+    if not files:
+        raise EngineError(f"task {task.id} changed nothing: there is nothing to accept")
+    return files
+
+
+def result_files(task: TaskRecord, cache_dir: Path) -> list[FileDiff]:
+    """The files and hunks of the task's result, as accepting it sees them."""
+    result = (_bundle(task), task.branch)
+    try:
+        diff = gitops.cached_result_diff(task.repo, cache_dir, task.base_sha, result)
+    except gitops.GitError as error:
+        raise EngineError(str(error)) from None
+    return _files(diff, task)
+
+
+def chosen_patch(task: TaskRecord, files: list[FileDiff], choice: Choice) -> str:
+    """The patch text of what `choice` takes from `files`."""
+    return render_patch(choose(files, choice, task.id))
+
+
+def accept_result(task: TaskRecord, request: AcceptRequest) -> Accepted:
+    """Accept what `request` asks of the task's result; see AcceptRequest."""
+    bundle = _bundle(task)
+    try:
+        top, head = gitops.fetch_result(_local_repo(task, request.repo), bundle, task.branch)
+        files = _files(gitops.result_diff(top, task.base_sha, head), task)
+        if request.patch is not None:
+            chosen = parse_patch(request.patch)
+            if not chosen:
+                raise EngineError("the patch is empty: nothing was accepted")
+        else:
+            chosen = choose(files, request.choice, task.id)
+        found = tuple(check(task.id, chosen, request.allow_unsafe))
+        whole = request.patch is None and covers_all(files, chosen)
+        if request.onto_worktree:
+            return _onto_worktree(top, chosen, whole, found)
+        return _to_branch(task, request, (top, head), chosen, whole, found)
+    except gitops.GitError as error:
+        raise EngineError(str(error)) from None
+
+
+def _onto_worktree(
+    top: Path, chosen: list[FileDiff], whole: bool, found: tuple[Finding, ...]
+) -> Accepted:
+    patch = render_patch(chosen).encode("utf-8", "surrogateescape")
+    apply_onto_worktree(top, patch, touched_paths(chosen))
+    files = tuple(file.path for file in chosen)
+    return Accepted("worktree", top, files, _hunks(chosen), whole, findings=found)
+
+
+def _to_branch(
+    task: TaskRecord,
+    request: AcceptRequest,
+    fetched: tuple[Path, str],
+    chosen: list[FileDiff],
+    whole: bool,
+    found: tuple[Finding, ...],
+) -> Accepted:
+    top, head = fetched
+    branch = request.branch or task.branch
+    gitops.check_new_branch(top, branch)
+    if whole:
+        sha = head
+    else:
+        patch = render_patch(chosen).encode("utf-8", "surrogateescape")
+        sha = commit_patch(top, task.base_sha, patch, _message(task, chosen))
+    gitops.create_branch(top, branch, sha)
+    files = tuple(file.path for file in chosen)
+    return Accepted("branch", top, files, _hunks(chosen), whole, branch, sha, found)
+
+
+def _hunks(chosen: list[FileDiff]) -> int:
+    return sum(len(file.hunks) for file in chosen if not file.whole_only)
+
+
+def _part(file: FileDiff) -> str:
+    return file.kind if file.whole_only else f"{len(file.hunks)} hunk(s)"
+
+
+def _message(task: TaskRecord, chosen: list[FileDiff]) -> str:
+    lines = task.prompt.strip().splitlines()
+    title = lines[0][:60] if lines else f"task {task.id}"
+    files = "\n".join(f"- {file.path} ({_part(file)})" for file in chosen)
+    return f"taskyard: {title}\n\nPart of taskyard task {task.id}, chosen by hand:\n{files}\n"

@@ -1,0 +1,135 @@
+"""Choosing hunks in a task tab's result, accepting them, and sending the rest back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from engine.store import TaskRecord
+from tests.support.board import FROZEN_NOW, stored_engine, wait_until
+from tests.support.repos import git
+from tests.support.results import (
+    HUNK_CHANGES,
+    LINES,
+    base_repo,
+    every_kind_of_change,
+    replace_lines,
+    store_result_task,
+)
+from tui.app import TaskyardApp
+from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
+from tui.widgets.hunk_chooser import HunkChooser
+
+SIZE = (120, 40)
+TASK = "board001"
+OPTIONS = [
+    "gone.txt",
+    "lines.txt",
+    "hunk 1",
+    "hunk 2",
+    "hunk 3",
+    "logo.bin",
+    "new.txt",
+    "new_name.txt",
+    "run.sh",
+]
+"""The chooser's rows for every_kind_of_change, in diff order."""
+
+
+def board(tmp_path: Path, edit: Any = every_kind_of_change) -> tuple[TaskyardApp, Path]:
+    engine = stored_engine(tmp_path / "home")
+    repo = base_repo(tmp_path / "repo")
+    store_result_task(engine, TASK, repo, edit, tmp_path)
+    return TaskyardApp(engine, repo, clock=lambda: FROZEN_NOW), repo
+
+
+def notified(app: TaskyardApp, text: str) -> bool:
+    return any(text in f"{n.title} {n.message}" for n in app._notifications)
+
+
+async def open_chooser(app: TaskyardApp, pilot: Pilot[Any]) -> HunkChooser:
+    app.board.open_task(TASK)
+    await pilot.pause()
+    view = app.board.task_view(TASK)
+    assert view is not None
+    chooser = view.result.chooser
+    await wait_until(pilot, lambda: chooser.option_count == len(OPTIONS), "the changes listed")
+    chooser.focus()
+    await pilot.pause()
+    return chooser
+
+
+async def leave_out(pilot: Pilot[Any], chooser: HunkChooser, *rows: str) -> None:
+    """Press space on each named row, moving down to it."""
+    for row in rows:
+        target = OPTIONS.index(row)
+        assert chooser.highlighted is not None
+        await pilot.press(*["down"] * (target - chooser.highlighted), "space")
+        assert chooser.highlighted == target
+
+
+async def test_choose_hunks_accept_them_and_send_the_rest_back(tmp_path: Path) -> None:
+    app, repo = board(tmp_path)
+    prompts: list[str] = []
+
+    async def follow_up(task_id: str, prompt: str) -> TaskRecord:
+        prompts.append(prompt)
+        return app.engine.task(task_id)
+
+    app.engine.follow_up = follow_up  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        chooser = await open_chooser(app, pilot)
+        assert "space" in str(app.board.query_one("#key-hints").render())
+        await leave_out(pilot, chooser, "gone.txt", "hunk 2")
+        preview = str(app.board.query_one(".cited-lines").render())
+        assert "+line 15 changed" in preview and "line 27" not in preview
+        await leave_out(pilot, chooser, "logo.bin", "new_name.txt", "run.sh")
+        assert chooser.summary() == "3 of 8 changes in 2 files"
+        await pilot.press("a")
+        assert isinstance(app.screen, AcceptScreen)
+        await pilot.press("enter")
+        branch = f"taskyard/{TASK}"
+        await wait_until(pilot, lambda: notified(app, f"branch {branch}"), "the accept notice")
+        expected = replace_lines(LINES, {3: HUNK_CHANGES[3], 27: HUNK_CHANGES[27]})
+        assert git(repo, "show", f"{branch}:lines.txt") + "\n" == expected
+        assert git(repo, "diff", "--name-only", "main", branch).splitlines() == [
+            "lines.txt",
+            "new.txt",
+        ]
+        assert git(repo, "status", "--porcelain") == ""
+        await pilot.press("R")
+        await wait_until(pilot, lambda: prompts, "the follow-up")
+    quoted = prompts[0]
+    assert "+line 15 changed" in quoted and "gone.txt" in quoted and "run.sh" in quoted
+    assert "+line 3 changed" not in quoted and "brand new" not in quoted
+
+
+async def test_accept_onto_the_working_tree(tmp_path: Path) -> None:
+    app, repo = board(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        chooser = await open_chooser(app, pilot)
+        await leave_out(pilot, chooser, "lines.txt")
+        await pilot.press("a", "w")
+        await wait_until(pilot, lambda: notified(app, "onto the working tree"), "the notice")
+        assert not (repo / "gone.txt").exists() and (repo / "new.txt").exists()
+        assert (repo / "lines.txt").read_text() == LINES
+        assert git(repo, "branch", "--list") == "* main"
+
+
+async def test_an_unsafe_result_asks_first(tmp_path: Path) -> None:
+    def attributes(work: Path) -> None:
+        (work / ".gitattributes").write_text("*.txt filter=evil\n")
+
+    app, repo = board(tmp_path, attributes)
+    async with app.run_test(size=SIZE) as pilot:
+        app.board.open_task(TASK)
+        await pilot.press("a", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmUnsafeScreen), "confirm")
+        findings = str(app.screen.query_one("#unsafe-findings").render())
+        assert ".gitattributes: adds a filter driver (filter=evil)" in findings
+        await pilot.press("y")
+        branch = f"taskyard/{TASK}"
+        await wait_until(pilot, lambda: notified(app, f"branch {branch}"), "the accept notice")
+        assert git(repo, "show", f"{branch}:.gitattributes") == "*.txt filter=evil"
