@@ -311,11 +311,23 @@ async def test_footer_shows_the_keys_that_apply_to_the_active_tab(tmp_path: Path
         await pilot.press("enter")
         await pilot.pause()
         in_tab = str(hints.content)
-        assert "Log/Result" in in_tab and " A Accept " in in_tab and " n New task " in in_tab
+        assert "Log/Result" in in_tab and " A Accept" in in_tab and " n New task " in in_tab
 
         await pilot.click(KeyHints, offset=(on_board.index("New task"), 0))
         await pilot.pause()
         assert isinstance(app.screen, ComposerScreen)
+    await app.engine.close()
+
+
+async def test_a_narrow_footer_keeps_the_key_that_lists_every_key(tmp_path: Path) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=(70, 30)) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        hints = str(app.board.query_one(KeyHints).content)
+        assert hints.startswith(" n New task ") and hints.endswith(" ? Keys")
+        assert " A Accept " in hints or " a Accept " in hints
+        assert "palette" not in hints and "Quit" not in hints and len(hints) <= 70
     await app.engine.close()
 
 

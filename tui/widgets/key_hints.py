@@ -15,6 +15,10 @@ from textual.style import Style
 from textual.widgets import Static
 
 HINT_GAP = "  "
+HELP_ACTION = "help"
+"""The action that lists every key: its hint never gives way."""
+GIVE_WAY_FIRST = ("command_palette", "quit_board", "filter", "archive", "retry", "close_tab")
+"""Keys whose hints leave a footer too narrow for all, in this order, before any other."""
 
 
 def key_hint(app: App[object], binding: Binding, enabled: bool) -> Content:
@@ -27,18 +31,41 @@ def key_hint(app: App[object], binding: Binding, enabled: bool) -> Content:
     return hint if enabled else hint.stylize("dim")
 
 
-def key_hints(app: App[object], bindings: dict[str, ActiveBinding]) -> Content:
+Hint = tuple[str, Content]
+"""An action and its hint."""
+
+
+def key_hints(app: App[object], bindings: dict[str, ActiveBinding]) -> list[Hint]:
     """One hint per action marked to show, then the command palette's key."""
-    hints: list[Content] = []
+    hints: list[Hint] = []
     actions_seen: set[str] = set()
     for _node, binding, enabled, _tooltip in bindings.values():
         if binding.show and binding.action not in actions_seen:
             actions_seen.add(binding.action)
-            hints.append(key_hint(app, binding, enabled))
+            hints.append((binding.action, key_hint(app, binding, enabled)))
     palette = bindings.get(app.COMMAND_PALETTE_BINDING)
     if app.ENABLE_COMMAND_PALETTE and palette is not None:
-        hints.append(key_hint(app, palette.binding, palette.enabled))
-    return Content(HINT_GAP).join(hints)
+        hints.append((palette.binding.action, key_hint(app, palette.binding, palette.enabled)))
+    return hints
+
+
+def joined(hints: list[Hint]) -> Content:
+    return Content(HINT_GAP).join([hint for _action, hint in hints])
+
+
+def fitted(hints: list[Hint], width: int) -> Content:
+    """The hints that fit in width: the board-wide keys in GIVE_WAY_FIRST go first, then the
+    last ones; the key that lists every key stays, at the end."""
+    shown = list(hints)
+    for action in GIVE_WAY_FIRST:
+        if width <= 0 or joined(shown).cell_length <= width:
+            return joined(shown)
+        shown = [hint for hint in shown if hint[0] != action]
+    keep = [hint for hint in shown if hint[0] == HELP_ACTION]
+    rest = [hint for hint in shown if hint[0] != HELP_ACTION]
+    while rest and joined(rest + keep).cell_length > width:
+        rest.pop()
+    return joined(rest + keep)
 
 
 class KeyHints(Static):
@@ -60,13 +87,17 @@ class KeyHints(Static):
         self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
         self.bindings_changed(self.screen)
 
+    def on_resize(self) -> None:
+        self.bindings_changed(self.screen)
+
     def on_unmount(self) -> None:
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def bindings_changed(self, screen: Screen[object]) -> None:
-        """Redraw only if the hints differ from what is shown."""
+        """Redraw only if the hints differ from what is shown; what does not fit gives way to
+        the help key."""
         if screen is not self.screen:
             return
-        hints = key_hints(self.app, screen.active_bindings)
+        hints = fitted(key_hints(self.app, screen.active_bindings), self.size.width)
         if hints != self.content:
             self.update(hints)
