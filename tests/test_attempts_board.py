@@ -74,7 +74,7 @@ async def test_attempts_sit_together_and_their_tab_compares_them(tmp_path: Path)
         assert view.task_id == "grp00001"
         assert "attempt 1 of 2" in str(view.query_one(".task-header", Static).render())
         await pilot.pause()
-        assert " c Attempts " in str(app.board.query_one(KeyHints).content)
+        assert " c Attempts" in str(app.board.query_one(KeyHints).content)
 
         await pilot.press("c")
         assert view.panes.active == ATTEMPTS_PANE
@@ -95,7 +95,7 @@ async def test_attempts_sit_together_and_their_tab_compares_them(tmp_path: Path)
         assert active_view(app).task_id == "solo0001"
         assert not active_view(app).query(AttemptsPanel)
         await pilot.pause()
-        assert " c Attempts " not in str(app.board.query_one(KeyHints).content)
+        assert " c Attempts" not in str(app.board.query_one(KeyHints).content)
     await app.engine.close()
 
 
