@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,66 +13,15 @@ from tests.support.agent_script import fix_script
 from tests.support.cli import TASKYARD
 from tests.support.model_server import ScriptedModelServer
 from tests.support.repos import git, make_calc_repo
+from tests.support.terminal import Terminal, tmux_terminal
 
 pytestmark = pytest.mark.usefixtures("docker_available")
 
 
-class Terminal:
-    """A tmux session on its own server socket, 120x40."""
-
-    def __init__(self, name: str) -> None:
-        self.socket = name
-
-    def tmux(self, *args: str) -> str:
-        result = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
-        )
-        return result.stdout
-
-    def start(self, command: list[str], cwd: Path, env: dict[str, str]) -> None:
-        settings = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
-        self.tmux(
-            "new-session",
-            "-d",
-            "-s",
-            "board",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            "-c",
-            str(cwd),
-            *settings,
-            *command,
-        )
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "board")
-
-    def keys(self, *keys: str, literal: bool = False) -> None:
-        self.tmux("send-keys", "-t", "board", *(["-l"] if literal else []), *keys)
-
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
-        """Poll the screen until text shows, up to timeout seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"{text!r} did not appear on screen:\n{self.screen()}")
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
-
-
 @pytest.fixture
 def terminal() -> Iterator[Terminal]:
-    if shutil.which("tmux") is None:
-        pytest.fail("tmux is not installed (tests/run installs it)")
-    session = Terminal(f"taskyard-test-{os.getpid()}")
-    yield session
-    session.close()
+    with tmux_terminal(f"taskyard-test-{os.getpid()}") as session:
+        yield session
 
 
 def test_new_task_review_and_accept_from_the_keyboard(terminal: Terminal, tmp_path: Path) -> None:

@@ -23,11 +23,18 @@ from engine.events import (
 from engine.store import TaskRecord
 from tui.bridge import OutputBatch
 from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
-from tui.screens.board_keys import ACTIONS, BOARD_ONLY, NAVIGATION, TASK_TAB_ONLY
+from tui.screens.board_keys import (
+    ACTIONS,
+    BOARD_ONLY,
+    CHOOSER_ONLY,
+    NAVIGATION,
+    TASK_TAB_ONLY,
+)
 from tui.screens.composer import ComposerDefaults, ComposerScreen
+from tui.screens.edit_accept import EditAcceptActions
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
-from tui.screens.task_actions import TaskActions, TaskChanged, pull_request_applies
+from tui.screens.task_actions import TaskChanged, pull_request_applies
 from tui.widgets.attempts_panel import AttemptChosen
 from tui.widgets.board_header import BoardHeader
 from tui.widgets.hunk_chooser import HunkChooser
@@ -67,7 +74,7 @@ def tab_label(record: TaskRecord) -> Content:
     return Content(f"{mark} {record.id} {shorten(task_title(record.prompt), TAB_TITLE_WIDTH)}")
 
 
-class BoardScreen(TaskActions):
+class BoardScreen(EditAcceptActions):
     """Tasks, live; `@on` handlers and the event routing below own every widget's state."""
 
     CSS_PATH = "../styles/board.tcss"
@@ -116,7 +123,8 @@ class BoardScreen(TaskActions):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Board-only and task-tab-only keys leave the footer where they do not apply; so do
-        sending back (but in a result whose changes are listed) and cancelling (there)."""
+        sending back and editing (but in a result whose changes are listed) and cancelling
+        (there)."""
         on_board = self.tabs.active == BOARD_TAB
         if action in BOARD_ONLY:
             return on_board
@@ -124,7 +132,7 @@ class BoardScreen(TaskActions):
             view = self.active_view()
             return view is not None and view.has_attempts
         if action in TASK_TAB_ONLY:
-            return not on_board and (action != "send_back" or self.choosing())
+            return not on_board and (action not in CHOOSER_ONLY or self.choosing())
         if action == "pull_request":
             return self.pull_request_available()
         if action == "cancel_task":

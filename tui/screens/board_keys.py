@@ -6,8 +6,10 @@ from textual.binding import Binding
 
 BOARD_ONLY = frozenset({"open_task", "sort"})
 """Actions of the Board tab, hidden in task tabs."""
-TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab", "compare", "send_back"})
+TASK_TAB_ONLY = frozenset({"toggle_result", "close_tab", "compare", "send_back", "edit_accept"})
 """Actions of task tabs, hidden on the Board tab."""
+CHOOSER_ONLY = frozenset({"send_back", "edit_accept"})
+"""Actions of a task tab's result while its changes are listed to choose from."""
 
 ACTIONS = [
     Binding(
@@ -25,6 +27,13 @@ ACTIONS = [
         "Accept",
         id="accept",
         tooltip="Accept the chosen changes: to a new branch, or onto the working tree",
+    ),
+    Binding(
+        "e",
+        "edit_accept",
+        "Edit+accept",
+        id="edit_accept",
+        tooltip="Edit the chosen changes in $VISUAL or $EDITOR, then accept what you saved",
     ),
     Binding(
         "R",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from textual import on
@@ -58,11 +59,22 @@ class TaskChanged(Message):
 class AcceptRefused(Message):
     """Accepting was refused as unsafe; the person may confirm it."""
 
-    def __init__(self, task_id: str, request: AcceptRequest, findings: Sequence[Finding]) -> None:
+    def __init__(
+        self,
+        task_id: str,
+        request: AcceptRequest,
+        findings: Sequence[Finding],
+        edited: Path | None = None,
+    ) -> None:
         super().__init__()
         self.task_id = task_id
         self.request = request
         self.findings = findings
+        self.edited = edited
+
+
+def kept_notice(edited: Path) -> str:
+    return f"Your edited patch is kept in {edited}"
 
 
 def accepted_notice(task_id: str, accepted: Accepted) -> str:
@@ -123,39 +135,64 @@ class TaskActions(Screen[None]):
 
         self.run_worker(work(), group="engine-calls")
 
-    async def action_accept(self) -> None:
-        """Ask where the chosen changes (the whole result on the board) go, then accept."""
+    def chosen_changes(self) -> tuple[TaskRecord, Choice, str] | None:
+        """The current task, the changes chosen in its result (the whole result on the board)
+        and their summary; a notice when there is no task or nothing is chosen."""
         task = self.current_task()
         if task is None:
-            return
+            return None
         chooser = self.active_chooser()
-        choice = chooser.choice() if chooser is not None else Choice()
+        if chooser is None:
+            return task, Choice(), "the whole result"
+        choice = chooser.choice()
         if choice is None:
             self.notify(
                 "Nothing is chosen: press space on a change to choose it", severity="warning"
             )
+            return None
+        return task, choice, chooser.summary()
+
+    async def action_accept(self) -> None:
+        """Ask where the chosen changes (the whole result on the board) go, then accept."""
+        chosen = self.chosen_changes()
+        if chosen is None:
             return
-        summary = chooser.summary() if chooser is not None else "the whole result"
+        task, choice, summary = chosen
+        await self.ask_target(task, summary, AcceptRequest(choice))
+
+    async def ask_target(
+        self, task: TaskRecord, summary: str, request: AcceptRequest, edited: Path | None = None
+    ) -> None:
+        """Ask where `request`'s changes go (a new branch or the working tree), then accept."""
 
         def accept_to(target: Target | None) -> None:
             if target is not None:
-                request = AcceptRequest(choice, onto_worktree=target == "worktree")
-                self.start_accept(task.id, request)
+                onto = replace(request, onto_worktree=target == "worktree")
+                self.start_accept(task.id, onto, edited)
+            elif edited is not None:
+                self.notify(f"Nothing accepted. {kept_notice(edited)}", markup=False)
 
         await self.app.push_screen(AcceptScreen(task.id, summary, task.repo), accept_to)
 
-    def start_accept(self, task_id: str, request: AcceptRequest) -> None:
-        """Accept in a worker; a result flagged unsafe comes back as AcceptRefused."""
+    def start_accept(
+        self, task_id: str, request: AcceptRequest, edited: Path | None = None
+    ) -> None:
+        """Accept in a worker; a result flagged unsafe comes back as AcceptRefused. The file
+        of an `edited` patch is removed once accepted and kept, said where, otherwise."""
 
         async def work() -> None:
             try:
                 accepted = await self.engine.accept(task_id, request)
             except UnsafeResult as refused:
-                self.post_message(AcceptRefused(task_id, request, refused.findings))
+                self.post_message(AcceptRefused(task_id, request, refused.findings, edited))
                 return
             except EngineError as error:
-                self.notify(strip_terminal_controls(str(error)), severity="error", markup=False)
+                kept = f"\n{kept_notice(edited)}" if edited is not None else ""
+                message = strip_terminal_controls(str(error)) + kept
+                self.notify(message, severity="error", markup=False)
                 return
+            if edited is not None:
+                edited.unlink(missing_ok=True)
             self.notify(accepted_notice(task_id, accepted), markup=False)
             self.post_message(TaskChanged(task_id))
 
@@ -166,8 +203,11 @@ class TaskActions(Screen[None]):
         """Ask whether to accept a result flagged unsafe anyway."""
 
         def confirmed(anyway: bool | None) -> None:
+            request = replace(refused.request, allow_unsafe=True)
             if anyway:
-                self.start_accept(refused.task_id, replace(refused.request, allow_unsafe=True))
+                self.start_accept(refused.task_id, request, refused.edited)
+            elif refused.edited is not None:
+                self.notify(f"Nothing accepted. {kept_notice(refused.edited)}", markup=False)
 
         self.app.push_screen(ConfirmUnsafeScreen(refused.task_id, refused.findings), confirmed)
 
