@@ -133,3 +133,20 @@ async def test_an_unsafe_result_asks_first(tmp_path: Path) -> None:
         branch = f"taskyard/{TASK}"
         await wait_until(pilot, lambda: notified(app, f"branch {branch}"), "the accept notice")
         assert git(repo, "show", f"{branch}:.gitattributes") == "*.txt filter=evil"
+
+
+async def test_edit_is_offered_beside_the_chooser_and_needs_a_terminal(tmp_path: Path) -> None:
+    app, repo = board(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        hints = app.board.query_one("#key-hints")
+        await pilot.pause()
+        assert "Edit+accept" not in str(hints.render())
+        chooser = await open_chooser(app, pilot)
+        await wait_until(pilot, lambda: "e Edit+accept" in str(hints.render()), "the edit key")
+        await pilot.press("e")
+        await wait_until(pilot, lambda: notified(app, "cannot hand over to an editor"), "notice")
+        files = [row for row in OPTIONS if not row.startswith("hunk")]
+        await leave_out(pilot, chooser, *files)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: notified(app, "Nothing is chosen"), "the warning")
+    assert git(repo, "branch", "--list", "taskyard/*") == ""

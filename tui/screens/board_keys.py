@@ -33,7 +33,7 @@ ACTIONS = [
         "edit_accept",
         "Edit+accept",
         id="edit_accept",
-        tooltip="Edit the chosen changes in $VISUAL or $EDITOR, then accept what you saved",
+        tooltip="Edit the chosen changes in $EDITOR, then accept them",
     ),
     Binding(
         "R",
