@@ -203,8 +203,8 @@ class TaskActions(Screen[None]):
         """Ask whether to accept a result flagged unsafe anyway."""
 
         def confirmed(anyway: bool | None) -> None:
-            request = replace(refused.request, allow_unsafe=True)
             if anyway:
+                request = replace(refused.request, allow_unsafe=True)
                 self.start_accept(refused.task_id, request, refused.edited)
             elif refused.edited is not None:
                 self.notify(f"Nothing accepted. {kept_notice(refused.edited)}", markup=False)
