@@ -12,13 +12,12 @@ from pathlib import Path
 
 from engine.gitops import (
     GitError,
-    _bundle_head,
     _CommandFailed,
-    _fetch_bundle_objects,
     _git,
     _local_top_level,
     _locked_cache,
     _summarise,
+    fetch_result,
     is_remote,
 )
 
@@ -57,15 +56,12 @@ def push_result(repo: str, cache_dir: Path, bundle: Path, branch: str, remote: s
     pushes from the source's cache to that URL. Never forced: the remote branch must be an
     ancestor.
     """
-    branch_ref = f"refs/heads/{branch}"
-    sha = _bundle_head(bundle, branch_ref)
     if is_remote(repo):
         with _locked_cache(cache_dir, repo) as cache:
-            _fetch_bundle_objects(cache, bundle, branch_ref)
+            _top, sha = fetch_result(cache, bundle, branch)
             _push(cache, repo, sha, branch)
     else:
-        top = _local_top_level(Path(repo))
-        _fetch_bundle_objects(top, bundle, branch_ref)
+        top, sha = fetch_result(Path(repo), bundle, branch)
         _push(top, remote, sha, branch)
     return sha
 
