@@ -291,12 +291,28 @@ class Engine:
         except EngineError as error:
             record_failure(self.bus, task.id, f"the pull request was not updated: {error}")
 
-    async def open_pull_request(self, task_id: str, draft: bool = False) -> Delivery:
+    async def open_pull_request(
+        self, task_id: str, draft: bool = False, squash: bool = False, allow_unsafe: bool = False
+    ) -> Delivery:
         """Push a ready task's branch to the repository's remote and open its pull request, or
-        update the one it has; without a token, push and say where to open it by hand."""
+        update the one it has; without a token, push and say where to open it by hand.
+
+        With `squash`, one commit with the net change on the base is pushed instead of the
+        task's commits. Refused like accepting: SecretInResult for a secret in any commit,
+        UnsafeResult for a flagged change or kept commit unless `allow_unsafe`.
+        """
         task = self.task(task_id)
+        commands = self.store.commands(task.id)
         try:
-            plan = delivery_plan(task, self.store.commands(task.id), self.config, self.paths, draft)
+            plan = delivery_plan(
+                task,
+                commands,
+                self.config,
+                self.paths,
+                draft,
+                squash=squash,
+                allow_unsafe=allow_unsafe,
+            )
             delivery = await asyncio.to_thread(deliver, plan)
         except DeliveryError as error:
             raise EngineError(str(error)) from None
@@ -457,11 +473,16 @@ class Engine:
     async def accept(self, task_id: str, request: AcceptRequest | None = None) -> Accepted:
         """Accept a task's result, whole or in part, to a new branch or onto the working tree.
 
-        Raises UnsafeResult when the patch is flagged and not allowed, and WorktreeConflict,
-        having changed nothing, when it does not apply cleanly onto the working tree.
+        Raises SecretInResult when any of its commits carries a secret value, UnsafeResult
+        when the patch (or a commit kept on the branch) is flagged and not allowed, and
+        WorktreeConflict, having changed nothing, when it does not apply cleanly onto the
+        working tree.
         """
         task = self.task(task_id)
-        accepted = await asyncio.to_thread(accept.accept_result, task, request or AcceptRequest())
+        cache = self.paths.repo_cache_dir
+        accepted = await asyncio.to_thread(
+            accept.accept_result, task, request or AcceptRequest(), cache
+        )
         if task.status == TaskStatus.READY.value:
             self.store.update_task(task.id, status=TaskStatus.ACCEPTED.value)
         return accepted
