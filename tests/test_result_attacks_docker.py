@@ -137,6 +137,8 @@ async def test_hidden_history_a_hook_and_token_added_then_deleted_is_refused(
         assert "--squash" in refused.stderr and "Traceback" not in refused.stderr
     assert git(repo, "branch", "--list", record.branch) == ""
     assert remote_sha(bare, record.branch) == ""
+    shown = run_taskyard("show", record.id, env=env).stdout
+    assert f"unsafe  commit {first[:12]}: .husky/pre-commit: installs a git hook" in shown
     squashed = run_taskyard("apply", record.id, "--squash", env=env)
     assert squashed.returncode == 0, squashed.stderr
     assert git(repo, "rev-list", "--count", f"main..{record.branch}") == "1"
