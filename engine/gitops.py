@@ -553,10 +553,10 @@ def changed_blobs(repo: Path, parent: str, commit: str) -> list[ChangedBlob]:
     return changed
 
 
-def object_bytes(repo: Path, sha: str) -> bytes:
-    """The raw content of an object: a blob's bytes, a commit's headers and message."""
+def object_bytes(repo: Path, kind: str, sha: str) -> bytes:
+    """The raw content of an object of `kind`: a blob's bytes, a commit's headers and
+    message."""
     try:
-        kind = _git(["cat-file", "-t", sha], repo)
         return _git_bytes(["cat-file", kind, sha], repo)
     except _CommandFailed as failed:
         raise GitError(f"cannot read object {sha[:12]}: {_summarise(failed.stderr)}") from None

@@ -99,13 +99,13 @@ def _leaks(repo: Path, parent: str, commit: str, redactor: Redactor) -> Iterator
     message and author."""
     if not redactor:
         return
-    for hit in redactor.hits(_text(gitops.object_bytes(repo, commit))):
+    for hit in redactor.hits(_text(gitops.object_bytes(repo, "commit", commit))):
         yield Finding(COMMIT_MESSAGE, _holds(hit.name), commit)
     for changed in gitops.changed_blobs(repo, parent, commit):
         for hit in redactor.hits(changed.path):
             yield Finding(changed.path, f"its name {_holds(hit.name)}", commit)
         before = _names(redactor, repo, changed.old_blob)
-        for hit in redactor.hits(_text(gitops.object_bytes(repo, changed.new_blob))):
+        for hit in redactor.hits(_text(gitops.object_bytes(repo, "blob", changed.new_blob))):
             if hit.name not in before:
                 yield Finding(changed.path, _holds(hit.name), commit, hit.line)
 
@@ -114,7 +114,7 @@ def _names(redactor: Redactor, repo: Path, blob: str) -> set[str]:
     """The secrets a blob already held (none for no blob)."""
     if not blob:
         return set()
-    return {hit.name for hit in redactor.hits(_text(gitops.object_bytes(repo, blob)))}
+    return {hit.name for hit in redactor.hits(_text(gitops.object_bytes(repo, "blob", blob)))}
 
 
 def _text(data: bytes) -> str:
