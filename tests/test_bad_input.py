@@ -121,8 +121,9 @@ def test_an_unknown_image_creates_no_task_and_no_container(
 
 
 async def test_submit_refuses_a_source_that_cannot_be_checked_out_before_recording(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     engine = stored_engine(tmp_path / "home")
     repo = make_calc_repo(tmp_path / "calc")
     plain = tmp_path / "plain"
@@ -131,6 +132,18 @@ async def test_submit_refuses_a_source_that_cannot_be_checked_out_before_recordi
         await engine.submit(TaskRequest(prompt="x", repo=str(repo), ref="no-such-branch"))
     with pytest.raises(EngineError, match="not a git repository"):
         await engine.submit(TaskRequest(prompt="x", repo=str(plain)))
+    assert engine.tasks() == []
+    await engine.close()
+
+
+async def test_submit_without_a_model_key_records_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    engine = stored_engine(tmp_path / "home")
+    repo = make_calc_repo(tmp_path / "calc")
+    with pytest.raises(EngineError, match="OPENAI_API_KEY"):
+        await engine.submit(TaskRequest(prompt="x", repo=str(repo)))
     assert engine.tasks() == []
     await engine.close()
 
