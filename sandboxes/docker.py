@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 import docker
 import docker.errors
+import docker.utils
 import requests
 from docker.api.client import APIClient
 
@@ -493,6 +494,8 @@ def set_container_network(api: APIClient, container_id: str, enabled: bool) -> N
 
 def build_log(connection: DockerConnection, tag: str) -> Iterator[bytes]:
     """Build the bundled Dockerfile, yielding log lines; SandboxError with the failing step."""
+    if not docker.utils.match_tag(tag):
+        raise invalid_image_reference(tag, INVALID_REFERENCE)
     events = connection.blocking(
         lambda api: api.build(
             fileobj=io.BytesIO(dockerfile_bytes()), tag=tag, rm=True, forcerm=True, decode=True

@@ -92,6 +92,15 @@ def test_an_invalid_image_reference_is_one_line_and_creates_nothing(
     )
 
 
+def test_building_an_image_under_an_invalid_tag_is_one_line(
+    docker_available: None, env: dict[str, str]
+) -> None:
+    result = run_taskyard("image", "build", "--tag", "Bad Image!!", env=env)
+    assert_one_line_refusal(
+        result, "image reference 'Bad Image!!' is not valid: invalid reference format"
+    )
+
+
 def test_a_repo_that_is_not_git_creates_no_task_and_no_container(
     docker_available: None, tmp_path: Path, env: dict[str, str]
 ) -> None:
