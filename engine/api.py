@@ -206,9 +206,9 @@ class Engine:
     async def submit_attempts(self, request: TaskRequest) -> list[TaskRecord]:
         """Record and start each attempt of the request, in attempt order; returns at once.
 
-        A request that cannot run (an empty prompt, an unknown environment or host, a path that
-        is not a git repository, a ref that names no commit) is refused before anything is
-        recorded."""
+        A request that cannot run (an empty prompt, an unknown environment or host, no model
+        key, a path that is not a git repository, a ref that names no commit) is refused with
+        an EngineError before anything is recorded."""
         self._validate(request)
         await self._check_source(request)
         group_id = _new_task_id(self.store)
@@ -267,7 +267,8 @@ class Engine:
             self.config.environment(request.environment)
             if request.host is not None:
                 self.hosts.get(request.host)
-        except (ConfigError, HostError) as error:
+            self.model  # noqa: B018
+        except (ConfigError, HostError, ModelError) as error:
             raise EngineError(str(error)) from None
 
     @staticmethod
