@@ -36,11 +36,11 @@ def report_internal_error(error: BaseException) -> int:
 
 
 def write_internal_error(error: BaseException) -> Path:
-    """Append the command line and the error's traceback to the log in the state dir."""
+    """Append the error's traceback, with the time, to the log in the state dir."""
     path = default_paths().state_dir / INTERNAL_ERROR_LOG
     path.parent.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     details = "".join(traceback.format_exception(error))
     with path.open("a", encoding="utf-8") as log:
-        log.write(f"--- {stamp} taskyard {' '.join(sys.argv[1:])}\n{details}\n")
+        log.write(f"--- {stamp}\n{details}\n")
     return path
