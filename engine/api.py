@@ -348,7 +348,7 @@ class Engine:
         return any(command.phase == "checkout" and command.exit_code == 0 for command in commands)
 
     async def retry(self, task_id: str) -> TaskRecord:
-        """Submit the same request again as a new task."""
+        """Submit the same request again as a new task, checked first like a new one."""
         task = self.task(task_id)
         request = TaskRequest(
             prompt=task.prompt,
@@ -358,6 +358,7 @@ class Engine:
             mode="ask" if task.mode == "ask" else "code",
             image=task.image,
         )
+        await self.preflight(request)
         return await self.submit(request)
 
     def archive(self, task_id: str, archived: bool = True) -> None:

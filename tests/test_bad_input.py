@@ -157,6 +157,19 @@ async def test_submit_without_a_model_key_records_nothing(
     await engine.close()
 
 
+async def test_a_retry_whose_image_is_gone_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    engine = stored_engine(tmp_path / "home")
+    repo = make_calc_repo(tmp_path / "calc")
+    store_task(engine, "a1b2c3d4", status="failed", repo=str(repo), image="gone/image:1")
+    with pytest.raises(EngineError, match="image 'gone/image:1' not found on host local"):
+        await engine.retry("a1b2c3d4")
+    assert [task.id for task in engine.tasks()] == ["a1b2c3d4"]
+    await engine.close()
+
+
 async def test_the_composer_shows_a_repo_that_is_not_git_and_creates_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
