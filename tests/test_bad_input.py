@@ -141,6 +141,8 @@ async def test_submit_refuses_a_source_that_cannot_be_checked_out_before_recordi
         await engine.submit(TaskRequest(prompt="x", repo=str(repo), ref="no-such-branch"))
     with pytest.raises(EngineError, match="not a git repository"):
         await engine.submit(TaskRequest(prompt="x", repo=str(plain)))
+    with pytest.raises(EngineError, match="cannot reach file://"):
+        await engine.submit(TaskRequest(prompt="x", repo=f"file://{tmp_path}/missing.git"))
     assert engine.tasks() == []
     await engine.close()
 
