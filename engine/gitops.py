@@ -289,6 +289,19 @@ def _prepare_remote(url: str, ref: str | None, cache_dir: Path, out_dir: Path) -
     return PreparedSource(bundle, sha, ref, _repo_name(url), url, is_local=False)
 
 
+def check_source(repo: str, ref: str | None) -> None:
+    """GitError unless `repo` is a local repository in which `ref` (default: HEAD) names a
+    commit, or a URL that answers; nothing is fetched or bundled (a URL's ref is resolved when
+    the task prepares its source)."""
+    try:
+        if is_remote(repo):
+            _remote_head_branch(repo)
+        else:
+            _resolve_local(_local_top_level(Path(repo).expanduser().absolute()), ref)
+    except _CommandFailed as failed:
+        raise GitError(f"git failed for {repo}: {_summarise(failed.stderr)}") from None
+
+
 def prepare_source(repo: str, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
     """Resolve `ref` (default: the source's HEAD) in `repo` and bundle its history into out_dir.
 

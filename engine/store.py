@@ -274,9 +274,10 @@ class Store:
         return _task_from_row(row) if row else None
 
     def find_task(self, prefix: str) -> list[TaskRecord]:
-        """Tasks whose id starts with prefix (ids may be abbreviated like git shas)."""
+        """Tasks whose id starts with prefix, taken literally (ids may be abbreviated like git
+        shas)."""
         rows = self._db.execute(
-            "SELECT * FROM tasks WHERE id LIKE ? ORDER BY created", (prefix.replace("%", "") + "%",)
+            "SELECT * FROM tasks WHERE substr(id, 1, ?) = ? ORDER BY created", (len(prefix), prefix)
         ).fetchall()
         return [_task_from_row(row) for row in rows]
 
