@@ -40,6 +40,7 @@ from engine.paths import Paths, default_paths
 from engine.pool import HostPool
 from engine.ranking import RankedAttempt, rank_attempts
 from engine.runner import RunContext, TaskRun
+from engine.secret_refs import SecretReferenceError, resolve_secrets
 from engine.states import ACTIVE, TaskStatus
 from engine.store import CommandRecord, Store, TaskRecord
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
@@ -172,13 +173,15 @@ class Engine:
         return request.image or environment.image or self.config.sandbox.image
 
     async def preflight(self, request: TaskRequest) -> None:
-        """Check what a task needs before it is recorded: model key, Docker, image, env."""
+        """Check what a task needs before it is recorded: model key, Docker, image, env and
+        its secrets."""
         try:
-            self.config.environment(request.environment)
+            environment = self.config.environment(request.environment)
+            await asyncio.to_thread(resolve_secrets, request.environment, environment)
             self.model  # noqa: B018
             image = self.image_for(request)
             await self._check_hosts(request.host, image)
-        except (ConfigError, ModelError, BackendUnavailable) as error:
+        except (ConfigError, SecretReferenceError, ModelError, BackendUnavailable) as error:
             raise EngineError(str(error)) from None
 
     async def _check_hosts(self, pinned: str | None, image: str) -> None:

@@ -1,4 +1,8 @@
-"""Run one command in a task's sandbox: chunk id, log file, store rows and events."""
+"""Run one command in a task's sandbox: chunk id, log file, store rows and events.
+
+This is where command output enters the engine: it passes through the task's redactor here,
+before it reaches the log file, the events, the store or the model's view.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 
 from engine.agent.output import OutputRecorder
 from engine.events import CommandFinished, CommandStarted, Event, OutputChunk
+from engine.secret_values import Redactor, StreamRedactor
 from engine.store import CommandRecord, Store
 from sandboxes.base import ExecResult, Sandbox
 
@@ -54,6 +59,8 @@ class CommandRunner:
         self._logs_dir = logs_dir
         self._head_lines = head_lines
         self._tail_lines = tail_lines
+        self.redactor = Redactor(())
+        """Replaces the task's secret values in output and commands; none until they resolve."""
 
     def _new_chunk_id(self) -> str:
         while True:
@@ -72,28 +79,39 @@ class CommandRunner:
         env: dict[str, str] | None = None,
         user: str | None = None,
     ) -> CommandOutcome:
-        """Run argv, streaming output to the log file and as events; record how it ended."""
+        """Run argv, streaming redacted output to the log file and as events; record its end."""
         chunk_id = self._new_chunk_id()
         log_path = self._logs_dir / self.task_id / f"{chunk_id}.log"
         recorder = OutputRecorder(log_path, self._head_lines, self._tail_lines)
-        self._record_start(chunk_id, argv, workdir, phase, log_path)
+        shown = [self.redactor.redact_text(arg) for arg in argv]
+        self._record_start(chunk_id, shown, workdir, phase, log_path)
+        stream = self.redactor.stream()
 
         def on_output(data: bytes) -> None:
-            text = recorder.feed(data)
-            if text:
-                self._emit(OutputChunk(task_id=self.task_id, chunk_id=chunk_id, text=text))
+            self._take(recorder, chunk_id, stream.feed(data))
 
         try:
             result = await sandbox.exec(
                 argv, workdir=workdir, env=env, timeout=timeout, on_output=on_output, user=user
             )
         except BaseException:
-            recorder.close()
-            self._record_finish(chunk_id, argv, ExecResult(None, False, 0.0), recorder)
+            self._close(recorder, chunk_id, stream)
+            self._record_finish(chunk_id, shown, ExecResult(None, False, 0.0), recorder)
             raise
-        recorder.close()
-        self._record_finish(chunk_id, argv, result, recorder)
+        self._close(recorder, chunk_id, stream)
+        self._record_finish(chunk_id, shown, result, recorder)
         return CommandOutcome(chunk_id, result, recorder.model_view(), recorder.lines)
+
+    def _take(self, recorder: OutputRecorder, chunk_id: str, data: bytes) -> None:
+        """Store redacted output, then announce it."""
+        text = recorder.feed(data) if data else ""
+        if text:
+            self._emit(OutputChunk(task_id=self.task_id, chunk_id=chunk_id, text=text))
+
+    def _close(self, recorder: OutputRecorder, chunk_id: str, stream: StreamRedactor) -> None:
+        """Pass on what the redactor held back, then close the log file."""
+        self._take(recorder, chunk_id, stream.flush())
+        recorder.close()
 
     def _record_start(
         self, chunk_id: str, argv: list[str], workdir: str, phase: str, log_path: Path

@@ -18,6 +18,8 @@ from pydantic import (
 )
 
 from engine.paths import Paths
+from engine.secret_refs import is_reference
+from engine.secret_values import MIN_SECRET_LENGTH
 
 DEFAULT_IMAGE = "taskyard-sandbox:latest"
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
@@ -83,14 +85,39 @@ class Environment(_Section):
     """Bash script run in the repository before the agent starts, with network on."""
     env: dict[str, str] = Field(default_factory=dict)
     """Environment variables for the whole task."""
-    secrets: dict[str, str] = Field(default_factory=dict)
-    """Variables given to the setup script only, never to the agent."""
+    secrets: dict[str, str] = Field(default_factory=dict, repr=False)
+    """Variables given to the setup script only, never to the agent: references resolved on
+    the host when a task starts (`env:NAME`, `file:PATH`, `cmd:COMMAND`) or literal values."""
     network: Literal["off", "on"] = "off"
     """Network for the agent phase: off (default) or on. Setup always has network."""
     ca_bundle: Path | None = None
     """A CA bundle handed into the sandbox for TLS-intercepting proxies."""
     workdir: str = ""
     """Repository subdirectory the agent starts in."""
+
+    @field_validator("secrets")
+    @classmethod
+    def _usable_secrets(cls, secrets: dict[str, str]) -> dict[str, str]:
+        for name, configured in secrets.items():
+            _check_secret(name, configured)
+        return secrets
+
+
+_VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_secret(name: str, configured: str) -> None:
+    """A secret's name is a variable name; a literal is long enough, a reference names a source."""
+    if not _VARIABLE_NAME.match(name):
+        raise ValueError(f"secret name {name!r} is not an environment variable name")
+    if is_reference(configured):
+        if not configured.partition(":")[2].strip():
+            raise ValueError(f"secret {name} = {configured!r} names nothing after the colon")
+    elif len(configured) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"secret {name} is {len(configured)} characters long: secrets need at least "
+            f"{MIN_SECRET_LENGTH} (shorter ones would be redacted from ordinary text)"
+        )
 
 
 DEFAULT_RECONNECT_SECONDS = 120.0

@@ -18,6 +18,7 @@ from engine.bus import EventBus
 from engine.commands import CommandRunner
 from engine.config import CA_ENV_VARS, Config, ConfigError, Environment
 from engine.events import (
+    Event,
     FollowUpStarted,
     NetworkChanged,
     SandboxReady,
@@ -33,7 +34,13 @@ from engine.paths import Paths
 from engine.pool import HostPool
 from engine.prompt import build_instructions, user_prompt
 from engine.results import ResultCollector, ResultError
-from engine.secret_values import Secret
+from engine.secret_refs import SecretReferenceError, resolve_secrets
+from engine.secret_values import Redactor, Secret
+from engine.setup_leftovers import (
+    SetupLeftoverError,
+    end_setup_processes,
+    keep_setup_changes_out,
+)
 from engine.states import TaskStatus, check_transition
 from engine.store import Store, TaskRecord
 from sandboxes.base import (
@@ -62,6 +69,8 @@ EXPECTED_ERRORS = (
     ModelError,
     ConfigError,
     ResultError,
+    SecretReferenceError,
+    SetupLeftoverError,
     OSError,
 )
 
@@ -131,6 +140,9 @@ class TaskRun:
         self.status = TaskStatus(task.status)
         self.environment = ctx.config.environment(task.environment)
         self.sandbox: Sandbox | None = None
+        self._secrets: list[Secret] | None = None
+        self.redactor = Redactor(())
+        """Replaces the task's secret values in what it records and announces."""
         self.commands = CommandRunner(
             task.id,
             ctx.store,
@@ -144,11 +156,21 @@ class TaskRun:
     def ask_mode(self) -> bool:
         return self.task.mode == "ask"
 
+    async def _load_secrets(self) -> None:
+        """Resolve the secrets off the event loop; from now on they are redacted everywhere."""
+        secrets = await asyncio.to_thread(self.secrets)
+        self.redactor = Redactor(secrets)
+        self.commands.redactor = self.redactor
+
+    def _emit(self, event: Event) -> None:
+        """Announce an event with the task's secret values redacted from its text."""
+        self.ctx.bus.emit(self.redactor.redact_fields(event))
+
     def set_status(self, status: TaskStatus, detail: str = "") -> None:
         check_transition(self.status, status)
         self.status = status
         self.ctx.store.update_task(self.task.id, status=status.value)
-        self.ctx.bus.emit(TaskStatusChanged(task_id=self.task.id, status=status, detail=detail))
+        self._emit(TaskStatusChanged(task_id=self.task.id, status=status, detail=detail))
 
     async def run(self) -> None:
         """Run to a terminal status; never raises for a task's own failure or cancellation."""
@@ -192,10 +214,12 @@ class TaskRun:
     def _internal_error(self, error: Exception) -> str:
         path = self.ctx.paths.logs_dir / self.task.id / "internal-error.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(traceback.format_exception(error)), encoding="utf-8")
+        text = self.redactor.redact_text("".join(traceback.format_exception(error)))
+        path.write_text(text, encoding="utf-8")
         return f"internal error: {error!r} (traceback in {path})"
 
     async def _run(self) -> None:
+        await self._load_secrets()
         await self._place(self.pinned)
         self.set_status(TaskStatus.PROVISIONING)
         prepared, docs, sandbox = await self._provision()
@@ -203,6 +227,7 @@ class TaskRun:
         await self._checkout(prepared)
         self.set_status(TaskStatus.SETUP)
         await self._setup()
+        await self._clear_setup_leftovers(prepared.base_sha)
         await self._cut_network()
         self.set_status(TaskStatus.RUNNING)
         instructions = build_instructions("ask" if self.ask_mode else "code", docs, REPO_DIR)
@@ -213,8 +238,9 @@ class TaskRun:
 
     async def _follow_up(self, prompt: str) -> None:
         """A new turn in the same sandbox and branch, with the conversation so far."""
+        await self._load_secrets()
         self.set_status(TaskStatus.RUNNING, "follow-up")
-        self.ctx.bus.emit(FollowUpStarted(task_id=self.task.id, prompt=prompt))
+        self._emit(FollowUpStarted(task_id=self.task.id, prompt=prompt))
         backend = await self._place(self.task.host or LOCAL)
         self.sandbox = await backend.attach(self.task.sandbox_id)
         await self.sandbox.start()
@@ -282,7 +308,7 @@ class TaskRun:
 
     def _record_sandbox(self, sandbox: Sandbox) -> None:
         self.ctx.store.update_task(self.task.id, sandbox_id=sandbox.id)
-        self.ctx.bus.emit(
+        self._emit(
             SandboxReady(
                 task_id=self.task.id,
                 sandbox_id=sandbox.id,
@@ -298,7 +324,7 @@ class TaskRun:
 
     async def _checkout(self, prepared: gitops.PreparedSource) -> None:
         sandbox = self._require_sandbox()
-        self.ctx.bus.emit(
+        self._emit(
             SourcePrepared(
                 task_id=self.task.id,
                 base_sha=prepared.base_sha,
@@ -346,14 +372,22 @@ class TaskRun:
             ["bash", "-e", path],
             self._workdir(),
             timeout=self.ctx.config.agent.setup_timeout_seconds,
-            env=dict(self.environment.secrets),
+            env={secret.name: secret.value for secret in self.secrets()},
         )
+
+    async def _clear_setup_leftovers(self, base_sha: str) -> None:
+        """End every process setup started; keep the files it wrote out of the result."""
+        if not self.environment.setup.strip():
+            return
+        sandbox = self._require_sandbox()
+        await end_setup_processes(sandbox)
+        await keep_setup_changes_out(sandbox, REPO_DIR, branch_name(self.task.id), base_sha)
 
     async def _cut_network(self) -> None:
         if not self._needs_network_at_start() or self.environment.network == "on":
             return
         await self._require_sandbox().set_network(False)
-        self.ctx.bus.emit(NetworkChanged(task_id=self.task.id, enabled=False))
+        self._emit(NetworkChanged(task_id=self.task.id, enabled=False))
 
     async def _agent(
         self,
@@ -366,7 +400,7 @@ class TaskRun:
         tools = ToolBox(
             sandbox=self._require_sandbox(),
             runner=self.commands,
-            emit=self.ctx.bus.emit,
+            emit=self._emit,
             repo_dir=REPO_DIR,
             workdir=self._workdir(),
             default_timeout=agent.command_timeout_seconds,
@@ -374,6 +408,7 @@ class TaskRun:
             allow_patch=not self.ask_mode,
             user=ASK_USER if self.ask_mode else None,
             env=ASK_ENV if self.ask_mode else None,
+            redactor=self.redactor,
         )
         loop = AgentLoop(
             task_id=self.task.id,
@@ -382,7 +417,7 @@ class TaskRun:
             instructions=instructions,
             limits=LoopLimits(agent.max_turns, agent.max_wall_seconds, agent.max_tokens),
             store=self.ctx.store,
-            emit=self.ctx.bus.emit,
+            emit=self._emit,
             conversation=conversation,
             turn=turn,
         )
@@ -397,10 +432,11 @@ class TaskRun:
             incoming = bundle.with_suffix(".incoming")
             await results.commit_and_bundle(base_sha, branch_name(self.task.id), message, incoming)
             await self._record_result(incoming, bundle)
+        final_message = self.redactor.redact_text(outcome.final_message)
         self.ctx.store.update_task(
             self.task.id,
-            final_message=outcome.final_message,
-            citations=await results.citations(outcome.final_message),
+            final_message=final_message,
+            citations=self.redactor.redact_data(await results.citations(final_message)),
             usage=self.ctx.store.total_usage(self.task.id),
         )
         if outcome.stopped_by:
@@ -409,8 +445,11 @@ class TaskRun:
             await self._end(TaskStatus.READY, "")
 
     def secrets(self) -> list[Secret]:
-        """The task's secret values, resolved on the host."""
-        return [Secret(name, value) for name, value in self.environment.secrets.items()]
+        """The task's secret values, resolved on the host on first use (a `cmd:` reference
+        runs then, blocking); SecretReferenceError when one cannot be resolved."""
+        if self._secrets is None:
+            self._secrets = resolve_secrets(self.task.environment, self.environment)
+        return self._secrets
 
     async def _record_result(self, incoming: Path, bundle: Path) -> None:
         """Read the result from the sandbox's `incoming` bundle on the host, keep the bundle
@@ -437,12 +476,13 @@ class TaskRun:
 
     async def _end(self, status: TaskStatus, error: str) -> None:
         """Record the terminal status, stop the sandbox, and announce the result."""
+        error = self.redactor.redact_text(error)
         self.set_status(status, error)
         self.ctx.store.update_task(self.task.id, error=error)
         await self._stop_sandbox()
         task = self.ctx.store.get_task(self.task.id)
         assert task is not None
-        self.ctx.bus.emit(finished_event(task))
+        self._emit(finished_event(task))
 
     async def _stop_sandbox(self) -> None:
         if self.sandbox is None:

@@ -8,11 +8,15 @@ longer encoded text), URL encoding and JSON string escaping.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MIN_SECRET_LENGTH = 4
 """Shorter values would redact ordinary text everywhere; the config refuses them."""
@@ -95,6 +99,24 @@ class Redactor:
             return text
         data = self.redact(text.encode("utf-8", "surrogateescape"))
         return data.decode("utf-8", "surrogateescape")
+
+    def redact_data(self, value: Any) -> Any:
+        """`value` with every string in it redacted, through lists, tuples and dict values."""
+        if isinstance(value, str):
+            return self.redact_text(value)
+        if isinstance(value, list | tuple):
+            return type(value)(self.redact_data(item) for item in value)
+        if isinstance(value, dict):
+            return {key: self.redact_data(item) for key, item in value.items()}
+        return value
+
+    def redact_fields(self, item: T) -> T:
+        """A copy of a dataclass instance (an event) with every string field redacted."""
+        if self._pattern is None or not dataclasses.is_dataclass(item):
+            return item
+        fields = dataclasses.fields(item)
+        changes = {f.name: self.redact_data(getattr(item, f.name)) for f in fields if f.init}
+        return dataclasses.replace(item, **changes)  # type: ignore[type-var]
 
     def hits(self, text: str) -> list[SecretHit]:
         """Each line of `text` holding a secret form, once per secret and line."""

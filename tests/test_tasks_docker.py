@@ -150,7 +150,7 @@ async def test_secrets_reach_setup_only(tmp_path: Path, repo: Path) -> None:
         }
     }
     outcome = await run_script(tmp_path, repo, script, environments=environments)
-    assert "s3cret\n[] hi" in outcome.tool_outputs()[0]
+    assert "***TOKEN***\n[] hi" in outcome.tool_outputs()[0]
     await outcome.engine.close()
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.commands import CommandRunner
 from engine.events import Event, PatchApplied, ToolCallRejected
 from engine.models.base import ToolCall, ToolSpec
 from engine.patch import PatchError, apply_patch
+from engine.secret_values import Redactor
 from sandboxes.base import Sandbox
 
 SHELL = ToolSpec(
@@ -159,12 +160,17 @@ class ToolBox:
     allow_patch: bool
     user: str | None = None
     env: dict[str, str] | None = None
+    redactor: Redactor = field(default_factory=lambda: Redactor(()))
+    """Replaces the task's secret values in everything the model reads back."""
 
     def specs(self) -> list[ToolSpec]:
         return [SHELL, APPLY_PATCH] if self.allow_patch else [SHELL]
 
     async def call(self, call: ToolCall) -> str:
-        """Run one tool call and return what the model should read."""
+        """Run one tool call and return what the model should read, secrets redacted."""
+        return self.redactor.redact_text(await self._dispatch(call))
+
+    async def _dispatch(self, call: ToolCall) -> str:
         try:
             if call.name == "shell":
                 return await self._shell(parse_shell_args(call.arguments))

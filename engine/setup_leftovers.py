@@ -1,0 +1,143 @@
+"""What setup leaves behind, dealt with before the agent starts.
+
+Setup runs with the secrets. Every process it started ends with a restart of the sandbox (the
+kernel ends the container's whole process tree, double-forked and `setsid` children included),
+which is then checked. The files it added or changed in the repository are kept out of the
+agent's commit: untracked ones through the repository's `.git/info/exclude`, tracked ones marked
+skip-worktree.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from sandboxes.base import Sandbox
+
+CHECK_TIMEOUT = 60.0
+KEEPALIVE = "sleep infinity"
+"""The command line of the process that keeps a sandbox running (the child of its init)."""
+PROCESSES_SCRIPT = (
+    'session() { sed "s/.*) //" "$1" 2>/dev/null | cut -d" " -f4; }; '
+    "mine=$(session /proc/self/stat); "
+    "for stat in /proc/[0-9]*/stat; do "
+    'pid=${stat#/proc/}; pid=${pid%/stat}; sid=$(session "$stat"); '
+    '[ -n "$sid" ] && [ "$sid" != "$mine" ] || continue; '
+    'ppid=$(sed "s/.*) //" "$stat" 2>/dev/null | cut -d" " -f2); '
+    "printf '%s %s %s\\n' \"$pid\" \"$ppid\" \"$(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null)\"; "
+    "done"
+)
+"""Prints `pid ppid command line` of every process outside this command's own session."""
+STATUS_SCRIPT = (
+    'cd "$1" && git symbolic-ref HEAD "refs/heads/$2" && git reset --quiet "$3" && '
+    "git status --porcelain=v1 -z --untracked-files=all"
+)
+"""Undoes setup's commits and staging (its changes stay in the working tree), then lists them."""
+SKIP_SCRIPT = 'cd "$1" && git update-index --skip-worktree -z --stdin < "$2" && rm -f "$2"'
+GLOB_SPECIALS = "\\*?[]!# "
+
+
+class SetupLeftoverError(Exception):
+    """What setup left behind could not be cleared; the task does not go on."""
+
+
+@dataclass(frozen=True)
+class SetupChanges:
+    """The repository files setup added (untracked) or changed (tracked), repo-relative."""
+
+    added: tuple[str, ...]
+    changed: tuple[str, ...]
+
+
+async def end_setup_processes(sandbox: Sandbox) -> None:
+    """Restart the sandbox so that nothing setup started survives, and check that."""
+    await sandbox.stop()
+    await sandbox.start()
+    listing = await _capture(sandbox, ["sh", "-c", PROCESSES_SCRIPT], "listing processes")
+    survivors = unexpected_processes(listing)
+    if survivors:
+        raise SetupLeftoverError(
+            "processes started by setup survived the sandbox restart: "
+            + "; ".join(survivors)
+            + ". Retry the task; report this if it happens again"
+        )
+
+
+def unexpected_processes(listing: str) -> list[str]:
+    """The processes in a PROCESSES_SCRIPT listing other than the init and its keepalive."""
+    unexpected: list[str] = []
+    for line in listing.splitlines():
+        pid, _, rest = line.partition(" ")
+        ppid, _, command = rest.partition(" ")
+        if pid == "1" or (ppid == "1" and command.strip() == KEEPALIVE):
+            continue
+        unexpected.append(f"pid {pid}: {command.strip()[:100]}")
+    return unexpected
+
+
+async def keep_setup_changes_out(
+    sandbox: Sandbox, repo_dir: str, branch: str, base_sha: str
+) -> SetupChanges:
+    """Keep the files setup added or changed in the repository out of the agent's commit."""
+    argv = ["sh", "-c", STATUS_SCRIPT, "sh", repo_dir, branch, base_sha]
+    status = await _capture(sandbox, argv, "listing the files setup changed")
+    changes = parse_status(status)
+    if changes.added:
+        await _exclude(sandbox, repo_dir, changes.added)
+    if changes.changed:
+        await _skip_worktree(sandbox, repo_dir, changes.changed)
+    return changes
+
+
+def parse_status(status: str) -> SetupChanges:
+    """Untracked and changed paths of `git status --porcelain=v1 -z` output with nothing
+    staged."""
+    added: list[str] = []
+    changed: list[str] = []
+    for entry in status.split("\0"):
+        if len(entry) < 4:
+            continue
+        code, path = entry[:2], entry[3:]
+        (added if code == "??" else changed).append(path)
+    return SetupChanges(tuple(added), tuple(changed))
+
+
+def exclude_pattern(path: str) -> str:
+    """A gitignore line matching exactly this repo-relative path."""
+    escaped = "".join(f"\\{char}" if char in GLOB_SPECIALS else char for char in path)
+    return "/" + escaped.replace("\n", "?").replace("\r", "?")
+
+
+async def _exclude(sandbox: Sandbox, repo_dir: str, paths: tuple[str, ...]) -> None:
+    exclude = posixpath.join(repo_dir, ".git", "info", "exclude")
+    try:
+        existing = await sandbox.read_file(exclude)
+    except FileNotFoundError:
+        existing = b""
+    if existing and not existing.endswith(b"\n"):
+        existing += b"\n"
+    lines = "".join(f"{exclude_pattern(path)}\n" for path in paths)
+    header = "# files written by the environment's setup, kept out of the result\n"
+    await sandbox.write_file(exclude, existing + _encode(header + lines))
+
+
+async def _skip_worktree(sandbox: Sandbox, repo_dir: str, paths: tuple[str, ...]) -> None:
+    listing = posixpath.join(repo_dir, ".git", "taskyard-setup-changed")
+    await sandbox.write_file(listing, _encode("".join(f"{path}\0" for path in paths)))
+    argv = ["sh", "-c", SKIP_SCRIPT, "sh", repo_dir, listing]
+    await _capture(sandbox, argv, "marking the files setup changed")
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+async def _capture(sandbox: Sandbox, argv: list[str], step: str) -> str:
+    chunks: list[bytes] = []
+    result = await sandbox.exec(argv, workdir="/", timeout=CHECK_TIMEOUT, on_output=chunks.append)
+    output = b"".join(chunks).decode("utf-8", errors="surrogateescape")
+    if result.exit_code != 0:
+        raise SetupLeftoverError(
+            f"after setup, {step} failed with exit code {result.exit_code}: {output.strip()[-300:]}"
+        )
+    return output
