@@ -50,6 +50,7 @@ def secret_forms(value: str) -> list[bytes]:
     raw = value.encode("utf-8", "surrogateescape")
     derived = {
         urllib.parse.quote(value, safe="").encode(),
+        urllib.parse.quote(value).encode(),
         urllib.parse.quote_plus(value, safe="").encode(),
         json.dumps(value)[1:-1].encode(),
         json.dumps(value, ensure_ascii=False)[1:-1].encode("utf-8", "surrogateescape"),

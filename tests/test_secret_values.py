@@ -19,6 +19,7 @@ SECRET = Secret("NPM_TOKEN", CANARY)
     [
         CANARY,
         urllib.parse.quote(CANARY, safe=""),
+        urllib.parse.quote(CANARY),
         urllib.parse.quote_plus(CANARY),
         json.dumps(CANARY)[1:-1],
         json.dumps(CANARY, ensure_ascii=False)[1:-1],
