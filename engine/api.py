@@ -41,6 +41,7 @@ from engine.pool import HostPool
 from engine.ranking import RankedAttempt, rank_attempts
 from engine.runner import RunContext, TaskRun
 from engine.secret_refs import SecretReferenceError, resolve_secrets
+from engine.secret_values import Secret
 from engine.states import ACTIVE, TaskStatus
 from engine.store import CommandRecord, Store, TaskRecord
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
@@ -323,6 +324,7 @@ class Engine:
         task = self.task(task_id)
         commands = self.store.commands(task.id)
         try:
+            secrets = await asyncio.to_thread(self.task_secrets, task)
             plan = delivery_plan(
                 task,
                 commands,
@@ -331,12 +333,20 @@ class Engine:
                 draft,
                 squash=squash,
                 allow_unsafe=allow_unsafe,
+                secrets=secrets,
             )
             delivery = await asyncio.to_thread(deliver, plan)
-        except DeliveryError as error:
+        except (DeliveryError, SecretReferenceError) as error:
             raise EngineError(str(error)) from None
         record_delivery(self.store, self.bus, task.id, delivery)
         return delivery
+
+    def task_secrets(self, task: TaskRecord) -> list[Secret]:
+        """The secrets of the task's environment, resolved now (blocks while a `cmd:` runs);
+        none when the environment is no longer configured. SecretReferenceError when one
+        cannot be resolved."""
+        environment = self.config.environments.get(task.environment)
+        return [] if environment is None else resolve_secrets(task.environment, environment)
 
     async def follow_up(self, task_id: str, prompt: str) -> TaskRecord:
         """Start a new turn of a finished task in its sandbox and branch; returns at once."""

@@ -6,6 +6,7 @@ request, and record that on the task.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -22,6 +23,7 @@ from engine.patchset import parse_patch
 from engine.paths import Paths
 from engine.pr_text import pull_request_text
 from engine.safety import Finding
+from engine.secret_values import Redactor, Secret
 from engine.states import ACTIVE, TaskStatus, check_transition
 from engine.store import CommandRecord, Store, TaskRecord
 
@@ -49,6 +51,8 @@ class DeliveryPlan:
     """Push one commit with the net change on the base instead of the task's commits."""
     allow_unsafe: bool = False
     """The person confirmed a result the safety check flags."""
+    secrets: tuple[Secret, ...] = ()
+    """The task environment's secrets, redacted from the pull request's text."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def delivery_plan(
     *,
     squash: bool = False,
     allow_unsafe: bool = False,
+    secrets: Sequence[Secret] = (),
 ) -> DeliveryPlan:
     """The plan to deliver a task's result; DeliveryError when it has none to deliver."""
     if record.mode == "ask":
@@ -105,6 +110,7 @@ def delivery_plan(
         draft,
         squash,
         allow_unsafe,
+        tuple(secrets),
     )
 
 
@@ -147,6 +153,7 @@ def _pull_request(plan: DeliveryPlan, target: ForgeTarget, pushed: Delivery) -> 
         url = target.new_request_url(base, record.branch)
         return replace(pushed, url=url, note="; ".join(filter(None, (note, token_note))))
     text = pull_request_text(record, plan.commands, target, base, plan.draft)
+    text = Redactor(plan.secrets).redact_fields(text)
     client = forge_client(target, token)
     if updating:
         return _with_request(pushed, client.update(record.pr_number, text), "updated", note)

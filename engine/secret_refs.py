@@ -110,7 +110,7 @@ def _from_command(command: str) -> str:
     completed = _run(argv)
     if completed.returncode != 0:
         raise _Unresolved(
-            f"`{command}` exited with {completed.returncode}: {_last_line(completed.stderr)}"
+            f"the command exited with {completed.returncode}: {_last_line(completed.stderr)}"
         )
     return completed.stdout.removesuffix("\n").removesuffix("\r")
 
