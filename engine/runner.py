@@ -238,8 +238,8 @@ class TaskRun:
 
     async def _follow_up(self, prompt: str) -> None:
         """A new turn in the same sandbox and branch, with the conversation so far."""
-        await self._load_secrets()
         self.set_status(TaskStatus.RUNNING, "follow-up")
+        await self._load_secrets()
         self._emit(FollowUpStarted(task_id=self.task.id, prompt=prompt))
         backend = await self._place(self.task.host or LOCAL)
         self.sandbox = await backend.attach(self.task.sandbox_id)
