@@ -132,3 +132,21 @@ async def test_an_unresolvable_reference_fails_before_a_task_is_recorded(
         await engine.preflight(TaskRequest(prompt="x", environment="web"))
     assert engine.tasks() == []
     await engine.close()
+
+
+async def test_a_reference_that_stops_resolving_fails_the_task_with_the_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NPM_TOKEN", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    config = Config.model_validate(
+        {"environments": {"web": {"setup": "true", "secrets": {"NPM_TOKEN": "env:NPM_TOKEN"}}}}
+    )
+    paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
+    engine = Engine(paths, config, backend=FakeBackend(tmp_path / "sandboxes"))
+    record = await engine.submit(TaskRequest(prompt="x", environment="web"))
+    finished = await engine.wait(record.id)
+    assert finished.status == "failed"
+    assert finished.error.startswith("environment web: secret NPM_TOKEN = env:NPM_TOKEN: ")
+    assert finished.sandbox_id == ""
+    await engine.close()
