@@ -7,7 +7,7 @@ setsid, double-forked one. Prints the canary's hits in every place taskyard keep
 something (goal: 0 everywhere).
 
 Then measures the reaping: restarting a sandbox whose setup left processes running, and checking
-that only its init and keepalive remain, against a floor of `docker run --rm IMAGE true` measured
+that none of them remains, against a floor of `docker run --rm IMAGE true` measured
 in the same run. Also prints the time the canary task spent between the end of setup and the start
 of the agent phase (reaping, keeping setup's files out of the result, cutting the network).
 
@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import DEFAULT_IMAGE
-from engine.setup_leftovers import end_setup_processes
+from engine.setup_leftovers import end_setup_processes, setup_mark
 from sandboxes.base import MANAGED_LABEL, SandboxSpec
 from sandboxes.docker import DockerBackend
 from tests.support.canary import CanaryRun, canary_counts, print_counts, run_canary
@@ -53,9 +53,10 @@ async def reaping(image: str) -> float:
         SandboxSpec(image=image, labels={MANAGED_LABEL: "true", "dev.taskyard.bench": "1"})
     )
     try:
-        await sandbox.exec(["sh", "-c", LEAVE_PROCESSES], timeout=30)
+        mark = setup_mark()
+        await sandbox.exec(["sh", "-c", LEAVE_PROCESSES], env=mark, timeout=30)
         started = time.perf_counter()
-        await end_setup_processes(sandbox)
+        await end_setup_processes(sandbox, mark)
         return time.perf_counter() - started
     finally:
         await sandbox.remove()

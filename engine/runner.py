@@ -40,6 +40,7 @@ from engine.setup_leftovers import (
     SetupLeftoverError,
     end_setup_processes,
     keep_setup_changes_out,
+    setup_mark,
 )
 from engine.states import TaskStatus, check_transition
 from engine.store import Store, TaskRecord
@@ -226,8 +227,7 @@ class TaskRun:
         self.sandbox = sandbox
         await self._checkout(prepared)
         self.set_status(TaskStatus.SETUP)
-        await self._setup()
-        await self._clear_setup_leftovers(prepared.base_sha)
+        await self._setup(prepared.base_sha)
         await self._cut_network()
         self.set_status(TaskStatus.RUNNING)
         instructions = build_instructions("ask" if self.ask_mode else "code", docs, REPO_DIR)
@@ -360,27 +360,24 @@ class TaskRun:
                 f"(log chunk {outcome.chunk_id}: `taskyard show {self.task.id}`)"
             )
 
-    async def _setup(self) -> None:
+    async def _setup(self, base_sha: str) -> None:
+        """Run the setup script with the secrets; then end every process it started and keep
+        the files it wrote in the repository out of the result."""
         script = self.environment.setup.strip()
         if not script:
             return
         sandbox = self._require_sandbox()
         path = posixpath.join(INBOX_DIR, "setup.sh")
         await sandbox.write_file(path, (script + "\n").encode("utf-8"), mode=0o755)
+        mark = setup_mark()
         await self._system_step(
             "setup",
             ["bash", "-e", path],
             self._workdir(),
             timeout=self.ctx.config.agent.setup_timeout_seconds,
-            env={secret.name: secret.value for secret in self.secrets()},
+            env={**mark, **{secret.name: secret.value for secret in self.secrets()}},
         )
-
-    async def _clear_setup_leftovers(self, base_sha: str) -> None:
-        """End every process setup started; keep the files it wrote out of the result."""
-        if not self.environment.setup.strip():
-            return
-        sandbox = self._require_sandbox()
-        await end_setup_processes(sandbox)
+        await end_setup_processes(sandbox, mark)
         await keep_setup_changes_out(sandbox, REPO_DIR, branch_name(self.task.id), base_sha)
 
     async def _cut_network(self) -> None:

@@ -1,33 +1,29 @@
 """What setup leaves behind, dealt with before the agent starts.
 
-Setup runs with the secrets. Every process it started ends with a restart of the sandbox (the
-kernel ends the container's whole process tree, double-forked and `setsid` children included),
-which is then checked. The files it added or changed in the repository are kept out of the
-agent's commit: untracked ones through the repository's `.git/info/exclude`, tracked ones marked
-skip-worktree.
+Setup runs with the secrets and a mark in its environment. Every process it started ends with a
+restart of the sandbox (the kernel ends the container's whole process tree, double-forked and
+`setsid` children included); then no process may carry the mark. The files it added or changed
+in the repository are kept out of the agent's commit: untracked ones through the repository's
+`.git/info/exclude`, tracked ones marked skip-worktree.
 """
 
 from __future__ import annotations
 
 import posixpath
+import secrets
 from dataclasses import dataclass
 
 from sandboxes.base import Sandbox
 
 CHECK_TIMEOUT = 60.0
-KEEPALIVE = "sleep infinity"
-"""The command line of the process that keeps a sandbox running (the child of its init)."""
-PROCESSES_SCRIPT = (
-    'session() { sed "s/.*) //" "$1" 2>/dev/null | cut -d" " -f4; }; '
-    "mine=$(session /proc/self/stat); "
-    "for stat in /proc/[0-9]*/stat; do "
-    'pid=${stat#/proc/}; pid=${pid%/stat}; sid=$(session "$stat"); '
-    '[ -n "$sid" ] && [ "$sid" != "$mine" ] || continue; '
-    'ppid=$(sed "s/.*) //" "$stat" 2>/dev/null | cut -d" " -f2); '
-    "printf '%s %s %s\\n' \"$pid\" \"$ppid\" \"$(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null)\"; "
-    "done"
+SETUP_MARK_VARIABLE = "TASKYARD_SETUP"
+"""Set in setup's environment, so every process setup started carries it."""
+MARKED_SCRIPT = (
+    'grep -lxzF -e "$1" /proc/[0-9]*/environ 2>/dev/null | while read -r environ; do '
+    "pid=${environ#/proc/}; pid=${pid%/environ}; "
+    'printf "pid %s: %s\\n" "$pid" "$(tr "\\0" " " < /proc/$pid/cmdline 2>/dev/null)"; done'
 )
-"""Prints `pid ppid command line` of every process outside this command's own session."""
+"""Prints `pid N: command line` of every process whose environment holds the line $1."""
 STATUS_SCRIPT = (
     'cd "$1" && git symbolic-ref HEAD "refs/heads/$2" && git reset --quiet "$3" && '
     "git status --porcelain=v1 -z --untracked-files=all"
@@ -49,30 +45,24 @@ class SetupChanges:
     changed: tuple[str, ...]
 
 
-async def end_setup_processes(sandbox: Sandbox) -> None:
-    """Restart the sandbox so that nothing setup started survives, and check that."""
+def setup_mark() -> dict[str, str]:
+    """A fresh mark for one setup's environment."""
+    return {SETUP_MARK_VARIABLE: secrets.token_hex(8)}
+
+
+async def end_setup_processes(sandbox: Sandbox, mark: dict[str, str]) -> None:
+    """Restart the sandbox so that nothing setup (run with `mark`) started survives; check it."""
     await sandbox.stop()
     await sandbox.start()
-    listing = await _capture(sandbox, ["sh", "-c", PROCESSES_SCRIPT], "listing processes")
-    survivors = unexpected_processes(listing)
+    [(name, value)] = mark.items()
+    argv = ["sh", "-c", MARKED_SCRIPT, "sh", f"{name}={value}"]
+    survivors = (await _capture(sandbox, argv, "looking for setup's processes")).strip()
     if survivors:
         raise SetupLeftoverError(
-            "processes started by setup survived the sandbox restart: "
-            + "; ".join(survivors)
-            + ". Retry the task; report this if it happens again"
+            f"processes started by setup survived the sandbox restart: "
+            f"{'; '.join(survivors.splitlines())[:500]}. "
+            "Retry the task; report this if it happens again"
         )
-
-
-def unexpected_processes(listing: str) -> list[str]:
-    """The processes in a PROCESSES_SCRIPT listing other than the init and its keepalive."""
-    unexpected: list[str] = []
-    for line in listing.splitlines():
-        pid, _, rest = line.partition(" ")
-        ppid, _, command = rest.partition(" ")
-        if pid == "1" or (ppid == "1" and command.strip() == KEEPALIVE):
-            continue
-        unexpected.append(f"pid {pid}: {command.strip()[:100]}")
-    return unexpected
 
 
 async def keep_setup_changes_out(

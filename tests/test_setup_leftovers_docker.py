@@ -9,9 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 
 from engine.config import DEFAULT_IMAGE
-from engine.setup_leftovers import end_setup_processes, keep_setup_changes_out
+from engine.setup_leftovers import (
+    SetupLeftoverError,
+    end_setup_processes,
+    keep_setup_changes_out,
+    setup_mark,
+)
 from sandboxes.base import MANAGED_LABEL, SandboxSpec
-from sandboxes.docker import DockerBackend, DockerSandbox
+from sandboxes.docker import DockerBackend, DockerConnection, DockerSandbox
 from tests.support.output import Output
 
 pytestmark = pytest.mark.usefixtures("docker_available")
@@ -47,9 +52,11 @@ async def sandbox() -> AsyncIterator[DockerSandbox]:
     await box.remove()
 
 
-async def run(sandbox: DockerSandbox, script: str, workdir: str = "/") -> str:
+async def run(
+    sandbox: DockerSandbox, script: str, workdir: str = "/", env: dict[str, str] | None = None
+) -> str:
     output = Output()
-    result = await sandbox.exec(["bash", "-c", script], workdir=workdir, on_output=output)
+    result = await sandbox.exec(["bash", "-c", script], workdir=workdir, env=env, on_output=output)
     text = output.data.decode()
     assert result.exit_code == 0, text
     return text
@@ -58,12 +65,36 @@ async def run(sandbox: DockerSandbox, script: str, workdir: str = "/") -> str:
 async def test_processes_setup_left_running_are_all_gone_before_the_agent(
     sandbox: DockerSandbox,
 ) -> None:
-    await run(sandbox, LEAVE_PROCESSES)
+    mark = setup_mark()
+    await run(sandbox, LEAVE_PROCESSES, env=mark)
     assert "sleep 300" in await run(sandbox, PROCESS_TABLE)
-    await end_setup_processes(sandbox)
+    await end_setup_processes(sandbox, mark)
     table = await run(sandbox, PROCESS_TABLE)
     assert "sleep 30" not in table and "sneaky" not in table
     assert "sleep infinity" in table
+
+
+class UnrestartableSandbox(DockerSandbox):
+    """A sandbox whose restart ends nothing, as a broken backend's would."""
+
+    async def stop(self) -> None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+
+async def test_a_setup_process_that_outlives_the_restart_stops_the_task(
+    sandbox: DockerSandbox,
+) -> None:
+    mark = setup_mark()
+    await run(sandbox, "sleep 300 >/dev/null 2>&1 &", env=mark)
+    broken = UnrestartableSandbox(DockerConnection(None, 60), sandbox.id)
+    with pytest.raises(
+        SetupLeftoverError, match=r"survived the sandbox restart: pid \d+: sleep 300"
+    ):
+        await end_setup_processes(broken, mark)
+    await end_setup_processes(broken, setup_mark())
 
 
 async def test_files_setup_wrote_in_the_repository_stay_out_of_the_agents_commit(
