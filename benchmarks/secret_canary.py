@@ -67,7 +67,7 @@ def setup_to_agent(run: CanaryRun) -> float:
     setup_end = next(
         event.ts
         for event in run.events
-        if event.type == "command.finished" and event.command[:2] == ["bash", "-e"]
+        if event.type == "command.finished" and event.command[-1].endswith("setup.out")
     )
     running = next(
         event.ts

@@ -37,6 +37,7 @@ from engine.results import ResultCollector, ResultError
 from engine.secret_refs import SecretReferenceError, resolve_secrets
 from engine.secret_values import Redactor, Secret
 from engine.setup_leftovers import (
+    SETUP_RUNNER,
     SetupLeftoverError,
     end_setup_processes,
     keep_setup_changes_out,
@@ -368,11 +369,13 @@ class TaskRun:
             return
         sandbox = self._require_sandbox()
         path = posixpath.join(INBOX_DIR, "setup.sh")
+        runner = posixpath.join(INBOX_DIR, "run-setup.sh")
         await sandbox.write_file(path, (script + "\n").encode("utf-8"), mode=0o755)
+        await sandbox.write_file(runner, SETUP_RUNNER.encode(), mode=0o755)
         mark = setup_mark()
         await self._system_step(
             "setup",
-            ["bash", "-e", path],
+            ["bash", runner, path, posixpath.join(INBOX_DIR, "setup.out")],
             self._workdir(),
             timeout=self.ctx.config.agent.setup_timeout_seconds,
             env={**mark, **{secret.name: secret.value for secret in self.secrets()}},

@@ -16,6 +16,22 @@ from dataclasses import dataclass
 from sandboxes.base import Sandbox
 
 CHECK_TIMEOUT = 60.0
+SETUP_RUNNER = """\
+script="$1"; out="$2"
+if tail --version 2>/dev/null | grep -q GNU; then
+  : > "$out"
+  bash -e "$script" > "$out" 2>&1 &
+  pid=$!
+  tail -c +1 -s 0.1 -f --pid="$pid" "$out"
+  wait "$pid"; status=$?
+  rm -f "$out"
+  exit "$status"
+fi
+exec bash -e "$script"
+"""
+"""Runs the setup script ($1) with its output going to a file ($2) that `tail --pid` streams, so
+the step ends when the script does even while processes it left running hold their output open
+(the restart that follows ends them). Without GNU tail the script runs directly."""
 SETUP_MARK_VARIABLE = "TASKYARD_SETUP"
 """Set in setup's environment, so every process setup started carries it."""
 MARKED_SCRIPT = (

@@ -43,6 +43,8 @@ async def test_a_process_left_by_setup_cannot_hand_the_secret_to_the_agent(
     assert SECRET_NAME not in environs
     assert LEFT_RUNNING not in processes
     assert "sleep infinity" in processes
+    [setup] = [c for c in canary.engine.commands(canary.record.id) if c.phase == "setup"]
+    assert setup.finished is not None and setup.finished - setup.started < 60
 
 
 async def test_setup_output_echoing_a_secret_is_redacted_everywhere(canary: CanaryRun) -> None:

@@ -36,8 +36,8 @@ python3 -c 'import json, os; print("json:", json.dumps(os.environ["{SECRET_NAME}
 printf 'split: %s' "${{{SECRET_NAME}:0:9}}"; sleep 1; printf '%s\\n' "${{{SECRET_NAME}:9}}"
 echo "//registry.npmjs.org/:_authToken=${SECRET_NAME}" > .npmrc
 echo "//registry.npmjs.org/:_authToken=${SECRET_NAME}" > ~/.npmrc
-{LEFT_RUNNING} >/dev/null 2>&1 &
-setsid sh -c '{LEFT_RUNNING} >/dev/null 2>&1 & exit 0' >/dev/null 2>&1 &
+{LEFT_RUNNING} &
+setsid sh -c '{LEFT_RUNNING} & exit 0' &
 """
 """Echoes the secret raw, base64, URL-encoded, JSON-escaped and split across two writes with a
 sleep between; writes it into the repository and outside it; leaves a background process and a
@@ -92,6 +92,7 @@ async def run_canary(root: Path, canary: str | None = None) -> CanaryRun:
     environments = {
         "default": {"setup": CANARY_SETUP, "secrets": {SECRET_NAME: f"env:{SECRET_NAME}"}}
     }
+    before = os.environ.get(SECRET_NAME)
     os.environ[SECRET_NAME] = value
     server = ScriptedModelServer(canary_script()).start()
     engine = scripted_engine(root / "home", server, environments=environments)
@@ -99,8 +100,16 @@ async def run_canary(root: Path, canary: str | None = None) -> CanaryRun:
         record, events = await run_to_end(engine, TaskRequest(prompt="fix add", repo=str(repo)))
     finally:
         server.stop()
-        os.environ.pop(SECRET_NAME, None)
+        restore_variable(SECRET_NAME, before)
     return CanaryRun(value, root / "home", repo, engine, record, events, server)
+
+
+def restore_variable(name: str, value: str | None) -> None:
+    """Put an environment variable back as it was."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 class HitCounter:
