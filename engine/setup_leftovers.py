@@ -42,7 +42,7 @@ MARKED_SCRIPT = (
 """Prints `pid N: command line` of every process whose environment holds the line $1."""
 STATUS_SCRIPT = (
     'cd "$1" && git symbolic-ref HEAD "refs/heads/$2" && git reset --quiet "$3" && '
-    "git status --porcelain=v1 -z --untracked-files=all"
+    "git status --porcelain=v1 -z --untracked-files=normal"
 )
 """Undoes setup's commits and staging (its changes stay in the working tree), then lists them."""
 SKIP_SCRIPT = 'cd "$1" && git update-index --skip-worktree -z --stdin < "$2" && rm -f "$2"'
@@ -83,8 +83,9 @@ async def end_setup_processes(sandbox: Sandbox, mark: dict[str, str]) -> None:
 
 async def keep_setup_changes_out(
     sandbox: Sandbox, repo_dir: str, branch: str, base_sha: str
-) -> SetupChanges:
-    """Keep the files setup added or changed in the repository out of the agent's commit."""
+) -> None:
+    """Keep the files setup added or changed in the repository out of the agent's commit (a
+    directory setup created is kept out whole)."""
     argv = ["sh", "-c", STATUS_SCRIPT, "sh", repo_dir, branch, base_sha]
     status = await _capture(sandbox, argv, "listing the files setup changed")
     changes = parse_status(status)
@@ -92,12 +93,11 @@ async def keep_setup_changes_out(
         await _exclude(sandbox, repo_dir, changes.added)
     if changes.changed:
         await _skip_worktree(sandbox, repo_dir, changes.changed)
-    return changes
 
 
 def parse_status(status: str) -> SetupChanges:
     """Untracked and changed paths of `git status --porcelain=v1 -z` output with nothing
-    staged."""
+    staged (an untracked directory is one path ending in `/`)."""
     added: list[str] = []
     changed: list[str] = []
     for entry in status.split("\0"):

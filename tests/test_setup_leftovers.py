@@ -9,9 +9,9 @@ from engine.setup_leftovers import SetupChanges, exclude_pattern, parse_status
 
 
 def test_setup_changes_are_read_from_git_status() -> None:
-    status = "?? .npmrc\0 M package.json\0 D gone.txt\0?? odd\nname\0"
+    status = "?? .npmrc\0 M package.json\0 D gone.txt\0?? odd\nname\0?? node_modules/\0"
     assert parse_status(status) == SetupChanges(
-        added=(".npmrc", "odd\nname"), changed=("package.json", "gone.txt")
+        added=(".npmrc", "odd\nname", "node_modules/"), changed=("package.json", "gone.txt")
     )
 
 
@@ -19,6 +19,7 @@ def test_setup_changes_are_read_from_git_status() -> None:
     ("path", "pattern"),
     [
         (".npmrc", "/.npmrc"),
+        ("node_modules/", "/node_modules/"),
         ("odd dir/[a]*?.txt", "/odd\\ dir/\\[a\\]\\*\\?.txt"),
         ("#hash", "/\\#hash"),
         ("!bang", "/\\!bang"),

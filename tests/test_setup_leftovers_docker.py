@@ -103,7 +103,8 @@ async def test_files_setup_wrote_in_the_repository_stay_out_of_the_agents_commit
     base = (await run(sandbox, MAKE_REPO)).strip()
     await run(sandbox, SETUP_WRITES, REPO)
     await keep_setup_changes_out(sandbox, REPO, BRANCH, base)
-    await run(sandbox, "printf 'agent\\n' > agent.txt && printf 'd\\n' >> kept.txt", REPO)
+    agent_writes = "printf 'agent\\n' > agent.txt && printf 'd\\n' >> kept.txt"
+    await run(sandbox, agent_writes + " && printf x > 'odd dir/agent.txt'", REPO)
     await run(sandbox, "git add --all && git commit -qm agent", REPO)
     changed = await run(sandbox, f"git diff --name-status {base} HEAD", REPO)
     assert changed.splitlines() == ["A\tagent.txt", "M\tkept.txt"]
