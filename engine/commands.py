@@ -11,7 +11,22 @@ from pathlib import Path
 from engine.agent.output import OutputRecorder
 from engine.events import CommandFinished, CommandStarted, Event, OutputChunk
 from engine.store import CommandRecord, Store
-from sandboxes.base import ExecResult, Sandbox
+from sandboxes.base import ExecResult, Sandbox, SandboxRestart
+
+
+def restart_note(restart: SandboxRestart | None) -> str:
+    """What ending a killed command took, when it took restarting the sandbox."""
+    if restart is None:
+        return ""
+    if restart.pids_limit is not None:
+        return (
+            "; the sandbox ran out of processes ([sandbox] pids_limit = "
+            f"{restart.pids_limit}), so every process in it was ended and it was restarted"
+        )
+    return (
+        "; its processes could not be ended one by one, so every process in the sandbox "
+        "was ended and it was restarted"
+    )
 
 
 @dataclass(frozen=True)
@@ -23,10 +38,14 @@ class CommandOutcome:
     output_view: str
     output_lines: int
 
+    def killed(self, timeout: float) -> str:
+        """How the command was ended at its timeout."""
+        return f"killed after {timeout:g}s{restart_note(self.result.restart)}"
+
     def report(self, timeout: float) -> str:
         """The text the model gets back: chunk id first, then exit code, then output."""
         if self.result.timed_out:
-            status = f"exit_code: timeout (killed after {timeout:g}s)"
+            status = f"exit_code: timeout ({self.killed(timeout)})"
         else:
             status = f"exit_code: {self.result.exit_code}"
         return (

@@ -325,7 +325,9 @@ class TaskRun:
             self._require_sandbox(), argv, workdir=workdir, phase=phase, timeout=timeout, env=env
         )
         if outcome.result.timed_out:
-            raise TaskError(f"{phase} timed out after {timeout:g}s (log chunk {outcome.chunk_id})")
+            raise TaskError(
+                f"{phase} timed out: {outcome.killed(timeout)} (log chunk {outcome.chunk_id})"
+            )
         if outcome.result.exit_code != 0:
             raise TaskError(
                 f"{phase} failed with exit code {outcome.result.exit_code} "

@@ -45,12 +45,23 @@ class SandboxSpec:
 
 
 @dataclass(frozen=True)
+class SandboxRestart:
+    """A killed command's processes could not be ended from inside its sandbox, so the sandbox
+    was restarted: every process in it ended, its files kept."""
+
+    pids_limit: int | None
+    """The process limit the sandbox had reached, when that was the reason."""
+
+
+@dataclass(frozen=True)
 class ExecResult:
     """How a command ended. `exit_code` is None only when it was killed for its timeout."""
 
     exit_code: int | None
     timed_out: bool
     duration: float
+    restart: SandboxRestart | None = None
+    """Set when ending the killed command took a restart of the sandbox."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,8 @@ class Sandbox(ABC):
     ) -> ExecResult:
         """Run argv (as `user`, default the image's), streaming output to on_output.
 
-        At timeout the command's whole process group is killed.
+        At timeout or cancellation every process the command started is killed, however it
+        detached.
         """
 
     @abstractmethod

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -29,6 +30,7 @@ from sandboxes.base import (
     SandboxBackend,
     SandboxError,
     SandboxInfo,
+    SandboxRestart,
     SandboxSpec,
 )
 from sandboxes.docker_archive import (
@@ -47,7 +49,7 @@ from sandboxes.docker_exec import (
     LostStream,
     ReceivedOutput,
     ThreadedStream,
-    kill_exec_group,
+    end_run,
     start_exec_stream,
 )
 from sandboxes.image import DEFAULT_IMAGE_TAG, default_image_tag, dockerfile_bytes
@@ -166,6 +168,21 @@ class DockerConnection:
         return BackendUnavailable(f"{unreachable_message(self.where)} ({error})")
 
 
+@dataclass(frozen=True)
+class CommandRun:
+    """One command in a container: the directory that records it, and the user it runs as."""
+
+    run_dir: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Killed:
+    """A command killed at its timeout; `restart` says when that took restarting the sandbox."""
+
+    restart: SandboxRestart | None
+
+
 class DockerSandbox(Sandbox):
     """One taskyard container."""
 
@@ -185,26 +202,25 @@ class DockerSandbox(Sandbox):
         on_output: OutputCallback | None = None,
         user: str | None = None,
     ) -> ExecResult:
-        """Run argv (as user, default the image's) in its own process group.
+        """Run argv (as user, default the image's), its processes marked as this command's.
 
-        At timeout or cancellation the whole group is killed. When the connection to the engine
-        is lost, the command goes on in the container; its output resumes from where it was cut
-        once the engine answers again.
+        At timeout or cancellation every process the command started is killed, however it
+        detached; when that cannot be done from inside (the sandbox is out of processes), the
+        sandbox is restarted. When the connection to the engine is lost, the command goes on in
+        the container; its output resumes from where it was cut once the engine answers again.
         """
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
-        run_dir = f"{RUN_DIR}/{uuid.uuid4().hex}"
+        run = CommandRun(f"{RUN_DIR}/{uuid.uuid4().hex}", user or "")
         stale, self._read_runs = " ".join(self._read_runs), []
-        command = ["sh", "-c", GROUP_SCRIPT, "sh", run_dir, stale, *argv]
-        exec_id = await self._create_exec(
-            command, workdir=workdir, environment=env, user=user or ""
-        )
-        exit_code = await self._follow(exec_id, run_dir, ReceivedOutput(on_output), deadline)
-        if exit_code is not None:
-            self._read_runs.append(posixpath.basename(run_dir))
-        return ExecResult(
-            exit_code=exit_code, timed_out=exit_code is None, duration=time.monotonic() - started
-        )
+        command = ["sh", "-c", GROUP_SCRIPT, "sh", run.run_dir, stale, *argv]
+        exec_id = await self._create_exec(command, workdir=workdir, environment=env, user=run.user)
+        ended = await self._follow(exec_id, run, ReceivedOutput(on_output), deadline)
+        duration = time.monotonic() - started
+        if isinstance(ended, Killed):
+            return ExecResult(None, timed_out=True, duration=duration, restart=ended.restart)
+        self._read_runs.append(posixpath.basename(run.run_dir))
+        return ExecResult(ended, timed_out=False, duration=duration)
 
     async def _create_exec(self, command: list[str], **options: Any) -> str:
         exec_id: str = await self._connection.run(
@@ -213,19 +229,18 @@ class DockerSandbox(Sandbox):
         return exec_id
 
     async def _follow(
-        self, exec_id: str, run_dir: str, received: ReceivedOutput, deadline: float | None
-    ) -> int | None:
-        """The command's exit code, its output streamed; None when it timed out and was killed.
+        self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
+    ) -> int | Killed:
+        """The command's exit code, its output streamed; Killed when it timed out.
 
         After a lost connection, waits for the engine and streams the rest of the output from
         the command's own copy of it.
         """
-        pidfile = f"{run_dir}/pid"
         while True:
             try:
-                return await self._stream(exec_id, pidfile, received, deadline)
+                return await self._stream(exec_id, run, received, deadline)
             except LostStream as lost:
-                exec_id = await self._resume(run_dir, received.size, lost)
+                exec_id = await self._resume(run.run_dir, received.size, lost)
 
     async def _resume(self, run_dir: str, sent: int, lost: LostStream) -> str:
         """Wait until the engine answers, then start streaming the output from byte `sent`.
@@ -252,8 +267,8 @@ class DockerSandbox(Sandbox):
             delay = min(delay * 2, RESUME_MAX_DELAY)
 
     async def _stream(
-        self, exec_id: str, pidfile: str, received: ReceivedOutput, deadline: float | None
-    ) -> int | None:
+        self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
+    ) -> int | Killed:
         """Start one exec of the command (or of its resumption) and stream it to its end."""
         output = ExecOutput(
             lambda: self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
@@ -266,18 +281,18 @@ class DockerSandbox(Sandbox):
             raise
         except BaseException:
             with contextlib.suppress(SandboxError):
-                await asyncio.shield(self._kill_group(exec_id, pidfile))
+                await asyncio.shield(self._end_run(run))
             output.abort()
             raise
         if not finished:
-            await self._kill_group(exec_id, pidfile)
+            restart = await self._end_run(run)
             if not await stream.deliver(received.deliver, KILL_GRACE_SECONDS):
                 output.abort()
-            return None
+            return Killed(restart)
         return output.exit_code()
 
-    async def _kill_group(self, exec_id: str, pidfile: str) -> None:
-        await self._connection.run(lambda api: kill_exec_group(api, self.id, exec_id, pidfile))
+    async def _end_run(self, run: CommandRun) -> SandboxRestart | None:
+        return await self._connection.run(lambda api: end_run(api, self.id, run.run_dir, run.user))
 
     async def read_file(self, path: str) -> bytes:
         """Return a file's bytes; FileNotFoundError or IsADirectoryError when it is not a file."""

@@ -1,0 +1,167 @@
+"""Limits that hold against a hostile agent, on a real Docker engine: runaway processes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+
+from engine.api import Engine, TaskRequest
+from engine.events import Event
+from engine.store import TaskRecord
+from sandboxes.base import SandboxSpec
+from sandboxes.docker import DockerBackend, DockerSandbox
+from tests.support.agent_script import shell
+from tests.support.engines import run_to_end, scripted_engine
+from tests.support.model_server import Reply, ScriptedModelServer, Step
+from tests.support.output import Output
+from tests.support.repos import make_calc_repo
+
+pytestmark = pytest.mark.docker
+
+BASE_IMAGE = "debian:bookworm-slim"
+TEST_LABEL = "dev.taskyard.test-run"
+HANG_GUARD_SECONDS = 300
+"""Fails a test whose task never ends instead of hanging the run."""
+
+ESCAPING_CHILDREN = (
+    "setsid sleep 7301 & "
+    "( sleep 7302 & ) ; "
+    "setsid sh -c 'sleep 7303 & sleep 7304' & "
+    "timeout 1000 sleep 7305 & "
+    "nohup sleep 7306 >/dev/null 2>&1 & "
+    'while [ "$(survivors | wc -l)" -lt 6 ]; do sleep 0.05; done; '
+    "echo started; sleep 7300"
+)
+"""Starts children that leave the command's process group or its process tree: setsid,
+double-forked, setsid and double-forked, timeout-wrapped (timeout makes its own group) and
+nohup; prints `started` once all of them run."""
+
+SURVIVORS = (
+    "survivors() { for dir in /proc/[0-9]*; do "
+    'line=$(tr "\\000" " " < "$dir/cmdline" 2>/dev/null) || continue; '
+    'case "$line" in "sleep 730"[0-9]*) '
+    'grep -q "^State:.*Z" "$dir/status" 2>/dev/null || echo "$line";; esac; done; }; '
+)
+"""A shell function listing the live processes of ESCAPING_CHILDREN, one command line each."""
+
+
+@dataclass
+class Outcome:
+    """A finished task with its engine, events and what the model was sent back."""
+
+    engine: Engine
+    record: TaskRecord
+    events: list[Event]
+    tool_outputs: list[str]
+
+
+async def run_task(tmp_path: Path, script: list[Step], **config: object) -> Outcome:
+    """Run one task on the calc repository with the scripted model playing `script`."""
+    repo = make_calc_repo(tmp_path / "calc")
+    with ScriptedModelServer(script) as server:
+        engine = scripted_engine(tmp_path / "home", server, **config)
+        record, events = await run_to_end(engine, TaskRequest(prompt="go", repo=str(repo)))
+        outputs = server.requests[-1].tool_outputs()
+    await engine.close()
+    return Outcome(engine, record, events, outputs)
+
+
+@pytest.fixture
+def backend(docker_available: None) -> DockerBackend:
+    return DockerBackend()
+
+
+@pytest.fixture
+async def sandbox(backend: DockerBackend) -> AsyncIterator[DockerSandbox]:
+    box = await backend.create(SandboxSpec(image=BASE_IMAGE, labels={TEST_LABEL: uuid.uuid4().hex}))
+    yield box
+    await box.remove()
+
+
+def container_started_at(box: DockerSandbox) -> str:
+    client = docker.from_env()
+    try:
+        started_at: str = client.api.inspect_container(box.id)["State"]["StartedAt"]
+    finally:
+        client.close()
+    return started_at
+
+
+async def survivors(box: DockerSandbox) -> list[str]:
+    output = Output()
+    result = await box.exec(["sh", "-c", SURVIVORS + "survivors"], on_output=output)
+    assert result.exit_code == 0, output.data
+    return output.data.decode().splitlines()
+
+
+async def test_a_timeout_ends_setsid_double_forked_and_timeout_wrapped_children(
+    sandbox: DockerSandbox,
+) -> None:
+    output = Output()
+    script = SURVIVORS + ESCAPING_CHILDREN
+    result = await sandbox.exec(["sh", "-c", script], timeout=5, on_output=output)
+    assert result.timed_out and output.data == b"started\n"
+    assert result.restart is None
+    assert await survivors(sandbox) == []
+
+
+async def test_cancel_ends_every_process_a_command_started(sandbox: DockerSandbox) -> None:
+    output = Output(marker=b"started\n")
+    script = SURVIVORS + ESCAPING_CHILDREN
+    started_at = container_started_at(sandbox)
+    command = asyncio.create_task(sandbox.exec(["sh", "-c", script], on_output=output))
+    await output.seen_marker.wait()
+    command.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await command
+    assert await survivors(sandbox) == []
+    assert container_started_at(sandbox) == started_at, "ended by a restart, not a kill"
+
+
+async def test_processes_of_an_unprivileged_command_are_ended_too(
+    sandbox: DockerSandbox,
+) -> None:
+    output = Output()
+    script = SURVIVORS + ESCAPING_CHILDREN
+    result = await sandbox.exec(
+        ["sh", "-c", script], timeout=5, on_output=output, user="65534:65534"
+    )
+    assert result.timed_out and output.data == b"started\n"
+    assert result.restart is None
+    assert await survivors(sandbox) == []
+
+
+async def test_a_finished_command_keeps_its_background_processes(
+    sandbox: DockerSandbox,
+) -> None:
+    result = await sandbox.exec(["sh", "-c", "setsid sleep 7309 >/dev/null 2>&1 &"])
+    assert result.exit_code == 0
+    assert await survivors(sandbox) == ["sleep 7309 "]
+
+
+async def test_a_fork_bomb_is_ended_at_its_timeout_with_a_clear_message(
+    tmp_path: Path, docker_available: None
+) -> None:
+    bomb = "setsid perl -e 'fork while 1' & sleep 1000"
+    script: list[Step] = [
+        Reply(tool_calls=[shell("bash", "-c", bomb, timeout_ms=3000)]),
+        Reply(tool_calls=[shell("sh", "-c", "echo alive; ls /proc | grep -c '^[0-9]'")]),
+        Reply(text="survived"),
+    ]
+    async with asyncio.timeout(HANG_GUARD_SECONDS):
+        outcome = await run_task(tmp_path, script, sandbox={"pids_limit": 64})
+    bombed, after = outcome.tool_outputs
+    assert "exit_code: timeout (killed after 3s; the sandbox ran out of processes " in bombed
+    assert (
+        "([sandbox] pids_limit = 64), so every process in it was ended and it was restarted)"
+        in bombed
+    )
+    assert "exit_code: 0" in after and "alive" in after
+    assert int(after.splitlines()[-1]) < 16, after
+    assert outcome.record.status == "ready", outcome.record.error
