@@ -13,6 +13,23 @@ from engine.events import CommandFinished, CommandStarted, Event, OutputChunk
 from engine.store import CommandRecord, Store
 from sandboxes.base import ExecResult, Sandbox, SandboxRestart
 
+SHOWN_ARGUMENT_CHARS = 2000
+"""Arguments longer than this are shown (in events and command records) by their two ends."""
+
+
+def shown_argv(argv: list[str]) -> list[str]:
+    """argv for display and records: each long argument cut to its ends, so the full text is
+    kept once, in the conversation it came from."""
+    return [shown_argument(argument) for argument in argv]
+
+
+def shown_argument(argument: str) -> str:
+    if len(argument) <= SHOWN_ARGUMENT_CHARS:
+        return argument
+    half = SHOWN_ARGUMENT_CHARS // 2
+    elided = len(argument) - 2 * half
+    return f"{argument[:half]}…[{elided} characters elided]…{argument[-half:]}"
+
 
 def restart_note(restart: SandboxRestart | None) -> str:
     """What ending a killed command took, when it took restarting the sandbox."""
@@ -95,7 +112,8 @@ class CommandRunner:
         chunk_id = self._new_chunk_id()
         log_path = self._logs_dir / self.task_id / f"{chunk_id}.log"
         recorder = OutputRecorder(log_path, self._head_lines, self._tail_lines)
-        self._record_start(chunk_id, argv, workdir, phase, log_path)
+        shown = shown_argv(argv)
+        self._record_start(chunk_id, shown, workdir, phase, log_path)
 
         def on_output(data: bytes) -> None:
             text = recorder.feed(data)
@@ -108,10 +126,10 @@ class CommandRunner:
             )
         except BaseException:
             recorder.close()
-            self._record_finish(chunk_id, argv, ExecResult(None, False, 0.0), recorder)
+            self._record_finish(chunk_id, shown, ExecResult(None, False, 0.0), recorder)
             raise
         recorder.close()
-        self._record_finish(chunk_id, argv, result, recorder)
+        self._record_finish(chunk_id, shown, result, recorder)
         return CommandOutcome(chunk_id, result, recorder.model_view(), recorder.lines)
 
     def _record_start(

@@ -11,14 +11,14 @@ from pathlib import Path
 import docker
 import pytest
 
-from engine.api import Engine, TaskRequest
+from engine.api import TaskRequest
 from engine.events import Event
-from engine.store import TaskRecord
+from engine.store import CommandRecord, TaskRecord
 from sandboxes.base import SandboxSpec
 from sandboxes.docker import DockerBackend, DockerSandbox
 from tests.support.agent_script import shell
 from tests.support.engines import run_to_end, scripted_engine
-from tests.support.model_server import Reply, ScriptedModelServer, Step
+from tests.support.model_server import Call, Reply, ScriptedModelServer, Step
 from tests.support.output import Output
 from tests.support.repos import make_calc_repo
 
@@ -55,10 +55,10 @@ SURVIVORS = (
 class Outcome:
     """A finished task with its engine, events and what the model was sent back."""
 
-    engine: Engine
     record: TaskRecord
     events: list[Event]
     tool_outputs: list[str]
+    commands: list[CommandRecord]
 
 
 async def run_task(tmp_path: Path, script: list[Step], **config: object) -> Outcome:
@@ -66,10 +66,12 @@ async def run_task(tmp_path: Path, script: list[Step], **config: object) -> Outc
     repo = make_calc_repo(tmp_path / "calc")
     with ScriptedModelServer(script) as server:
         engine = scripted_engine(tmp_path / "home", server, **config)
-        record, events = await run_to_end(engine, TaskRequest(prompt="go", repo=str(repo)))
+        async with asyncio.timeout(HANG_GUARD_SECONDS):
+            record, events = await run_to_end(engine, TaskRequest(prompt="go", repo=str(repo)))
         outputs = server.requests[-1].tool_outputs()
+    commands = engine.commands(record.id)
     await engine.close()
-    return Outcome(engine, record, events, outputs)
+    return Outcome(record, events, outputs, commands)
 
 
 @pytest.fixture
@@ -154,8 +156,7 @@ async def test_a_fork_bomb_is_ended_at_its_timeout_with_a_clear_message(
         Reply(tool_calls=[shell("sh", "-c", "echo alive; ls /proc | grep -c '^[0-9]'")]),
         Reply(text="survived"),
     ]
-    async with asyncio.timeout(HANG_GUARD_SECONDS):
-        outcome = await run_task(tmp_path, script, sandbox={"pids_limit": 64})
+    outcome = await run_task(tmp_path, script, sandbox={"pids_limit": 64})
     bombed, after = outcome.tool_outputs
     assert "exit_code: timeout (killed after 3s; the sandbox ran out of processes " in bombed
     assert (
@@ -165,3 +166,35 @@ async def test_a_fork_bomb_is_ended_at_its_timeout_with_a_clear_message(
     assert "exit_code: 0" in after and "alive" in after
     assert int(after.splitlines()[-1]) < 16, after
     assert outcome.record.status == "ready", outcome.record.error
+
+
+def store_bytes(home: Path) -> int:
+    """The size of the engine's SQLite store, its write-ahead log included."""
+    return sum(path.stat().st_size for path in (home / "state").glob("*.db*"))
+
+
+async def test_an_oversized_shell_argument_is_refused_to_the_model_and_the_task_goes_on(
+    tmp_path: Path, docker_available: None
+) -> None:
+    oversized = "x" * 50_000_000
+    script: list[Step] = [
+        Reply(tool_calls=[shell("sh", "-c", f"echo {oversized}")]),
+        Reply(tool_calls=[shell("sh", "-c", f"echo {'y' * 200_000}")]),
+        Reply(tool_calls=[Call("apply_patch", {"input": oversized[:9_000_000]})]),
+        Reply(tool_calls=[shell("sh", "-c", f"echo went on #{'z' * 120_000}")]),
+        Reply(text="done"),
+    ]
+    outcome = await run_task(tmp_path, script)
+    refused, too_long, big_patch, went_on = outcome.tool_outputs
+    assert refused == (
+        "error: the shell arguments are 47.7 MiB, over the 1 MiB limit; nothing was run: "
+        "write large content into a file with apply_patch and pass the file's path"
+    )
+    assert too_long.startswith("error: one argument of `command` is 195 KiB, over the 128 KiB")
+    assert big_patch.startswith("error: the apply_patch arguments are 8.6 MiB, over the 8 MiB")
+    assert "exit_code: 0" in went_on and went_on.endswith("went on")
+    assert outcome.record.status == "ready", outcome.record.error
+    ran = [command for command in outcome.commands if command.phase == "agent"]
+    assert [len(command.command[2]) for command in ran] == [2028]
+    assert "…[118014 characters elided]…" in ran[0].command[2]
+    assert store_bytes(tmp_path / "home") < 2_000_000
