@@ -85,7 +85,10 @@ SANDBOX_CAPABILITIES = [
     "NET_BIND_SERVICE",
 ]
 KEEPALIVE_COMMAND = ["sleep", "infinity"]
-BRIDGE_NETWORK = "bridge"
+SANDBOX_NETWORK = "taskyard"
+"""The bridge network every sandbox with network joins; its containers cannot reach each
+other, and Docker keeps them from containers on other networks of the engine."""
+NO_ICC_OPTION = "com.docker.network.bridge.enable_icc"
 STOP_TIMEOUT_SECONDS = 5
 KILL_GRACE_SECONDS = 5.0
 RESUME_WAIT_SECONDS = 150.0
@@ -96,6 +99,7 @@ RESUME_MAX_DELAY = 2.0
 LINK_RETRIES = 3
 LINK_FIRST_DELAY = 0.1
 LINK_POLL_SECONDS = 0.1
+CONFLICT = 409
 GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
 MAX_SYMLINK_HOPS = 8
@@ -319,8 +323,10 @@ class DockerSandbox(Sandbox):
         await asyncio.to_thread(write_host_file, Path(host_path), data)
 
     async def set_network(self, enabled: bool) -> None:
-        """Reconnect the default bridge, or disconnect every network (loopback stays)."""
-        await self._connection.run(lambda api: set_container_network(api, self.id, enabled))
+        """Connect the sandbox network, or disconnect every network (loopback stays)."""
+        await self._connection.run(
+            lambda api: set_container_network(api, self.id, enabled, self._connection.where)
+        )
 
     async def start(self) -> None:
         """Start the container again after stop()."""
@@ -392,6 +398,7 @@ class DockerBackend(SandboxBackend):
 
 def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
     """Create and start a container for spec; return its id."""
+    ensure_sandbox_network(api, where)
     try:
         created = api.create_container(
             spec.image,
@@ -411,7 +418,7 @@ def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
     container_id: str = created["Id"]
     try:
         if not spec.network:
-            api.disconnect_container_from_network(container_id, BRIDGE_NETWORK)
+            api.disconnect_container_from_network(container_id, SANDBOX_NETWORK)
         api.start(container_id)
     except docker.errors.APIError:
         api.remove_container(container_id, force=True)
@@ -420,7 +427,8 @@ def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
 
 
 def hardened_host_config(api: APIClient, spec: SandboxSpec) -> dict[str, Any]:
-    """No new privileges, a minimal capability set, pids/memory limits, an init, the bridge."""
+    """No new privileges, a minimal capability set, pids/memory limits, an init, and the
+    sandbox network."""
     nano_cpus = None if spec.cpus is None else int(spec.cpus * 1_000_000_000)
     host_config: dict[str, Any] = api.create_host_config(
         security_opt=["no-new-privileges:true"],
@@ -431,7 +439,7 @@ def hardened_host_config(api: APIClient, spec: SandboxSpec) -> dict[str, Any]:
         memswap_limit=spec.memory,
         nano_cpus=nano_cpus,
         init=True,
-        network_mode=BRIDGE_NETWORK,
+        network_mode=SANDBOX_NETWORK,
     )
     return host_config
 
@@ -478,14 +486,50 @@ def remove_container(api: APIClient, container_id: str) -> None:
         return
 
 
-def set_container_network(api: APIClient, container_id: str, enabled: bool) -> None:
-    """Connect the bridge when enabled, otherwise disconnect every network."""
+def ensure_sandbox_network(api: APIClient, where: str) -> None:
+    """Create the sandbox network when the engine has none; SandboxError when the one it has
+    lets containers reach each other."""
+    try:
+        network = api.inspect_network(SANDBOX_NETWORK)
+    except docker.errors.NotFound:
+        network = create_sandbox_network(api)
+    if (network.get("Options") or {}).get(NO_ICC_OPTION) != "false":
+        raise SandboxError(
+            f"the Docker network {SANDBOX_NETWORK} on {where} lets its containers reach each "
+            f"other: remove it (`docker network rm {SANDBOX_NETWORK}`) and taskyard makes it "
+            "again with inter-container traffic off"
+        )
+
+
+def create_sandbox_network(api: APIClient) -> dict[str, Any]:
+    """Create the sandbox network (a bridge with inter-container traffic off); a network made
+    meanwhile by another task is taken as it is."""
+    try:
+        api.create_network(
+            SANDBOX_NETWORK,
+            driver="bridge",
+            options={NO_ICC_OPTION: "false"},
+            labels={MANAGED_LABEL: "true"},
+            check_duplicate=True,
+        )
+    except docker.errors.APIError as error:
+        if error.status_code != CONFLICT:
+            raise
+    network: dict[str, Any] = api.inspect_network(SANDBOX_NETWORK)
+    return network
+
+
+def set_container_network(api: APIClient, container_id: str, enabled: bool, where: str) -> None:
+    """Connect the sandbox network (and no other) when enabled, otherwise disconnect every
+    network."""
+    if enabled:
+        ensure_sandbox_network(api, where)
     networks = api.inspect_container(container_id)["NetworkSettings"]["Networks"] or {}
-    if enabled and BRIDGE_NETWORK not in networks:
-        api.connect_container_to_network(container_id, BRIDGE_NETWORK)
-    if not enabled:
-        for network in networks:
+    for network in networks:
+        if not enabled or network != SANDBOX_NETWORK:
             api.disconnect_container_from_network(container_id, network)
+    if enabled and SANDBOX_NETWORK not in networks:
+        api.connect_container_to_network(container_id, SANDBOX_NETWORK)
 
 
 def build_log(connection: DockerConnection, tag: str) -> Iterator[bytes]:

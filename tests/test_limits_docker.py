@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from engine.api import TaskRequest
 from engine.events import Event
 from engine.store import CommandRecord, TaskRecord
 from sandboxes.base import SandboxSpec
-from sandboxes.docker import DockerBackend, DockerSandbox
+from sandboxes.docker import DockerBackend, DockerSandbox, default_image_tag
 from tests.support.agent_script import shell
 from tests.support.engines import run_to_end, scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer, Step
@@ -59,6 +60,7 @@ class Outcome:
     events: list[Event]
     tool_outputs: list[str]
     commands: list[CommandRecord]
+    setup_output: str
 
 
 async def run_task(tmp_path: Path, script: list[Step], **config: object) -> Outcome:
@@ -70,8 +72,9 @@ async def run_task(tmp_path: Path, script: list[Step], **config: object) -> Outc
             record, events = await run_to_end(engine, TaskRequest(prompt="go", repo=str(repo)))
         outputs = server.requests[-1].tool_outputs()
     commands = engine.commands(record.id)
+    setup = [engine.read_output(record.id, c.chunk_id) for c in commands if c.phase == "setup"]
     await engine.close()
-    return Outcome(record, events, outputs, commands)
+    return Outcome(record, events, outputs, commands, b"".join(setup).decode())
 
 
 @pytest.fixture
@@ -198,3 +201,77 @@ async def test_an_oversized_shell_argument_is_refused_to_the_model_and_the_task_
     assert [len(command.command[2]) for command in ran] == [2028]
     assert "…[118014 characters elided]…" in ran[0].command[2]
     assert store_bytes(tmp_path / "home") < 2_000_000
+
+
+LISTENER = "setsid python3 -m http.server 8000 >/dev/null 2>&1 &"
+PROBE = (
+    "for ip in $TARGETS; do "
+    "curl -s -m 3 -o /dev/null http://$ip:8000/ && echo reached $ip || echo blocked $ip; done; "
+    "ls /sys/class/net | tr '\\n' ' '"
+)
+"""Tries each listener in TARGETS and lists the interfaces (the task has a network)."""
+
+
+def container_ip(client: docker.DockerClient, container_id: str) -> str:
+    networks = client.api.inspect_container(container_id)["NetworkSettings"]["Networks"]
+    return str(next(iter(networks.values()))["IPAddress"])
+
+
+def answers(ip: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{ip}:8000/", timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+async def listening(client: docker.DockerClient, container_id: str) -> str:
+    """Wait until the container's listener answers the host; its address."""
+    ip = container_ip(client, container_id)
+    while not await asyncio.to_thread(answers, ip):
+        await asyncio.sleep(0.1)
+    return ip
+
+
+@pytest.fixture
+async def other_tasks_container(backend: DockerBackend) -> AsyncIterator[DockerSandbox]:
+    """A sandbox with network, as another task's, serving HTTP on port 8000."""
+    box = await backend.create(
+        SandboxSpec(image=default_image_tag(), labels={TEST_LABEL: uuid.uuid4().hex})
+    )
+    await box.exec(["sh", "-c", LISTENER])
+    yield box
+    await box.remove()
+
+
+@pytest.fixture
+def foreign_container(docker_available: None) -> Iterator[str]:
+    """A container of someone else's on the default bridge, serving HTTP on port 8000."""
+    client = docker.from_env()
+    container = client.containers.run(
+        default_image_tag(),
+        ["python3", "-m", "http.server", "8000"],
+        detach=True,
+        labels={TEST_LABEL: uuid.uuid4().hex},
+    )
+    yield str(container.id)
+    container.remove(force=True)
+    client.close()
+
+
+async def test_a_task_cannot_reach_another_tasks_container(
+    tmp_path: Path, other_tasks_container: DockerSandbox, foreign_container: str
+) -> None:
+    client = docker.from_env()
+    targets = [
+        await listening(client, other_tasks_container.id),
+        await listening(client, foreign_container),
+    ]
+    client.close()
+    environment = {"setup": PROBE, "network": "on", "env": {"TARGETS": " ".join(targets)}}
+    script: list[Step] = [Reply(tool_calls=[shell("sh", "-c", PROBE)]), Reply(text="probed")]
+    outcome = await run_task(tmp_path, script, environments={"default": environment})
+    assert outcome.record.status == "ready", outcome.record.error
+    blocked = [f"blocked {ip}" for ip in targets]
+    assert outcome.setup_output.splitlines() == [*blocked, "eth0 lo "]
+    assert outcome.tool_outputs[0].splitlines()[-3:] == [*blocked, "eth0 lo "]
