@@ -9,7 +9,7 @@ import traceback
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine import gitops
 from engine.agent.loop import AgentLoop, LoopLimits, LoopOutcome, item_from_dict
@@ -17,6 +17,7 @@ from engine.agent.tools import ToolBox
 from engine.bus import EventBus
 from engine.commands import CommandRunner
 from engine.config import CA_ENV_VARS, Config, ConfigError, Environment
+from engine.disk_watch import DiskLimit, DiskLimitExceeded, within_disk_limit
 from engine.events import (
     FollowUpStarted,
     NetworkChanged,
@@ -37,6 +38,7 @@ from engine.store import Store, TaskRecord
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,
+    RuntimeNotInstalled,
     Sandbox,
     SandboxBackend,
     SandboxError,
@@ -44,6 +46,8 @@ from sandboxes.base import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ASK_USER = "65534:65534"
 ASK_ENV = {
@@ -60,6 +64,7 @@ EXPECTED_ERRORS = (
     ModelError,
     ConfigError,
     ResultError,
+    DiskLimitExceeded,
     OSError,
 )
 
@@ -200,7 +205,7 @@ class TaskRun:
         self.sandbox = sandbox
         await self._checkout(prepared)
         self.set_status(TaskStatus.SETUP)
-        await self._setup()
+        await self._disk_limited(self._setup())
         await self._cut_network()
         self.set_status(TaskStatus.RUNNING)
         instructions = build_instructions("ask" if self.ask_mode else "code", docs, REPO_DIR)
@@ -239,9 +244,17 @@ class TaskRun:
             if isinstance(result, BaseException):
                 if isinstance(sandbox, Sandbox):
                     self.sandbox = sandbox
+                if isinstance(result, RuntimeNotInstalled):
+                    raise TaskError(self._runtime_missing(result))
                 raise result
         assert isinstance(sandbox, Sandbox) and isinstance(source, tuple)
         return source[0], source[1], sandbox
+
+    def _runtime_missing(self, error: RuntimeNotInstalled) -> str:
+        return (
+            f"runtime {error.runtime} is not installed on host {self.host_name} "
+            f"(it has: {', '.join(error.installed)}): install it or unset [sandbox] runtime"
+        )
 
     def _prepare_source(self) -> tuple[gitops.PreparedSource, list[gitops.AgentsDoc]]:
         paths = self.ctx.paths
@@ -272,8 +285,18 @@ class TaskRun:
             memory=settings.memory,
             pids_limit=settings.pids_limit,
             cpus=settings.cpus,
+            disk=settings.disk,
+            runtime=settings.runtime,
             name=f"taskyard-{self.task.id}",
         )
+
+    async def _disk_limited(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run work, stopped once the sandbox writes past [sandbox] disk."""
+        settings = self.ctx.config.sandbox
+        limit = (
+            None if settings.disk is None else DiskLimit(settings.disk, settings.disk_check_seconds)
+        )
+        return await within_disk_limit(work, self._require_sandbox(), limit)
 
     def _needs_network_at_start(self) -> bool:
         return bool(self.environment.setup.strip()) or self.environment.network == "on"
@@ -387,7 +410,7 @@ class TaskRun:
             turn=turn,
         )
         loop.add(UserMessage(text=prompt))
-        return await loop.run()
+        return await self._disk_limited(loop.run())
 
     async def _finish(self, base_sha: str, outcome: LoopOutcome) -> None:
         results = ResultCollector(self._require_sandbox(), self.ctx.store, self.task.id)

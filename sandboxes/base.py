@@ -29,6 +29,18 @@ class ImageNotFound(SandboxError):
     """The requested image does not exist on the backend."""
 
 
+class RuntimeNotInstalled(SandboxError):
+    """The requested container runtime is not installed on the backend."""
+
+    def __init__(self, runtime: str, installed: list[str], where: str) -> None:
+        self.runtime = runtime
+        self.installed = installed
+        super().__init__(
+            f"runtime {runtime} is not installed on the Docker engine at {where} "
+            f"(it has: {', '.join(installed) or 'none'})"
+        )
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     """What to create: image, labels, environment, limits and whether the network starts on."""
@@ -40,8 +52,23 @@ class SandboxSpec:
     memory: str = "4g"
     pids_limit: int = 1024
     cpus: float | None = None
+    """CPUs the sandbox may use; None means the host's CPUs less one (at least one)."""
+    disk: str | None = None
+    """Bytes the sandbox may write (Docker syntax: 20g), where the storage driver enforces it."""
+    runtime: str | None = None
+    """The container runtime (e.g. runsc); the engine's default when None."""
     workdir: str = "/workspace"
     name: str | None = None
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """What a sandbox has written to its own filesystem, and whether a limit holds it."""
+
+    written: int
+    """Bytes in the sandbox's writable layer."""
+    enforced: bool
+    """Whether the storage driver itself stops writes past the sandbox's disk limit."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +138,10 @@ class Sandbox(ABC):
     @abstractmethod
     async def copy_out(self, sandbox_path: str, host_path: str) -> None:
         """Copy one sandbox file to host_path."""
+
+    @abstractmethod
+    async def disk_usage(self) -> DiskUsage:
+        """What the sandbox has written to its own filesystem."""
 
     @abstractmethod
     async def set_network(self, enabled: bool) -> None:

@@ -23,9 +23,11 @@ from docker.api.client import APIClient
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,
+    DiskUsage,
     ExecResult,
     ImageNotFound,
     OutputCallback,
+    RuntimeNotInstalled,
     Sandbox,
     SandboxBackend,
     SandboxError,
@@ -89,6 +91,8 @@ SANDBOX_NETWORK = "taskyard"
 """The bridge network every sandbox with network joins; its containers cannot reach each
 other, and Docker keeps them from containers on other networks of the engine."""
 NO_ICC_OPTION = "com.docker.network.bridge.enable_icc"
+SANDBOX_CPU_SHARES = 512
+"""Half Docker's default CPU weight (1024)."""
 STOP_TIMEOUT_SECONDS = 5
 KILL_GRACE_SECONDS = 5.0
 RESUME_WAIT_SECONDS = 150.0
@@ -322,6 +326,10 @@ class DockerSandbox(Sandbox):
         data = await self.read_file(sandbox_path)
         await asyncio.to_thread(write_host_file, Path(host_path), data)
 
+    async def disk_usage(self) -> DiskUsage:
+        """The bytes in the container's writable layer, and whether a storage quota holds it."""
+        return await self._connection.run(lambda api: disk_usage(api, self.id))
+
     async def set_network(self, enabled: bool) -> None:
         """Connect the sandbox network, or disconnect every network (loopback stays)."""
         await self._connection.run(
@@ -398,18 +406,12 @@ class DockerBackend(SandboxBackend):
 
 def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
     """Create and start a container for spec; return its id."""
+    engine = api.info()
+    check_runtime(spec.runtime, engine, where)
     ensure_sandbox_network(api, where)
+    host_config = hardened_host_config(api, spec, engine.get("NCPU") or 1)
     try:
-        created = api.create_container(
-            spec.image,
-            command=KEEPALIVE_COMMAND,
-            name=spec.name,
-            labels={**spec.labels, MANAGED_LABEL: "true"},
-            environment=spec.env,
-            working_dir=spec.workdir,
-            host_config=hardened_host_config(api, spec),
-            detach=True,
-        )
+        created = create_with_disk_limit(api, spec, host_config)
     except docker.errors.ImageNotFound as error:
         raise ImageNotFound(
             f"image {spec.image} not found on {where}: "
@@ -426,10 +428,51 @@ def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
     return container_id
 
 
-def hardened_host_config(api: APIClient, spec: SandboxSpec) -> dict[str, Any]:
-    """No new privileges, a minimal capability set, pids/memory limits, an init, and the
-    sandbox network."""
-    nano_cpus = None if spec.cpus is None else int(spec.cpus * 1_000_000_000)
+def create_with_disk_limit(
+    api: APIClient, spec: SandboxSpec, host_config: dict[str, Any]
+) -> dict[str, Any]:
+    """Create the container with its disk limit where the storage driver can enforce one,
+    otherwise without (the engine then watches what it writes)."""
+    if spec.disk is not None:
+        try:
+            return create_labelled(api, spec, {**host_config, "StorageOpt": {"size": spec.disk}})
+        except docker.errors.APIError as error:
+            if "storage-opt" not in str(error.explanation or "").lower():
+                raise
+    return create_labelled(api, spec, host_config)
+
+
+def create_labelled(
+    api: APIClient, spec: SandboxSpec, host_config: dict[str, Any]
+) -> dict[str, Any]:
+    created: dict[str, Any] = api.create_container(
+        spec.image,
+        command=KEEPALIVE_COMMAND,
+        name=spec.name,
+        labels={**spec.labels, MANAGED_LABEL: "true"},
+        environment=spec.env,
+        working_dir=spec.workdir,
+        host_config=host_config,
+        detach=True,
+    )
+    return created
+
+
+def check_runtime(runtime: str | None, engine: dict[str, Any], where: str) -> None:
+    """RuntimeNotInstalled when the engine lacks the requested runtime."""
+    installed = sorted(engine.get("Runtimes") or {})
+    if runtime is not None and runtime not in installed:
+        raise RuntimeNotInstalled(runtime, installed, where)
+
+
+def hardened_host_config(api: APIClient, spec: SandboxSpec, host_cpus: int) -> dict[str, Any]:
+    """No new privileges, a minimal capability set, pids/memory/CPU limits, an init, the
+    sandbox network and the requested runtime.
+
+    Without a CPU limit a sandbox gets every CPU of the host but one, at half the CPU weight of
+    other containers: one busy task leaves a CPU free, and busy tasks together yield to the
+    engine's other work."""
+    cpus = spec.cpus if spec.cpus is not None else max(1, host_cpus - 1)
     host_config: dict[str, Any] = api.create_host_config(
         security_opt=["no-new-privileges:true"],
         cap_drop=["ALL"],
@@ -437,11 +480,22 @@ def hardened_host_config(api: APIClient, spec: SandboxSpec) -> dict[str, Any]:
         pids_limit=spec.pids_limit,
         mem_limit=spec.memory,
         memswap_limit=spec.memory,
-        nano_cpus=nano_cpus,
+        nano_cpus=int(cpus * 1_000_000_000),
+        cpu_shares=SANDBOX_CPU_SHARES,
         init=True,
         network_mode=SANDBOX_NETWORK,
+        runtime=spec.runtime,
     )
     return host_config
+
+
+def disk_usage(api: APIClient, container_id: str) -> DiskUsage:
+    """The bytes in the container's writable layer, and whether a storage quota holds it."""
+    client: Any = api
+    url = client._url("/containers/{0}/json", container_id)
+    details = client._result(client._get(url, params={"size": 1}), True)
+    storage = details["HostConfig"].get("StorageOpt") or {}
+    return DiskUsage(written=details.get("SizeRw") or 0, enforced="size" in storage)
 
 
 def managed_container_id(api: APIClient, sandbox_id: str, where: str) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,
+    DiskUsage,
     ExecResult,
     ImageNotFound,
     OutputCallback,
@@ -154,6 +155,11 @@ class FakeSandbox(Sandbox):
         """Copy one sandbox file to host_path."""
         Path(host_path).parent.mkdir(parents=True, exist_ok=True)
         Path(host_path).write_bytes(await self.read_file(sandbox_path))
+
+    async def disk_usage(self) -> DiskUsage:
+        """The bytes of every file under the sandbox's root; never enforced."""
+        files = await asyncio.to_thread(lambda: [p for p in self.root.rglob("*") if p.is_file()])
+        return DiskUsage(written=sum(path.stat().st_size for path in files), enforced=False)
 
     async def set_network(self, enabled: bool) -> None:
         """Record whether the network is on."""

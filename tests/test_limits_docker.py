@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -70,7 +71,7 @@ async def run_task(tmp_path: Path, script: list[Step], **config: object) -> Outc
         engine = scripted_engine(tmp_path / "home", server, **config)
         async with asyncio.timeout(HANG_GUARD_SECONDS):
             record, events = await run_to_end(engine, TaskRequest(prompt="go", repo=str(repo)))
-        outputs = server.requests[-1].tool_outputs()
+        outputs = server.requests[-1].tool_outputs() if server.requests else []
     commands = engine.commands(record.id)
     setup = [engine.read_output(record.id, c.chunk_id) for c in commands if c.phase == "setup"]
     await engine.close()
@@ -112,8 +113,8 @@ async def test_a_timeout_ends_setsid_double_forked_and_timeout_wrapped_children(
     script = SURVIVORS + ESCAPING_CHILDREN
     result = await sandbox.exec(["sh", "-c", script], timeout=5, on_output=output)
     assert result.timed_out and output.data == b"started\n"
-    assert result.restart is None
     assert await survivors(sandbox) == []
+    assert result.restart is None, "ended by a restart, not a kill"
 
 
 async def test_cancel_ends_every_process_a_command_started(sandbox: DockerSandbox) -> None:
@@ -138,8 +139,8 @@ async def test_processes_of_an_unprivileged_command_are_ended_too(
         ["sh", "-c", script], timeout=5, on_output=output, user="65534:65534"
     )
     assert result.timed_out and output.data == b"started\n"
-    assert result.restart is None
     assert await survivors(sandbox) == []
+    assert result.restart is None, "ended by a restart, not a kill"
 
 
 async def test_a_finished_command_keeps_its_background_processes(
@@ -275,3 +276,44 @@ async def test_a_task_cannot_reach_another_tasks_container(
     blocked = [f"blocked {ip}" for ip in targets]
     assert outcome.setup_output.splitlines() == [*blocked, "eth0 lo "]
     assert outcome.tool_outputs[0].splitlines()[-3:] == [*blocked, "eth0 lo "]
+
+
+async def test_a_task_writing_past_the_disk_limit_is_stopped(
+    tmp_path: Path, docker_available: None
+) -> None:
+    fill = "dd if=/dev/zero of=/tmp/fill bs=1M count=200 2>/dev/null; echo written; sleep 600"
+    script: list[Step] = [
+        Reply(tool_calls=[shell("sh", "-c", fill, timeout_ms=60_000)]),
+        Reply(text="wrote it all"),
+    ]
+    sandbox = {"disk": "50m", "disk_check_seconds": 0.2}
+    outcome = await run_task(tmp_path, script, sandbox=sandbox)
+    assert outcome.record.status == "failed"
+    assert re.fullmatch(
+        r"the sandbox wrote \d+\.\d MiB, past \[sandbox\] disk = 50m: raise \[sandbox\] disk, "
+        "or ask for work that writes less",
+        outcome.record.error,
+    ), outcome.record.error
+
+
+async def test_a_missing_runtime_is_a_clear_error(tmp_path: Path, docker_available: None) -> None:
+    outcome = await run_task(tmp_path, [], sandbox={"runtime": "taskyard-no-such-runtime"})
+    assert outcome.record.status == "failed"
+    assert re.fullmatch(
+        r"runtime taskyard-no-such-runtime is not installed on host local \(it has: .*runc.*\): "
+        r"install it or unset \[sandbox\] runtime",
+        outcome.record.error,
+    ), outcome.record.error
+
+
+async def test_a_sandbox_leaves_a_cpu_to_the_host_at_a_lower_cpu_weight(
+    sandbox: DockerSandbox,
+) -> None:
+    client = docker.from_env()
+    try:
+        host_cpus = client.info()["NCPU"]
+        host_config = client.api.inspect_container(sandbox.id)["HostConfig"]
+    finally:
+        client.close()
+    assert host_config["NanoCpus"] == max(1, host_cpus - 1) * 1_000_000_000
+    assert host_config["CpuShares"] == 512
