@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import docker.errors
+import docker.utils
 from docker.api.client import APIClient
 
 from sandboxes.base import OutputCallback, SandboxError, SandboxRestart
@@ -301,8 +302,9 @@ def kill_run(api: APIClient, container_id: str, run_dir: str, user: str) -> bool
 
 def pids_limit_reached(api: APIClient, container_id: str) -> int | None:
     """The container's process limit when it has reached it; None otherwise."""
+    one_shot = None if docker.utils.version_lt(api.api_version, "1.41") else True
     try:
-        stats = api.stats(container_id, stream=False, one_shot=True)
+        stats = api.stats(container_id, stream=False, one_shot=one_shot)
     except docker.errors.APIError:
         return None
     pids = stats.get("pids_stats") or {}
