@@ -87,8 +87,9 @@ class SandboxSettings(_Section):
     pids_limit: int = Field(default=1024, ge=16)
     """Process limit per sandbox."""
     cpus: float | None = Field(default=None, gt=0)
-    """CPU limit per sandbox; by default the host's CPUs less one (at least one), at a lower
-    CPU weight than other containers so a host stays usable when every slot is busy."""
+    """CPU limit per sandbox; by default the host's CPUs less one (at least one). Sandboxes
+    also run at a quarter of Docker's default CPU weight, so busy tasks yield to the engine's
+    other containers."""
     disk: str | None = None
     """Disk a sandbox may write (Docker syntax: 20g); the storage driver enforces it where it
     can, otherwise the task is stopped past it. Unlimited when unset."""

@@ -91,8 +91,9 @@ SANDBOX_NETWORK = "taskyard"
 """The bridge network every sandbox with network joins; its containers cannot reach each
 other, and Docker keeps them from containers on other networks of the engine."""
 NO_ICC_OPTION = "com.docker.network.bridge.enable_icc"
-SANDBOX_CPU_SHARES = 512
-"""Half Docker's default CPU weight (1024)."""
+SANDBOX_CPU_SHARES = 256
+"""A quarter of Docker's default CPU weight (1024): under contention other containers get
+four times a sandbox's share; alone, a sandbox still gets its whole CPU limit."""
 STOP_TIMEOUT_SECONDS = 5
 KILL_GRACE_SECONDS = 5.0
 RESUME_WAIT_SECONDS = 150.0
@@ -469,9 +470,9 @@ def hardened_host_config(api: APIClient, spec: SandboxSpec, host_cpus: int) -> d
     """No new privileges, a minimal capability set, pids/memory/CPU limits, an init, the
     sandbox network and the requested runtime.
 
-    Without a CPU limit a sandbox gets every CPU of the host but one, at half the CPU weight of
-    other containers: one busy task leaves a CPU free, and busy tasks together yield to the
-    engine's other work."""
+    Without a CPU limit a sandbox gets every CPU of the host but one, so one busy task leaves a
+    CPU free; every sandbox runs at a quarter of Docker's default CPU weight, so busy tasks
+    together yield to the engine's other containers."""
     cpus = spec.cpus if spec.cpus is not None else max(1, host_cpus - 1)
     host_config: dict[str, Any] = api.create_host_config(
         security_opt=["no-new-privileges:true"],

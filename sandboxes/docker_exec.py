@@ -301,10 +301,12 @@ def kill_run(api: APIClient, container_id: str, run_dir: str, user: str) -> bool
 
 
 def pids_limit_reached(api: APIClient, container_id: str) -> int | None:
-    """The container's process limit when it has reached it; None otherwise."""
-    one_shot = None if docker.utils.version_lt(api.api_version, "1.41") else True
+    """The container's process limit when it has reached it; None otherwise, and on engines
+    too old to answer at once (before API 1.41)."""
+    if docker.utils.version_lt(api.api_version, "1.41"):
+        return None
     try:
-        stats = api.stats(container_id, stream=False, one_shot=one_shot)
+        stats = api.stats(container_id, stream=False, one_shot=True)
     except docker.errors.APIError:
         return None
     pids = stats.get("pids_stats") or {}

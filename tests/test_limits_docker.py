@@ -316,4 +316,4 @@ async def test_a_sandbox_leaves_a_cpu_to_the_host_at_a_lower_cpu_weight(
     finally:
         client.close()
     assert host_config["NanoCpus"] == max(1, host_cpus - 1) * 1_000_000_000
-    assert host_config["CpuShares"] == 512
+    assert host_config["CpuShares"] == 256
