@@ -7,7 +7,7 @@ import asyncio
 
 from engine.api import Engine
 from engine.delivery import Delivery
-from tui.commands.common import add_attempt_argument, chosen_attempt, safe, with_engine
+from tui.commands.common import add_attempt_argument, chosen_attempt, with_engine
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
 async def open_pull_request(engine: Engine, args: argparse.Namespace) -> int:
     task = chosen_attempt(engine, args)
     delivery = await engine.open_pull_request(task.id, args.draft)
-    print(f"pushed {safe(delivery.branch)} to {safe(delivery.remote)} at {delivery.head_sha[:12]}")
+    print(f"pushed {delivery.branch} to {delivery.remote} at {delivery.head_sha[:12]}")
     print(describe(delivery))
     return 0
 
@@ -37,11 +37,9 @@ def describe(delivery: Delivery) -> str:
     """One line for people: what became of the pull request and where it is."""
     where = "pull request" if delivery.forge == "github" else "merge request"
     if delivery.action == "pushed" and delivery.number:
-        return (
-            f"{where} #{delivery.number} not updated, {safe(delivery.note)}: {safe(delivery.url)}"
-        )
+        return f"{where} #{delivery.number} not updated, {delivery.note}: {delivery.url}"
     if delivery.action == "pushed":
-        return f"{safe(delivery.note)}\nopen the {where} here: {safe(delivery.url)}"
+        return f"{delivery.note}\nopen the {where} here: {delivery.url}"
     state = f" ({delivery.state})" if delivery.state not in ("", "open") else ""
-    line = f"{delivery.action} #{delivery.number}{state}: {safe(delivery.url)}"
-    return f"{line}\n{safe(delivery.note)}" if delivery.note else line
+    line = f"{delivery.action} #{delivery.number}{state}: {delivery.url}"
+    return f"{line}\n{delivery.note}" if delivery.note else line

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from engine.safety import Finding
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain
 
 Target = Literal["branch", "worktree"]
 
@@ -78,7 +78,7 @@ class ConfirmUnsafeScreen(ModalScreen[bool]):
         self.findings = findings
 
     def compose(self) -> ComposeResult:
-        listed = "\n".join(strip_terminal_controls(str(finding)) for finding in self.findings)
+        listed = "\n".join(plain(str(finding)) for finding in self.findings)
         with Vertical(id="unsafe", classes="dialog"):
             yield Label(f"Task {self.task_id}'s result looks unsafe", classes="dialog-title")
             yield Static(listed, id="unsafe-findings", markup=False)
