@@ -6,6 +6,8 @@ import io
 import json
 import sys
 
+import pytest
+
 from tui.present import Styled, TerminalWriter, json_text, terminal_output
 
 EVERY_CONTROL = "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)]))
@@ -42,3 +44,16 @@ def test_terminal_output_wraps_stdout_and_stderr_only_while_inside() -> None:
     with terminal_output():
         assert isinstance(sys.stdout, TerminalWriter) and isinstance(sys.stderr, TerminalWriter)
     assert (sys.stdout, sys.stderr) == (stdout, stderr)
+
+
+def test_an_exception_leaves_the_writers_for_the_interpreters_report_of_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stdout, stderr = sys.stdout, sys.stderr
+    try:
+        with pytest.raises(RuntimeError), terminal_output():
+            raise RuntimeError("unexpected")
+        print("Traceback: \x1b]0;pwned\x07RuntimeError", file=sys.stderr)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+    assert capsys.readouterr().err == "Traceback: RuntimeError\n"

@@ -78,10 +78,10 @@ class TerminalWriter(io.TextIOBase):
 @contextmanager
 def terminal_output() -> Iterator[None]:
     """While inside (or while a function decorated with it runs), sys.stdout and sys.stderr are
-    TerminalWriters over what they were; restored after."""
+    TerminalWriters over what they were. They are restored on leaving normally; an exception
+    leaves them in place, so the interpreter's report of it (a traceback, an exit message) is
+    written through them too."""
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = TerminalWriter(stdout), TerminalWriter(stderr)
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = stdout, stderr
+    yield
+    sys.stdout, sys.stderr = stdout, stderr
