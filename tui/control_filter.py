@@ -29,10 +29,8 @@ def is_inert(segment: Segment) -> bool:
     text, style, control = segment
     if control is not None:
         return True
-    link = style.link if style is not None else None
-    return CONTROL_CHARACTERS.search(text) is None and not (
-        link and CONTROL_CHARACTERS.search(link)
-    )
+    link = (style.link if style is not None else None) or ""
+    return CONTROL_CHARACTERS.search(text) is None and CONTROL_CHARACTERS.search(link) is None
 
 
 def inert_copy(segment: Segment) -> Segment:
