@@ -26,6 +26,7 @@ from engine.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
+from engine.states import TERMINAL
 from tui.commands.common import command_line, plural, print_json, with_engine
 from tui.commands.ranking import print_ranking
 from tui.present import plain
@@ -169,7 +170,10 @@ class HumanPrinter:
             print(self.prefix + line if line else "")
 
     def _TaskStatusChanged(self, event: TaskStatusChanged) -> None:
-        self._say(f"· {event.status}" + (f": {event.detail}" if event.detail else ""))
+        """The new status, with its detail unless it ends the task: `exit_code` reports why a
+        task ended, once, on stderr."""
+        detail = event.detail if event.status not in TERMINAL else ""
+        self._say(f"· {event.status}" + (f": {detail}" if detail else ""))
 
     def _FollowUpStarted(self, event: FollowUpStarted) -> None:
         self._say(f"follow-up: {event.prompt.strip()}")
@@ -219,9 +223,7 @@ class HumanPrinter:
 
     def _TaskFinished(self, event: TaskFinished) -> None:
         self._say()
-        self._say(
-            f"{event.status}: task {event.task_id}" + (f" — {event.error}" if event.error else "")
-        )
+        self._say(f"{event.status}: task {event.task_id}")
         if event.final_message and event.final_message != self._last_agent_text:
             self._say(event.final_message.strip())
         self._summary(event)

@@ -8,6 +8,7 @@ import asyncio
 from engine.api import Engine
 from engine.diffs import diff_stat
 from engine.evidence import Evidence
+from engine.safety import Finding
 from engine.store import CommandRecord, TaskRecord
 from tui.commands.common import command_line, print_json, with_engine
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
@@ -49,6 +50,7 @@ async def show_task(engine: Engine, task_id: str, as_json: bool) -> int:
     print_commands(commands)
     print_checks(evidence)
     print_answer(record, evidence)
+    print_findings(record)
     print_diff(record)
     return 0
 
@@ -89,6 +91,16 @@ def print_answer(record: TaskRecord, evidence: Evidence) -> None:
     if record.final_message:
         print(f"\nanswer\n{record.final_message.strip()}")
     print_citations(record.citations, evidence)
+
+
+def print_findings(record: TaskRecord) -> None:
+    """What the host found in the result's commits: secrets refuse it, the rest needs a say."""
+    if not record.findings:
+        return
+    print("\nfindings (a secret refuses the result; see `taskyard apply --help` for the rest)")
+    for item in record.findings:
+        kind = "secret" if item.get("kind") == "secret" else "unsafe"
+        print(f"  {kind:<7} {Finding.from_dict(item)}")
 
 
 def print_diff(record: TaskRecord) -> None:
