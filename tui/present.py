@@ -3,7 +3,8 @@
 The CLI writes through `terminal_output`: its stdout and stderr neutralise every escape sequence
 and control character written to them, so no command can print one raw, even by accident; only
 `Styled` text, made by taskyard itself, passes as it is. `--json` is `json_text`, which escapes
-them all. The board's backstop is `tui.control_filter`. `plain` lays untrusted text out for either.
+them all. The board's backstop is `tui.control_filter`. `plain` lays untrusted text out for either;
+`reveal` lays out untrusted code, its controls made visible.
 """
 
 from __future__ import annotations
@@ -26,6 +27,23 @@ def plain(text: str) -> str:
     """Untrusted text laid out for a terminal: escape sequences and control characters removed,
     a lone carriage return made a newline, newlines and tabs kept."""
     return strip_terminal_controls(text)
+
+
+_HIDDEN_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _picture(control: str) -> str:
+    code = ord(control)
+    if code < 0x20:
+        return chr(0x2400 + code)
+    return "\u2421" if code == 0x7F else f"<{code:02x}>"
+
+
+def reveal(text: str) -> str:
+    """Untrusted code (a diff, a file's lines) laid out for a terminal with every control
+    character shown as a visible mark (ESC as ␛, C1 as <9b>), so nothing in it is hidden from
+    the reviewer; CRLF line ends count as newlines."""
+    return _HIDDEN_CONTROLS.sub(lambda match: _picture(match[0]), text.replace("\r\n", "\n"))
 
 
 def json_text(data: Any) -> str:

@@ -13,6 +13,7 @@ from engine.store import CommandRecord, TaskRecord
 from tui.commands.common import command_line, print_json, with_engine
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
 from tui.commands.ranking import print_ranking
+from tui.present import reveal
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -111,4 +112,4 @@ def print_diff(record: TaskRecord) -> None:
     for stat in stats:
         counts = "binary" if stat.binary else f"+{stat.added} -{stat.removed}"
         print(f"  {counts:<12} {stat.path}")
-    print(f"\ndiff\n{record.diff}")
+    print(f"\ndiff\n{reveal(record.diff)}")

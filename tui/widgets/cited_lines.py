@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.content import Content
 
-from tui.present import plain
+from tui.present import plain, reveal
 
 HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,(?P<count>\d+))? @@")
 LINE_STYLES = {"+": "$success", "-": "$error"}
@@ -77,7 +77,7 @@ def hunks(section: list[str]) -> list[Hunk]:
 
 def numbered(number: int | None, text: str, style: str) -> Content:
     gutter = f"{number:>5} │ " if number is not None else "      │ "
-    return Content.assemble((gutter, "dim"), (plain(text), style))
+    return Content.assemble((gutter, "dim"), (reveal(text), style))
 
 
 def text_lines(text: str, start: int, end: int) -> Content:
