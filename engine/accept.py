@@ -1,7 +1,8 @@
 """Accepting a task's result, whole or in part: to a new branch, or onto the working tree.
 
-The diff is computed on the host from the task's commits, never taken from the sandbox's word,
-and the patch actually accepted (after choosing and editing) is what the safety check reads.
+The diff is computed on the host from the task's verified bundle (`host_result`), never taken
+from the sandbox's word; the patch actually accepted (after choosing and editing) is what the
+safety check reads, and the task's own commits are checked too when they are what is kept.
 Functions here block: the engine runs them in a thread.
 """
 
@@ -15,8 +16,14 @@ from engine import gitops
 from engine.accept_git import apply_onto_worktree, commit_patch
 from engine.choice import Choice, choose, covers_all
 from engine.errors import EngineError
+from engine.host_result import (
+    HostResult,
+    cached_result,
+    check_delivery,
+    squash_message,
+)
 from engine.patchset import FileDiff, parse_patch, render_patch, touched_paths
-from engine.safety import Finding, check
+from engine.safety import Finding
 from engine.store import TaskRecord
 
 Target = Literal["branch", "worktree"]
@@ -33,6 +40,9 @@ class AcceptRequest:
     """Apply onto the repository's working tree instead of making a branch."""
     allow_unsafe: bool = False
     """The person confirmed a result the safety check flags."""
+    squash: bool = False
+    """On a branch, one new commit with the net change on the base instead of the task's
+    commits (whose history is then not kept, nor checked)."""
     repo: str | None = None
     """The local repository (default: the task's)."""
     branch: str | None = None
@@ -50,11 +60,13 @@ class Accepted:
     hunks: int
     """Hunks of modified files among them (new, deleted, binary... files have none)."""
     whole: bool
-    """The task's whole result (on a branch: its own commits)."""
+    """The task's whole result (on a branch: its own commits, or one when squashed)."""
     branch: str = ""
     sha: str = ""
     findings: tuple[Finding, ...] = ()
     """Safety findings the person allowed."""
+    squashed: bool = False
+    """The whole result became one commit on the base."""
 
 
 def _bundle(task: TaskRecord) -> Path:
@@ -81,14 +93,17 @@ def _files(diff: str, task: TaskRecord) -> list[FileDiff]:
     return files
 
 
-def result_files(task: TaskRecord, cache_dir: Path) -> list[FileDiff]:
-    """The files and hunks of the task's result, as accepting it sees them."""
-    result = (_bundle(task), task.branch)
+def read_result(task: TaskRecord, cache_dir: Path) -> HostResult:
+    """The task's result as the host reads it from its verified bundle."""
     try:
-        diff = gitops.cached_result_diff(task.repo, cache_dir, task.base_sha, result)
+        return cached_result(task, cache_dir, _bundle(task))
     except gitops.GitError as error:
         raise EngineError(str(error)) from None
-    return _files(diff, task)
+
+
+def result_files(task: TaskRecord, cache_dir: Path) -> list[FileDiff]:
+    """The files and hunks of the task's result, as accepting it sees them."""
+    return _files(read_result(task, cache_dir).diff, task)
 
 
 def chosen_patch(task: TaskRecord, files: list[FileDiff], choice: Choice) -> str:
@@ -96,25 +111,55 @@ def chosen_patch(task: TaskRecord, files: list[FileDiff], choice: Choice) -> str
     return render_patch(choose(files, choice, task.id))
 
 
-def accept_result(task: TaskRecord, request: AcceptRequest) -> Accepted:
-    """Accept what `request` asks of the task's result; see AcceptRequest."""
-    bundle = _bundle(task)
+def accept_result(task: TaskRecord, request: AcceptRequest, cache_dir: Path) -> Accepted:
+    """Accept what `request` asks of the task's result; see AcceptRequest.
+
+    SecretInResult when any commit of the result carries a secret value, whatever is asked;
+    UnsafeResult when the accepted change, or a commit kept on the branch, is flagged and
+    not allowed.
+    """
+    result = read_result(task, cache_dir)
     try:
-        top, head = gitops.fetch_result(_local_repo(task, request.repo), bundle, task.branch)
-        files = _files(gitops.result_diff(top, task.base_sha, head), task)
-        if request.patch is not None:
-            chosen = parse_patch(request.patch)
-            if not chosen:
-                raise EngineError("the patch is empty: nothing was accepted")
-        else:
-            chosen = choose(files, request.choice, task.id)
-        found = tuple(check(task.id, chosen, request.allow_unsafe))
+        local = _local_repo(task, request.repo)
+        top, head = gitops.fetch_result(local, _bundle(task), task.branch, task.base_sha)
+        files = _files(result.diff, task)
+        chosen = _chosen(task, files, request)
         whole = request.patch is None and covers_all(files, chosen)
+        keeps_history = whole and not request.squash and not request.onto_worktree
+        found = check_delivery(task, result, chosen, keeps_history, request.allow_unsafe)
         if request.onto_worktree:
             return _onto_worktree(top, chosen, whole, found)
+        if whole and request.squash:
+            return _squashed(task, request, (top, head), (result, chosen), found)
         return _to_branch(task, request, (top, head), chosen, whole, found)
     except gitops.GitError as error:
         raise EngineError(str(error)) from None
+
+
+def _chosen(task: TaskRecord, files: list[FileDiff], request: AcceptRequest) -> list[FileDiff]:
+    if request.patch is None:
+        return choose(files, request.choice, task.id)
+    chosen = parse_patch(request.patch)
+    if not chosen:
+        raise EngineError("the patch is empty: nothing was accepted")
+    return chosen
+
+
+def _squashed(
+    task: TaskRecord,
+    request: AcceptRequest,
+    fetched: tuple[Path, str],
+    whole: tuple[HostResult, list[FileDiff]],
+    found: tuple[Finding, ...],
+) -> Accepted:
+    top, head = fetched
+    result, chosen = whole
+    branch = request.branch or task.branch
+    gitops.check_new_branch(top, branch)
+    sha = gitops.squash_commit(top, task.base_sha, head, squash_message(task, result))
+    gitops.create_branch(top, branch, sha)
+    files = tuple(file.path for file in chosen)
+    return Accepted("branch", top, files, _hunks(chosen), True, branch, sha, found, squashed=True)
 
 
 def _onto_worktree(

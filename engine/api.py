@@ -47,6 +47,8 @@ from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 Mode = Literal["code", "ask"]
 MAX_ATTEMPTS = 4
 """The most attempts one request may run in parallel (best-of-N)."""
+MIN_ID_PREFIX = 4
+"""The fewest characters of a task id that name it, unless the id itself is shorter."""
 
 
 @dataclass(frozen=True)
@@ -192,9 +194,9 @@ class Engine:
                     f"image {image!r} not found on host {name}: build it with "
                     f"`taskyard image build --host {name}`, or name another with --image"
                 )
-            except EngineError as error:
+            except (EngineError, SandboxError) as error:
                 problems.append(str(error))
-        raise EngineError("; ".join(problems))
+        raise EngineError("; ".join(dict.fromkeys(problems)))
 
     async def submit(self, request: TaskRequest) -> TaskRecord:
         """Record a new task and start it; returns at once. With several attempts, every one
@@ -202,8 +204,13 @@ class Engine:
         return (await self.submit_attempts(request))[0]
 
     async def submit_attempts(self, request: TaskRequest) -> list[TaskRecord]:
-        """Record and start each attempt of the request, in attempt order; returns at once."""
+        """Record and start each attempt of the request, in attempt order; returns at once.
+
+        A request that cannot run (an empty prompt, an unknown environment or host, no model
+        key, a path that is not a git repository, a ref that names no commit) is refused with
+        an EngineError before anything is recorded."""
         self._validate(request)
+        await self._check_source(request)
         group_id = _new_task_id(self.store)
         records: list[TaskRecord] = []
         for attempt in range(1, request.attempts + 1):
@@ -260,7 +267,16 @@ class Engine:
             self.config.environment(request.environment)
             if request.host is not None:
                 self.hosts.get(request.host)
-        except (ConfigError, HostError) as error:
+            self.model  # noqa: B018
+        except (ConfigError, HostError, ModelError) as error:
+            raise EngineError(str(error)) from None
+
+    @staticmethod
+    async def _check_source(request: TaskRequest) -> None:
+        """EngineError unless the request's repository and ref can be checked out."""
+        try:
+            await asyncio.to_thread(gitops.check_source, request.repo, request.ref)
+        except gitops.GitError as error:
             raise EngineError(str(error)) from None
 
     @staticmethod
@@ -291,12 +307,28 @@ class Engine:
         except EngineError as error:
             record_failure(self.bus, task.id, f"the pull request was not updated: {error}")
 
-    async def open_pull_request(self, task_id: str, draft: bool = False) -> Delivery:
+    async def open_pull_request(
+        self, task_id: str, draft: bool = False, squash: bool = False, allow_unsafe: bool = False
+    ) -> Delivery:
         """Push a ready task's branch to the repository's remote and open its pull request, or
-        update the one it has; without a token, push and say where to open it by hand."""
+        update the one it has; without a token, push and say where to open it by hand.
+
+        With `squash`, one commit with the net change on the base is pushed instead of the
+        task's commits. Refused like accepting: SecretInResult for a secret in any commit,
+        UnsafeResult for a flagged change or kept commit unless `allow_unsafe`.
+        """
         task = self.task(task_id)
+        commands = self.store.commands(task.id)
         try:
-            plan = delivery_plan(task, self.store.commands(task.id), self.config, self.paths, draft)
+            plan = delivery_plan(
+                task,
+                commands,
+                self.config,
+                self.paths,
+                draft,
+                squash=squash,
+                allow_unsafe=allow_unsafe,
+            )
             delivery = await asyncio.to_thread(deliver, plan)
         except DeliveryError as error:
             raise EngineError(str(error)) from None
@@ -313,6 +345,11 @@ class Engine:
         await self.wait(task.id)
         if task.status == TaskStatus.CANCELLED.value or not task.sandbox_id:
             raise EngineError(f"task {task.id} has no sandbox to continue in: retry it instead")
+        if not self._checked_out(task.id):
+            raise EngineError(
+                f"task {task.id} never got a checkout of its repository, so there is nothing "
+                "to follow up: retry it instead (r on the board)"
+            )
         try:
             self.model  # noqa: B018
         except ModelError as error:
@@ -321,8 +358,13 @@ class Engine:
         self._start(self.task(task.id), follow_up=prompt)
         return self.task(task.id)
 
+    def _checked_out(self, task_id: str) -> bool:
+        """Whether the task's repository was checked out in its sandbox."""
+        commands = self.store.commands(task_id)
+        return any(command.phase == "checkout" and command.exit_code == 0 for command in commands)
+
     async def retry(self, task_id: str) -> TaskRecord:
-        """Submit the same request again as a new task."""
+        """Submit the same request again as a new task, checked first like a new one."""
         task = self.task(task_id)
         request = TaskRequest(
             prompt=task.prompt,
@@ -332,6 +374,7 @@ class Engine:
             mode="ask" if task.mode == "ask" else "code",
             image=task.image,
         )
+        await self.preflight(request)
         return await self.submit(request)
 
     def archive(self, task_id: str, archived: bool = True) -> None:
@@ -370,11 +413,16 @@ class Engine:
         await asyncio.gather(job, return_exceptions=True)
 
     def task(self, task_id: str) -> TaskRecord:
-        """A task by id or unambiguous id prefix."""
+        """A task by id, or by an unambiguous prefix of at least MIN_ID_PREFIX characters."""
+        exact = self.store.get_task(task_id)
+        if exact is not None:
+            return exact
+        if len(task_id) < MIN_ID_PREFIX:
+            raise EngineError(
+                f"task id {task_id!r} is too short: give at least {MIN_ID_PREFIX} characters "
+                "of the task id (`taskyard tasks` lists them)"
+            )
         matches = self.store.find_task(task_id)
-        exact = [task for task in matches if task.id == task_id]
-        if exact:
-            return exact[0]
         if not matches:
             raise EngineError(f"no task {task_id!r}: `taskyard tasks` lists them")
         if len(matches) > 1:
@@ -457,11 +505,16 @@ class Engine:
     async def accept(self, task_id: str, request: AcceptRequest | None = None) -> Accepted:
         """Accept a task's result, whole or in part, to a new branch or onto the working tree.
 
-        Raises UnsafeResult when the patch is flagged and not allowed, and WorktreeConflict,
-        having changed nothing, when it does not apply cleanly onto the working tree.
+        Raises SecretInResult when any of its commits carries a secret value, UnsafeResult
+        when the patch (or a commit kept on the branch) is flagged and not allowed, and
+        WorktreeConflict, having changed nothing, when it does not apply cleanly onto the
+        working tree.
         """
         task = self.task(task_id)
-        accepted = await asyncio.to_thread(accept.accept_result, task, request or AcceptRequest())
+        cache = self.paths.repo_cache_dir
+        accepted = await asyncio.to_thread(
+            accept.accept_result, task, request or AcceptRequest(), cache
+        )
         if task.status == TaskStatus.READY.value:
             self.store.update_task(task.id, status=TaskStatus.ACCEPTED.value)
         return accepted

@@ -17,8 +17,11 @@ from engine.forge import ForgeError, PullRequest, forge_client
 from engine.forge_target import ForgeSetupError, ForgeTarget, find_token, forge_target
 from engine.git_push import base_branch, push_result, remote_url
 from engine.gitops import GitError, is_remote
+from engine.host_result import cached_result, check_delivery, squash_message
+from engine.patchset import parse_patch
 from engine.paths import Paths
 from engine.pr_text import pull_request_text
+from engine.safety import Finding
 from engine.states import ACTIVE, TaskStatus, check_transition
 from engine.store import CommandRecord, Store, TaskRecord
 
@@ -42,6 +45,10 @@ class DeliveryPlan:
     config_file: Path
     cache_dir: Path
     draft: bool = False
+    squash: bool = False
+    """Push one commit with the net change on the base instead of the task's commits."""
+    allow_unsafe: bool = False
+    """The person confirmed a result the safety check flags."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +70,19 @@ class Delivery:
     """The pull request's state: open, closed or merged."""
     note: str = ""
     """Why the base branch is not the task's own ref; how to give a token when pushed."""
+    findings: tuple[Finding, ...] = ()
+    """Safety findings the person allowed."""
 
 
 def delivery_plan(
-    record: TaskRecord, commands: list[CommandRecord], config: Config, paths: Paths, draft: bool
+    record: TaskRecord,
+    commands: list[CommandRecord],
+    config: Config,
+    paths: Paths,
+    draft: bool = False,
+    *,
+    squash: bool = False,
+    allow_unsafe: bool = False,
 ) -> DeliveryPlan:
     """The plan to deliver a task's result; DeliveryError when it has none to deliver."""
     if record.mode == "ask":
@@ -81,22 +97,36 @@ def delivery_plan(
     if not record.result_bundle or not Path(record.result_bundle).exists():
         raise DeliveryError(f"task {record.id} has no result to push")
     return DeliveryPlan(
-        record, commands, config.forge, paths.config_file, paths.repo_cache_dir, draft
+        record,
+        commands,
+        config.forge,
+        paths.config_file,
+        paths.repo_cache_dir,
+        draft,
+        squash,
+        allow_unsafe,
     )
 
 
 def deliver(plan: DeliveryPlan) -> Delivery:
-    """Push the task's branch, then open its pull request, or update the one it has."""
+    """Check the task's result, push its branch, then open its pull request, or update the one
+    it has. SecretInResult or UnsafeResult when the result may not be pushed as asked."""
     record = plan.record
+    bundle = Path(record.result_bundle)
     try:
+        result = cached_result(record, plan.cache_dir, bundle)
+        delivered = parse_patch(result.diff)
+        found = check_delivery(record, result, delivered, not plan.squash, plan.allow_unsafe)
         url = remote_url(record.repo, plan.forge.remote)
         push_to = url if is_remote(record.repo) else plan.forge.remote
         target = forge_target(plan.forge, url, plan.config_file)
-        bundle = Path(record.result_bundle)
-        sha = push_result(record.repo, plan.cache_dir, bundle, record.branch, push_to)
+        squash = squash_message(record, result) if plan.squash else ""
+        pushed_result = (bundle, record.branch, record.base_sha)
+        sha = push_result(record.repo, plan.cache_dir, pushed_result, push_to, squash)
     except (GitError, ForgeSetupError) as error:
         raise DeliveryError(str(error)) from None
-    pushed = Delivery("pushed", record.branch, push_to, sha, target.kind, "")
+    pushed = Delivery("pushed", record.branch, push_to, sha, target.kind, "", findings=found)
+    plan = replace(plan, record=replace(record, head_sha=sha))
     try:
         return _pull_request(plan, target, pushed)
     except (GitError, ForgeError) as error:

@@ -19,6 +19,7 @@ from engine.gitops import (
     _summarise,
     fetch_result,
     is_remote,
+    squash_commit,
 )
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -48,22 +49,34 @@ def remote_url(repo: str, remote: str) -> str:
         ) from None
 
 
-def push_result(repo: str, cache_dir: Path, bundle: Path, branch: str, remote: str) -> str:
-    """Push the bundle's `branch` to the same branch of `remote`; return the pushed commit.
+def push_result(
+    repo: str, cache_dir: Path, result: tuple[Path, str, str], remote: str, squash: str = ""
+) -> str:
+    """Push the `result` bundle's branch (bundle, branch, base sha) to the same branch of
+    `remote`; return the pushed commit. With a `squash` message, one new commit with the net
+    change on the base is pushed instead of the task's commits.
 
     A local repository pushes through its own remote (its credentials and push URL apply);
     only objects are fetched into it, no ref, working tree or index changes. A task on a URL
     pushes from the source's cache to that URL. Never forced: the remote branch must be an
     ancestor.
     """
+    branch = result[1]
     if is_remote(repo):
         with _locked_cache(cache_dir, repo) as cache:
-            _top, sha = fetch_result(cache, bundle, branch)
+            sha = _commit_to_push(cache, result, squash)
             _push(cache, repo, sha, branch)
     else:
-        top, sha = fetch_result(Path(repo), bundle, branch)
+        top = _local_top_level(Path(repo))
+        sha = _commit_to_push(top, result, squash)
         _push(top, remote, sha, branch)
     return sha
+
+
+def _commit_to_push(repo: Path, result: tuple[Path, str, str], squash: str) -> str:
+    bundle, branch, base_sha = result
+    top, head = fetch_result(repo, bundle, branch, base_sha)
+    return squash_commit(top, base_sha, head, squash) if squash else head
 
 
 def _push(cwd: Path, remote: str, sha: str, branch: str) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import git
 
+from engine.bundles import BundleRefused, branch_head, read_header
+
 BASE_REF = "refs/heads/taskyard-base"
 BUNDLE_NAME = "base.bundle"
 AGENTS_FILE = "AGENTS.md"
@@ -43,7 +45,16 @@ _RESULT_DIFF_OPTIONS = (
     "--no-relative",
     "-O/dev/null",
 )
-_PINNED_CONFIG = ("-c", "core.quotePath=true", "-c", "diff.suppressBlankEmpty=false")
+_PINNED_CONFIG = (
+    "-c",
+    "core.quotePath=true",
+    "-c",
+    "diff.suppressBlankEmpty=false",
+    "-c",
+    "diff.indentHeuristic=true",
+    "-c",
+    "core.attributesFile=/dev/null",
+)
 _GENERIC_ERRORS = ("Could not read from remote repository", "Please make sure", "and the repo")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
 
@@ -278,6 +289,19 @@ def _prepare_remote(url: str, ref: str | None, cache_dir: Path, out_dir: Path) -
     return PreparedSource(bundle, sha, ref, _repo_name(url), url, is_local=False)
 
 
+def check_source(repo: str, ref: str | None) -> None:
+    """GitError unless `repo` is a local repository in which `ref` (default: HEAD) names a
+    commit, or a URL that answers; nothing is fetched or bundled (a URL's ref is resolved when
+    the task prepares its source)."""
+    try:
+        if is_remote(repo):
+            _remote_head_branch(repo)
+        else:
+            _resolve_local(_local_top_level(Path(repo).expanduser().absolute()), ref)
+    except _CommandFailed as failed:
+        raise GitError(f"git failed for {repo}: {_summarise(failed.stderr)}") from None
+
+
 def prepare_source(repo: str, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
     """Resolve `ref` (default: the source's HEAD) in `repo` and bundle its history into out_dir.
 
@@ -357,10 +381,11 @@ def checkout_script(bundle_path: str, repo_dir: str, branch: str, base_sha: str)
 
 
 def finish_script(repo_dir: str, branch: str, base_sha: str, message: str, out_bundle: str) -> str:
-    """`sh -c` script: commit all changes to `branch`, bundle base_sha..branch, print the head.
+    """`sh -c` script: commit all changes to `branch` and bundle base_sha..branch.
 
     Whatever HEAD points at becomes `branch`, so commits the agent made elsewhere are kept.
-    When the branch has no commits past base_sha the whole branch is bundled instead.
+    When the branch has no commits past base_sha the whole branch is bundled instead. Nothing
+    it prints is used: the host reads the result from the bundle alone.
     """
     q_branch, base, out = shlex.quote(branch), shlex.quote(base_sha), shlex.quote(out_bundle)
     return "\n".join(
@@ -379,24 +404,51 @@ def finish_script(repo_dir: str, branch: str, base_sha: str, message: str, out_b
             "else",
             f"  git bundle create --quiet {out} {q_branch}",
             "fi",
-            f"git rev-parse {q_branch}",
         ]
     )
 
 
-def diff_command(repo_dir: str, base_sha: str) -> list[str]:
-    """argv for the full binary-safe diff of HEAD against base_sha, independent of git config."""
-    return ["git", "-C", repo_dir, "diff", *_DIFF_OPTIONS, base_sha, "HEAD", "--"]
+def _refused(bundle: Path, reason: str) -> GitError:
+    return GitError(f"the task's result bundle {bundle} was refused: {reason}; retry the task")
 
 
-def _bundle_head(bundle: Path, branch_ref: str) -> str:
+def _verified_head(top: Path, bundle: Path, branch_ref: str, base_sha: str) -> str:
+    """The head of the bundle's one branch, once the bundle is checked against `top`: only
+    that branch, needing only the base commit or its ancestors, and whole by `git bundle
+    verify`."""
     try:
-        heads = _git(["bundle", "list-heads", str(bundle), branch_ref])
+        header = read_header(bundle)
+        head = branch_head(header, branch_ref)
+    except OSError as error:
+        raise GitError(f"cannot read the task's result bundle {bundle}: {error.strerror}") from None
+    except BundleRefused as refused:
+        raise _refused(bundle, str(refused)) from None
+    _require_base(top, base_sha)
+    for needed in header.prerequisites:
+        if not _is_ancestor(top, needed, base_sha):
+            reason = f"it needs commit {needed[:12]}, which is not in the history of the base"
+            raise _refused(bundle, reason)
+    try:
+        _git(["bundle", "verify", "--quiet", str(bundle)], top)
     except _CommandFailed as failed:
-        raise GitError(f"cannot read {bundle}: {_summarise(failed.stderr)}") from None
-    if not heads:
-        raise GitError(f"{bundle} has no branch {branch_ref.removeprefix('refs/heads/')}")
-    return heads.split()[0]
+        raise _refused(bundle, _summarise(failed.stderr)) from None
+    return head
+
+
+def _require_base(top: Path, base_sha: str) -> None:
+    if _verify_commit(top, base_sha) is None:
+        raise GitError(
+            f"{top} lacks the commit the task started from ({base_sha[:12]}): fetch it "
+            "(e.g. `git fetch --all`) and try again"
+        )
+
+
+def _is_ancestor(top: Path, commit: str, descendant: str) -> bool:
+    try:
+        _git(["merge-base", "--is-ancestor", commit, descendant], top)
+    except _CommandFailed:
+        return False
+    return True
 
 
 def _fetch_bundle_objects(top: Path, bundle: Path, branch_ref: str) -> None:
@@ -437,13 +489,17 @@ def check_new_branch(top: Path, new_branch: str) -> None:
         raise GitError(_branch_exists(top, new_branch))
 
 
-def fetch_result(repo: Path, bundle: Path, task_branch: str) -> tuple[Path, str]:
-    """Fetch the objects of the bundle's `task_branch` into `repo`: no ref, index or file
-    changes. Returns (the repository's top level, the branch's head sha)."""
+def fetch_result(repo: Path, bundle: Path, task_branch: str, base_sha: str) -> tuple[Path, str]:
+    """Verify the bundle of a task that started at base_sha and fetch the objects of its
+    `task_branch` into `repo`: no ref, index or file changes. Returns (the repository's top
+    level, the branch's head sha, taken from the bundle's refs); GitError when the bundle is
+    not what a result must be."""
     top = _local_top_level(repo)
     branch_ref = task_branch if task_branch.startswith("refs/") else f"refs/heads/{task_branch}"
-    sha = _bundle_head(bundle, branch_ref)
+    sha = _verified_head(top, bundle, branch_ref, base_sha)
     _fetch_bundle_objects(top, bundle, branch_ref)
+    if _verify_commit(top, sha) != sha:
+        raise _refused(bundle, f"its branch points at {sha[:12]}, which is not a commit")
     return top, sha
 
 
@@ -458,15 +514,86 @@ def result_diff(repo: Path, base_sha: str, head_sha: str) -> str:
     return data.decode("utf-8", errors="surrogateescape")
 
 
-def cached_result_diff(repo: str, cache_dir: Path, base_sha: str, result: tuple[Path, str]) -> str:
-    """`result_diff` of a task's (bundle, branch) `result`, computed in the source's cache,
-    which is fetched from the source first when it lacks the task's base commit."""
+@contextmanager
+def source_cache(repo: str, cache_dir: Path, base_sha: str) -> Iterator[Path]:
+    """The locked cache of a task's source, fetched from the source first when it lacks the
+    task's base commit."""
     source = _source_key(repo)
     with _locked_cache(cache_dir, source) as cache:
         if _verify_commit(cache, base_sha) is None:
             _fetch(cache, source, _MIRROR_REFSPECS)
-        _top, head = fetch_result(cache, *result)
-        return result_diff(cache, base_sha, head)
+        yield cache
+
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_NO_BLOB = "0" * 40
+
+
+@dataclass(frozen=True)
+class ChangedBlob:
+    """A file a commit adds or changes: its path, and its content's blob before and after
+    (the before is empty for a new file)."""
+
+    path: str
+    old_blob: str
+    new_blob: str
+
+
+def commits_between(repo: Path, base_sha: str, head_sha: str) -> list[tuple[str, str]]:
+    """Each commit in base_sha..head_sha, oldest first, with its first parent (the empty tree
+    for a root commit)."""
+    try:
+        listing = _git(["rev-list", "--reverse", "--parents", f"{base_sha}..{head_sha}"], repo)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot list the task's commits: {_summarise(failed.stderr)}") from None
+    pairs = [line.split() for line in listing.splitlines()]
+    return [(shas[0], shas[1] if len(shas) > 1 else EMPTY_TREE) for shas in pairs]
+
+
+def changed_blobs(repo: Path, parent: str, commit: str) -> list[ChangedBlob]:
+    """The files `commit` adds or changes against `parent`, symlinks included, in tree order."""
+    args = ["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parent, commit]
+    try:
+        fields = _git_bytes(args, repo).decode("utf-8", "surrogateescape").split("\0")
+    except _CommandFailed as failed:
+        raise GitError(f"cannot list commit {commit[:12]}: {_summarise(failed.stderr)}") from None
+    changed: list[ChangedBlob] = []
+    for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
+        _old_mode, new_mode, old_blob, new_blob, _status = meta.lstrip(":").split()
+        if new_blob != _NO_BLOB and new_mode[:2] in ("10", "12"):
+            old = "" if old_blob == _NO_BLOB else old_blob
+            changed.append(ChangedBlob(path, old, new_blob))
+    return changed
+
+
+def object_bytes(repo: Path, kind: str, sha: str) -> bytes:
+    """The raw content of an object of `kind`: a blob's bytes, a commit's headers and
+    message."""
+    try:
+        return _git_bytes(["cat-file", kind, sha], repo)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot read object {sha[:12]}: {_summarise(failed.stderr)}") from None
+
+
+def squash_commit(repo: Path, base_sha: str, head_sha: str, message: str) -> str:
+    """A new commit on base_sha with head_sha's tree: the net change as one commit."""
+    fallback = [] if _has_identity(repo) else list(_FALLBACK_IDENTITY)
+    args = [*fallback, "commit-tree", f"{head_sha}^{{tree}}", "-p", base_sha, "-m", message]
+    try:
+        return _git(args, repo)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot squash the task's commits: {_summarise(failed.stderr)}") from None
+
+
+_FALLBACK_IDENTITY = ("-c", "user.name=taskyard", "-c", "user.email=taskyard@localhost")
+
+
+def _has_identity(repo: Path) -> bool:
+    try:
+        _git(["var", "GIT_COMMITTER_IDENT"], repo)
+    except _CommandFailed:
+        return False
+    return True
 
 
 def _source_key(repo: str) -> str:
@@ -490,13 +617,15 @@ def read_file_at(
         return None
 
 
-def import_result(repo: Path, bundle: Path, task_branch: str, new_branch: str) -> str:
+def import_result(
+    repo: Path, bundle: Path, task_branch: str, base_sha: str, new_branch: str
+) -> str:
     """Create `new_branch` in `repo` at the bundle's `task_branch`; return its head sha.
 
     Only objects and the new ref are written: the working tree, the index and the current
     branch are left exactly as they are.
     """
     check_new_branch(_local_top_level(repo), new_branch)
-    top, sha = fetch_result(repo, bundle, task_branch)
+    top, sha = fetch_result(repo, bundle, task_branch, base_sha)
     create_branch(top, new_branch, sha)
     return sha

@@ -1,4 +1,5 @@
-"""A task's result: the agent's commit brought home, its diff, and its verified citations."""
+"""A task's result: the agent's work committed and bundled in the sandbox, and its verified
+citations. The diff and head are read from the bundle on the host (`host_result`)."""
 
 from __future__ import annotations
 
@@ -29,16 +30,15 @@ class ResultCollector:
         self._store = store
         self._task_id = task_id
 
-    async def commit_and_fetch(
+    async def commit_and_bundle(
         self, base_sha: str, branch: str, message: str, bundle: Path
-    ) -> tuple[str, str]:
-        """Commit the agent's work on branch, copy its bundle to `bundle`; (diff, head sha)."""
+    ) -> None:
+        """Commit the agent's work on branch and copy its bundle to `bundle`; what the sandbox
+        prints meanwhile is not used."""
         out_bundle = posixpath.join(INBOX_DIR, "result.bundle")
         script = gitops.finish_script(REPO_DIR, branch, base_sha, message, out_bundle)
-        head_sha = (await self._capture(["sh", "-c", script], "/")).strip().splitlines()[-1]
+        await self._capture(["sh", "-c", script], "/")
         await self._sandbox.copy_out(out_bundle, str(bundle))
-        diff = await self._capture(gitops.diff_command(REPO_DIR, base_sha), REPO_DIR)
-        return diff, head_sha
 
     async def _capture(self, argv: list[str], workdir: str) -> str:
         chunks: list[bytes] = []

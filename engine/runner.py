@@ -26,6 +26,7 @@ from engine.events import (
     TaskFinished,
     TaskStatusChanged,
 )
+from engine.host_result import cached_result
 from engine.hosts import LOCAL, HostError
 from engine.layout import CA_DIR, INBOX_DIR, REPO_DIR
 from engine.models.base import ConversationItem, ModelClient, ModelError, UserMessage
@@ -33,6 +34,7 @@ from engine.paths import Paths
 from engine.pool import HostPool
 from engine.prompt import build_instructions, user_prompt
 from engine.results import ResultCollector, ResultError
+from engine.secret_values import Secret
 from engine.states import TaskStatus, check_transition
 from engine.store import Store, TaskRecord
 from sandboxes.base import (
@@ -417,12 +419,9 @@ class TaskRun:
         if not self.ask_mode:
             bundle = self.ctx.paths.results_dir / f"{self.task.id}.bundle"
             message = f"taskyard: {self.task.prompt.strip().splitlines()[0][:60]}"
-            diff, head_sha = await results.commit_and_fetch(
-                base_sha, branch_name(self.task.id), message, bundle
-            )
-            self.ctx.store.update_task(
-                self.task.id, diff=diff, head_sha=head_sha, result_bundle=str(bundle)
-            )
+            incoming = bundle.with_suffix(".incoming")
+            await results.commit_and_bundle(base_sha, branch_name(self.task.id), message, incoming)
+            await self._record_result(incoming, bundle)
         self.ctx.store.update_task(
             self.task.id,
             final_message=outcome.final_message,
@@ -433,6 +432,33 @@ class TaskRun:
             await self._end(TaskStatus.FAILED, f"the agent was stopped at {outcome.stopped_by}")
         else:
             await self._end(TaskStatus.READY, "")
+
+    def secrets(self) -> list[Secret]:
+        """The task's secret values, resolved on the host."""
+        return [Secret(name, value) for name, value in self.environment.secrets.items()]
+
+    async def _record_result(self, incoming: Path, bundle: Path) -> None:
+        """Read the result from the sandbox's `incoming` bundle on the host, keep the bundle
+        as `bundle` once verified, and store the head, the diff (redacted) and what every
+        commit was found to carry."""
+        task = self.ctx.store.get_task(self.task.id)
+        assert task is not None
+        secrets = self.secrets()
+        try:
+            result = await asyncio.to_thread(
+                cached_result, task, self.ctx.paths.repo_cache_dir, incoming, secrets
+            )
+        except gitops.GitError:
+            incoming.unlink(missing_ok=True)
+            raise
+        incoming.replace(bundle)
+        self.ctx.store.update_task(
+            self.task.id,
+            diff=result.stored_diff(secrets),
+            head_sha=result.head_sha,
+            result_bundle=str(bundle),
+            findings=result.stored_findings(),
+        )
 
     async def _end(self, status: TaskStatus, error: str) -> None:
         """Record the terminal status, stop the sandbox, and announce the result."""

@@ -10,7 +10,9 @@ A patch is flagged when it:
   (`.husky/`, `.githooks/`, `.git-hooks/`, `githooks/`), hook managers' configuration
   (`.pre-commit-config.yaml`, lefthook, overcommit, husky), a `.gitconfig` file, or any added
   line that sets `hooksPath`;
-- adds `.gitattributes` lines with `filter=`, `diff=` or `merge=`: drivers that run commands.
+- adds `.gitattributes` lines with `filter=`, `diff=` or `merge=`: drivers that run commands;
+- writes credentials: any line of `.netrc` or `.git-credentials`, or a token, password or auth
+  line of a package manager's configuration (`.npmrc`, `.yarnrc`, `.yarnrc.yml`, `.pypirc`).
 
 Every path a file's header mentions is checked, so a rename cannot hide where it writes.
 """
@@ -20,7 +22,8 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from engine.errors import EngineError
 from engine.patchset import SYMLINK_MODE, FileDiff
@@ -42,20 +45,39 @@ HOOK_CONFIGS = frozenset(
         ".gitconfig",
     }
 )
+CREDENTIAL_FILES = frozenset({".netrc", "_netrc", ".git-credentials"})
+PACKAGE_CONFIGS = frozenset({".npmrc", ".yarnrc", ".yarnrc.yml", ".pypirc"})
 _GIT_DIR_SPELLINGS = frozenset({".git", "git~1"})
 _DRIVER = re.compile(r"(?:^|\s)(filter|diff|merge)=(\S+)")
 _HOOKS_PATH = re.compile(r"hookspath", re.IGNORECASE)
+_CREDENTIAL_KEY = re.compile(r"(_auth\w*|authtoken|token|password|passwd)\s*[=:]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Finding:
-    """One reason a result is unsafe, about one path."""
+    """One reason a result is unsafe, about one path; in one of its commits when `commit` is
+    set (else in the change accepted), at one line of the file when `line` is set."""
 
     path: str
     reason: str
+    commit: str = ""
+    line: int = 0
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        within = f"commit {self.commit[:12]}: " if self.commit else ""
+        return f"{within}{where}: {self.reason}"
+
+    def in_commit(self, commit: str) -> Finding:
+        """This finding, found in `commit`."""
+        return replace(self, commit=commit)
+
+    def to_dict(self) -> dict[str, str | int]:
+        return {"path": self.path, "reason": self.reason, "commit": self.commit, "line": self.line}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(str(data["path"]), str(data["reason"]), str(data["commit"]), int(data["line"]))
 
 
 class UnsafeResult(EngineError):
@@ -76,6 +98,7 @@ def findings(files: Sequence[FileDiff]) -> list[Finding]:
         found += _symlink_findings(file)
         found += _hook_findings(file)
         found += _attribute_findings(file)
+        found += _credential_findings(file)
     return list(dict.fromkeys(found))
 
 
@@ -136,6 +159,17 @@ def _attribute_findings(file: FileDiff) -> Iterator[Finding]:
     for line in _added_lines(file):
         for driver, name in _DRIVER.findall(line):
             yield Finding(file.path, f"adds a {driver} driver ({driver}={name}) that runs commands")
+
+
+def _credential_findings(file: FileDiff) -> Iterator[Finding]:
+    if file.new_path is None:
+        return
+    name = posixpath.basename(file.new_path).casefold()
+    added = list(_added_lines(file))
+    if name in CREDENTIAL_FILES and added:
+        yield Finding(file.path, "stores credentials")
+    elif name in PACKAGE_CONFIGS and any(_CREDENTIAL_KEY.search(line) for line in added):
+        yield Finding(file.path, "stores a token or password for a package registry")
 
 
 def check(task_id: str, files: Sequence[FileDiff], allow_unsafe: bool) -> list[Finding]:

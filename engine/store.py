@@ -112,6 +112,7 @@ TASK_COLUMNS = (
     "pr_url",
     "pr_number",
     "pr_forge",
+    "findings",
 )
 ADDED_COLUMNS = {
     "host": "TEXT NOT NULL DEFAULT ''",
@@ -120,10 +121,13 @@ ADDED_COLUMNS = {
     "pr_url": "TEXT NOT NULL DEFAULT ''",
     "pr_number": "INTEGER NOT NULL DEFAULT 0",
     "pr_forge": "TEXT NOT NULL DEFAULT ''",
+    "findings": "TEXT NOT NULL DEFAULT '[]'",
 }
 """Columns added to tasks after its first release, with their definitions: older stores gain them
 when opened."""
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created"}
+JSON_COLUMNS = ("citations", "usage", "findings")
+"""Task columns stored as JSON."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,9 @@ class TaskRecord:
     """Its number (GitLab: iid); 0 when none."""
     pr_forge: str = ""
     """github or gitlab, where it was opened."""
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    """What the host found in the result's commits when the task finished: unsafe changes and
+    secret values (by name, never the value), each with its commit, path and line."""
 
     @property
     def group(self) -> str:
@@ -202,8 +209,8 @@ class StoreError(Exception):
 
 def _task_from_row(row: sqlite3.Row) -> TaskRecord:
     data = dict(row)
-    data["citations"] = json.loads(data["citations"])
-    data["usage"] = json.loads(data["usage"])
+    for name in JSON_COLUMNS:
+        data[name] = json.loads(data[name])
     data["archived"] = bool(data["archived"])
     return TaskRecord(**data)
 
@@ -242,18 +249,18 @@ class Store:
 
     def insert_task(self, record: TaskRecord) -> None:
         row = record.to_dict()
-        row["citations"] = json.dumps(row["citations"])
-        row["usage"] = json.dumps(row["usage"])
+        for name in JSON_COLUMNS:
+            row[name] = json.dumps(row[name])
         names = ", ".join(TASK_COLUMNS)
         marks = ", ".join(f":{name}" for name in TASK_COLUMNS)
         self._db.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", row)
 
     def update_task(self, task_id: str, **changes: Any) -> None:
-        """Set the given task columns (citations/usage as Python values)."""
+        """Set the given task columns (the JSON columns as Python values)."""
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise ValueError(f"not task columns: {sorted(unknown)}")
-        for name in ("citations", "usage"):
+        for name in JSON_COLUMNS:
             if name in changes:
                 changes[name] = json.dumps(changes[name])
         changes["updated"] = time.time()
@@ -267,9 +274,10 @@ class Store:
         return _task_from_row(row) if row else None
 
     def find_task(self, prefix: str) -> list[TaskRecord]:
-        """Tasks whose id starts with prefix (ids may be abbreviated like git shas)."""
+        """Tasks whose id starts with prefix, taken literally (ids may be abbreviated like git
+        shas)."""
         rows = self._db.execute(
-            "SELECT * FROM tasks WHERE id LIKE ? ORDER BY created", (prefix.replace("%", "") + "%",)
+            "SELECT * FROM tasks WHERE substr(id, 1, ?) = ? ORDER BY created", (len(prefix), prefix)
         ).fetchall()
         return [_task_from_row(row) for row in rows]
 

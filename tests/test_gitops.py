@@ -16,12 +16,12 @@ from engine.gitops import (
     PreparedSource,
     agents_docs,
     checkout_script,
-    diff_command,
     finish_script,
     import_result,
     is_remote,
     prepare_source,
     read_file_at,
+    result_diff,
 )
 
 IDENTITY = {
@@ -385,10 +385,11 @@ def test_finish_script_commits_and_bundles(
     agent_edits(repo_dir)
     out = tmp_path / "result.bundle"
     message = "Fix it: 'quotes' & $HOME `ticks`"
-    head = run_script(
+    printed = run_script(
         finish_script(str(repo_dir), "taskyard/t1", prepared.base_sha, message, str(out))
     )
-    assert head.strip() == git(repo_dir, "rev-parse", "HEAD")
+    assert printed == ""
+    head = git(repo_dir, "rev-parse", "HEAD")
     assert (
         git(repo_dir, "log", "-1", "--format=%s|%an|%ae")
         == f"{message}|taskyard|taskyard@localhost"
@@ -396,10 +397,8 @@ def test_finish_script_commits_and_bundles(
     assert git(repo_dir, "status", "--porcelain") == ""
     verified = git(repo_dir, "bundle", "verify", str(out))
     assert f"requires this ref:\n{prepared.base_sha}" in verified
-    assert f"{head.strip()} refs/heads/taskyard/t1" in verified
-    diff = subprocess.run(
-        diff_command(str(repo_dir), prepared.base_sha), capture_output=True, text=True, check=True
-    ).stdout
+    assert f"{head} refs/heads/taskyard/t1" in verified
+    diff = result_diff(repo_dir, prepared.base_sha, head)
     assert diff_stat(diff) == [
         FileStat("a.txt", 1, 0, False),
         FileStat("blob.bin", 0, 0, True),
@@ -413,8 +412,7 @@ def test_finish_script_without_changes_bundles_branch(
 ) -> None:
     prepared, repo_dir = sandbox_repo
     out = tmp_path / "result.bundle"
-    head = run_script(finish_script(str(repo_dir), "taskyard/t1", prepared.base_sha, "m", str(out)))
-    assert head.strip() == prepared.base_sha
+    run_script(finish_script(str(repo_dir), "taskyard/t1", prepared.base_sha, "m", str(out)))
     heads = git(tmp_path, "bundle", "list-heads", str(out))
     assert heads == f"{prepared.base_sha} refs/heads/taskyard/t1"
 
@@ -427,9 +425,9 @@ def test_finish_script_keeps_commits_made_on_detached_head(
     agent_commit = commit_file(repo_dir, "x.txt", "x\n", "agent commit")
     (repo_dir / "y.txt").write_text("y\n")
     out = tmp_path / "result.bundle"
-    head = run_script(finish_script(str(repo_dir), "taskyard/t1", prepared.base_sha, "m", str(out)))
+    run_script(finish_script(str(repo_dir), "taskyard/t1", prepared.base_sha, "m", str(out)))
     assert git(repo_dir, "rev-parse", "HEAD~1") == agent_commit
-    assert git(repo_dir, "rev-parse", "taskyard/t1") == head.strip()
+    assert git(repo_dir, "rev-parse", "taskyard/t1") == git(repo_dir, "rev-parse", "HEAD")
 
 
 @pytest.fixture
@@ -439,8 +437,8 @@ def task_bundle(
     prepared, repo_dir = sandbox_repo
     agent_edits(repo_dir)
     out = tmp_path / "result.bundle"
-    head = run_script(finish_script(str(repo_dir), "taskyard/t1", prepared.base_sha, "m", str(out)))
-    return prepared, out, head.strip()
+    run_script(finish_script(str(repo_dir), "taskyard/t1", prepared.base_sha, "m", str(out)))
+    return prepared, out, git(repo_dir, "rev-parse", "HEAD")
 
 
 def snapshot(repo: Path) -> tuple[str, ...]:
@@ -457,13 +455,16 @@ def snapshot(repo: Path) -> tuple[str, ...]:
 def test_import_result_leaves_work_untouched(
     source: Path, task_bundle: tuple[PreparedSource, Path, str]
 ) -> None:
-    _prepared, bundle, head = task_bundle
+    prepared, bundle, head = task_bundle
     (source / "a.txt").write_text("local edit\n")
     (source / "staged.txt").write_text("staged\n")
     git(source, "add", "staged.txt")
     (source / "untracked.txt").write_text("mine\n")
     before = snapshot(source)
-    assert import_result(source / "src", bundle, "taskyard/t1", "taskyard/accepted") == head
+    imported = import_result(
+        source / "src", bundle, "taskyard/t1", prepared.base_sha, "taskyard/accepted"
+    )
+    assert imported == head
     assert snapshot(source) == before
     assert git(source, "rev-parse", "taskyard/accepted") == head
     assert git(source, "show", "taskyard/accepted:a.txt") == "one\nchanged"
@@ -472,22 +473,23 @@ def test_import_result_leaves_work_untouched(
 def test_import_result_refuses_existing_branch(
     source: Path, task_bundle: tuple[PreparedSource, Path, str]
 ) -> None:
-    _prepared, bundle, _head = task_bundle
+    prepared, bundle, _head = task_bundle
     before = git(source, "rev-parse", "side")
     for existing in ("side", "main"):
         with pytest.raises(GitError, match=f"branch {existing} already exists in .*--branch"):
-            import_result(source, bundle, "taskyard/t1", existing)
+            import_result(source, bundle, "taskyard/t1", prepared.base_sha, existing)
     assert git(source, "rev-parse", "side") == before
 
 
 def test_import_result_bad_names(
     source: Path, task_bundle: tuple[PreparedSource, Path, str]
 ) -> None:
-    _prepared, bundle, _head = task_bundle
+    prepared, bundle, _head = task_bundle
+    base = prepared.base_sha
     with pytest.raises(GitError, match="not a valid branch name"):
-        import_result(source, bundle, "taskyard/t1", "bad..name")
-    with pytest.raises(GitError, match="has no branch taskyard/other"):
-        import_result(source, bundle, "taskyard/other", "fresh")
+        import_result(source, bundle, "taskyard/t1", base, "bad..name")
+    with pytest.raises(GitError, match="must hold only the ref refs/heads/taskyard/other"):
+        import_result(source, bundle, "taskyard/other", base, "fresh")
 
 
 def test_import_result_missing_base(
@@ -502,15 +504,8 @@ def test_import_result_missing_base(
     commit_file(unrelated, "z.txt", "z\n", "z")
     message = f"lacks the commit the task started from \\({prepared.base_sha[:12]}\\)"
     with pytest.raises(GitError, match=message):
-        import_result(unrelated, bundle, "taskyard/t1", "fresh")
+        import_result(unrelated, bundle, "taskyard/t1", prepared.base_sha, "fresh")
     assert git(unrelated, "branch", "--list", "fresh") == ""
-
-
-def test_diff_command_shape() -> None:
-    argv = diff_command("/workspace/repo", "abc123")
-    assert argv[:4] == ["git", "-C", "/workspace/repo", "diff"]
-    assert {"--binary", "--no-color", "--no-ext-diff"} <= set(argv)
-    assert argv[-3:] == ["abc123", "HEAD", "--"]
 
 
 TRICKY_DIFF = """\

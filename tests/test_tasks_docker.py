@@ -219,17 +219,6 @@ async def test_cancel_records_the_task_and_stops_its_sandbox(tmp_path: Path, rep
     await engine.close()
 
 
-async def test_unknown_ref_and_not_a_repository_fail_clearly(tmp_path: Path, repo: Path) -> None:
-    outcome = await run_script(tmp_path, repo, [], request={"ref": "no-such-branch"})
-    assert outcome.record.status == "failed" and "no-such-branch" in outcome.record.error
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    plain_record, _ = await run_to_end(outcome.engine, TaskRequest(prompt="x", repo=str(plain)))
-    assert plain_record.status == "failed"
-    assert "not a git repository" in plain_record.error
-    await outcome.engine.close()
-
-
 async def test_unknown_image_fails_with_a_hint(tmp_path: Path, repo: Path) -> None:
     outcome = await run_script(
         tmp_path, repo, [], request={"image": "taskyard-test/no-such-image:1"}

@@ -16,7 +16,6 @@ from tui.commands.common import (
     chosen_attempt,
     fail,
     plural,
-    safe,
     with_engine,
 )
 from tui.editor import EditorError, edit_in_file, read_edited
@@ -27,9 +26,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "apply",
         help="accept a task's result (or chosen files and hunks) as a new local branch",
         description="Accept a task's result. By default the whole result becomes a new branch "
-        "with the task's commits, and your working tree is not touched. Choose files with "
-        "--path and hunks with --hunk; edit the patch first with --edit; apply it onto your "
-        "working tree with --worktree (a 3-way merge that changes nothing on conflict).",
+        "with the task's commits, and your working tree is not touched; every one of those "
+        "commits is checked, and --squash makes one commit with the net change instead. Choose "
+        "files with --path and hunks with --hunk; edit the patch first with --edit; apply it "
+        "onto your working tree with --worktree (a 3-way merge that changes nothing on "
+        "conflict). A result carrying a secret value is always refused.",
     )
     parser.add_argument("task", help="task id (a unique prefix is enough)")
     parser.add_argument(
@@ -53,6 +54,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="apply onto your working tree (uncommitted) instead of making a branch",
     )
     parser.add_argument("--edit", action="store_true", help="edit the patch in $EDITOR first")
+    parser.add_argument(
+        "--squash",
+        action="store_true",
+        help="make the whole result one new commit on the base instead of the task's commits",
+    )
     parser.add_argument(
         "--allow-unsafe",
         action="store_true",
@@ -79,6 +85,10 @@ def main(args: argparse.Namespace) -> int:
 async def apply_task(engine: Engine, args: argparse.Namespace) -> int:
     if args.worktree and args.branch:
         return fail("--branch names a new branch; with --worktree no branch is made")
+    if args.worktree and args.squash:
+        return fail(
+            "--squash makes one commit on a new branch; with --worktree nothing is committed"
+        )
     choice = Choice(tuple(args.path), tuple(args.hunk))
     request = AcceptRequest(
         choice,
@@ -86,6 +96,7 @@ async def apply_task(engine: Engine, args: argparse.Namespace) -> int:
         allow_unsafe=args.allow_unsafe,
         repo=args.repo,
         branch=args.branch,
+        squash=args.squash,
     )
     try:
         task_id = chosen_attempt(engine, args).id
@@ -93,18 +104,22 @@ async def apply_task(engine: Engine, args: argparse.Namespace) -> int:
             return await accept_edited(engine, task_id, request)
         accepted = await engine.accept(task_id, request)
     except UnsafeResult as error:
-        return fail(f"{safe(str(error))}\n{unsafe_advice(error.task_id)}", code=1)
+        return fail(f"{error}\n{unsafe_advice(error)}", code=1)
     except EngineError as error:
-        return fail(safe(str(error)), code=1)
+        return fail(str(error), code=1)
     report(accepted)
     return 0
 
 
-def unsafe_advice(task_id: str) -> str:
-    return (
-        f"look at it with `taskyard show {task_id}`; leave those files out with --path, "
-        "or accept anyway with --allow-unsafe"
-    )
+def unsafe_advice(error: UnsafeResult) -> str:
+    """What the person can do about a result refused as unsafe."""
+    look = f"look at it with `taskyard show {error.task_id}`"
+    if any(finding.commit for finding in error.findings):
+        return (
+            f"{look}; to leave the task's commits behind, take the net change as one commit "
+            "with --squash, or accept anyway with --allow-unsafe"
+        )
+    return f"{look}; leave those files out with --path, or accept anyway with --allow-unsafe"
 
 
 async def accept_edited(engine: Engine, task_id: str, request: AcceptRequest) -> int:
@@ -128,9 +143,9 @@ async def accept_edited(engine: Engine, task_id: str, request: AcceptRequest) ->
     try:
         accepted = await engine.accept(task_id, edited_request)
     except EngineError as error:
-        advice = unsafe_advice(error.task_id) if isinstance(error, UnsafeResult) else ""
+        advice = unsafe_advice(error) if isinstance(error, UnsafeResult) else ""
         kept = f"your edited patch is kept in {path}"
-        return fail("\n".join(filter(None, [safe(str(error)), advice, kept])), code=1)
+        return fail("\n".join(filter(None, [str(error), advice, kept])), code=1)
     path.unlink()
     report(accepted)
     return 0
@@ -141,20 +156,23 @@ def describe(accepted: Accepted) -> str:
     files = plural(len(accepted.files), "file")
     if accepted.whole:
         return f"the whole result ({files})"
-    names = safe(", ".join(accepted.files))
+    names = ", ".join(accepted.files)
     hunks = f"{plural(accepted.hunks, 'hunk')} in " if accepted.hunks else ""
     return f"{hunks}{files} ({names})"
 
 
 def report(accepted: Accepted) -> None:
     for finding in accepted.findings:
-        print(f"taskyard: accepted although unsafe: {safe(str(finding))}", file=sys.stderr)
+        print(f"taskyard: accepted although unsafe: {finding}", file=sys.stderr)
     if accepted.target == "worktree":
         print(f"applied {describe(accepted)} onto your working tree in {accepted.repo}")
         print("nothing is staged or committed; new files are untracked")
         print("next: review with `git status` and `git diff`, then commit")
         return
-    what = "the task's commits" if accepted.whole else describe(accepted)
+    if accepted.squashed:
+        what = f"the net change of {describe(accepted)} as one commit"
+    else:
+        what = "the task's commits" if accepted.whole else describe(accepted)
     print(f"created branch {accepted.branch} at {accepted.sha[:12]} with {what}")
     print("your working tree was not touched")
     print(f"next: git switch {accepted.branch}   or   git merge {accepted.branch}")

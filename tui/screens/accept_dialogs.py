@@ -12,18 +12,27 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from engine.safety import Finding
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain
 
-Target = Literal["branch", "worktree"]
+Target = Literal["branch", "squash", "worktree"]
+Confirmation = Literal["anyway", "squash"]
 
 
 class AcceptScreen(ModalScreen[Target | None]):
-    """`enter` or `b`: to a new branch; `w`: onto the working tree; `escape`: cancel."""
+    """`enter` or `b`: to a new branch; `s`: to a new branch as one commit; `w`: onto the
+    working tree; `escape`: cancel."""
 
     CSS_PATH = "../styles/accept.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "enter,b", "branch", "New branch", id="accept.branch", tooltip="Accept to a new branch"
+        ),
+        Binding(
+            "s",
+            "squash",
+            "One commit",
+            id="accept.squash",
+            tooltip="Accept to a new branch as one commit with the net change (squash)",
         ),
         Binding(
             "w",
@@ -47,14 +56,17 @@ class AcceptScreen(ModalScreen[Target | None]):
             yield Static(f"{self.summary}, into {self.repo}", id="accept-summary", markup=False)
             yield Static(
                 "b / enter  a new branch (your working tree is not touched)\n"
-                "w          onto your working tree, uncommitted (a 3-way merge that changes "
-                "nothing on conflict)",
+                "s          a new branch with one commit: the net change, squashed\n"
+                "w          onto your working tree, uncommitted (3-way, all or nothing)",
                 id="accept-targets",
             )
             yield Static("escape cancel", classes="dialog-keys")
 
     def action_branch(self) -> None:
         self.dismiss("branch")
+
+    def action_squash(self) -> None:
+        self.dismiss("squash")
 
     def action_worktree(self) -> None:
         self.dismiss("worktree")
@@ -63,12 +75,20 @@ class AcceptScreen(ModalScreen[Target | None]):
         self.dismiss(None)
 
 
-class ConfirmUnsafeScreen(ModalScreen[bool]):
-    """The safety findings; `y` accepts anyway, `n` or `escape` does not."""
+class ConfirmUnsafeScreen(ModalScreen[Confirmation | None]):
+    """The safety findings; `y` accepts anyway, `s` (when a finding is in one of the task's
+    commits) accepts the net change as one commit instead, `n` or `escape` accepts nothing."""
 
     CSS_PATH = "../styles/accept.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "confirm", "Accept anyway", id="unsafe.confirm", tooltip="Accept anyway"),
+        Binding(
+            "s",
+            "squash",
+            "One commit",
+            id="unsafe.squash",
+            tooltip="Leave the task's commits behind: accept the net change as one commit",
+        ),
         Binding("n,escape", "cancel", "Cancel", id="unsafe.cancel", tooltip="Accept nothing"),
     ]
 
@@ -76,16 +96,25 @@ class ConfirmUnsafeScreen(ModalScreen[bool]):
         super().__init__()
         self.task_id = task_id
         self.findings = findings
+        self.in_history = any(finding.commit for finding in findings)
+        """Some finding is in a commit that squashing leaves behind."""
 
     def compose(self) -> ComposeResult:
-        listed = "\n".join(strip_terminal_controls(str(finding)) for finding in self.findings)
+        listed = "\n".join(plain(str(finding)) for finding in self.findings)
+        squash = "s one commit with the net change  ·  " if self.in_history else ""
         with Vertical(id="unsafe", classes="dialog"):
             yield Label(f"Task {self.task_id}'s result looks unsafe", classes="dialog-title")
             yield Static(listed, id="unsafe-findings", markup=False)
-            yield Static("y accept anyway  ·  n / escape cancel", classes="dialog-keys")
+            yield Static(f"y accept anyway  ·  {squash}n / escape cancel", classes="dialog-keys")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.in_history if action == "squash" else True
 
     def action_confirm(self) -> None:
-        self.dismiss(True)
+        self.dismiss("anyway")
+
+    def action_squash(self) -> None:
+        self.dismiss("squash")
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.dismiss(None)

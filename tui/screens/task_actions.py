@@ -18,11 +18,16 @@ from engine.api import Engine, EngineError
 from engine.choice import Choice
 from engine.delivery import DELIVERABLE, Delivery
 from engine.safety import Finding, UnsafeResult
-from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
 from tui.commands.common import plural
-from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen, Target
+from tui.present import plain
+from tui.screens.accept_dialogs import (
+    AcceptScreen,
+    Confirmation,
+    ConfirmUnsafeScreen,
+    Target,
+)
 from tui.screens.follow_up import FollowUpScreen
 from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.task_row import task_title
@@ -45,7 +50,7 @@ def pull_request_notice(delivery: Delivery) -> str:
         notice = f"Pushed {delivery.branch}; #{delivery.number} not updated: {delivery.note}"
     else:
         notice = f"Pull request #{delivery.number} {delivery.action}: {delivery.url}"
-    return strip_terminal_controls(notice)
+    return plain(notice)
 
 
 class TaskChanged(Message):
@@ -79,6 +84,7 @@ def kept_notice(edited: Path) -> str:
 
 def accepted_notice(task_id: str, accepted: Accepted) -> str:
     what = "the whole result" if accepted.whole else plural(len(accepted.files), "file")
+    what += " as one commit" if accepted.squashed else ""
     if accepted.target == "worktree":
         return (
             f"Task {task_id} accepted: {what} applied onto the working tree of {accepted.repo}, "
@@ -167,7 +173,9 @@ class TaskActions(Screen[None]):
 
         def accept_to(target: Target | None) -> None:
             if target is not None:
-                onto = replace(request, onto_worktree=target == "worktree")
+                onto = replace(
+                    request, onto_worktree=target == "worktree", squash=target == "squash"
+                )
                 self.start_accept(task.id, onto, edited)
             elif edited is not None:
                 self.notify(f"Nothing accepted. {kept_notice(edited)}", markup=False)
@@ -188,7 +196,7 @@ class TaskActions(Screen[None]):
                 return
             except EngineError as error:
                 kept = f"\n{kept_notice(edited)}" if edited is not None else ""
-                message = strip_terminal_controls(str(error)) + kept
+                message = plain(str(error)) + kept
                 self.notify(message, severity="error", markup=False)
                 return
             if edited is not None:
@@ -202,9 +210,10 @@ class TaskActions(Screen[None]):
     def accept_refused(self, refused: AcceptRefused) -> None:
         """Ask whether to accept a result flagged unsafe anyway."""
 
-        def confirmed(anyway: bool | None) -> None:
-            if anyway:
-                request = replace(refused.request, allow_unsafe=True)
+        def confirmed(answer: Confirmation | None) -> None:
+            if answer is not None:
+                squash = refused.request.squash or answer == "squash"
+                request = replace(refused.request, allow_unsafe=answer == "anyway", squash=squash)
                 self.start_accept(refused.task_id, request, refused.edited)
             elif refused.edited is not None:
                 self.notify(f"Nothing accepted. {kept_notice(refused.edited)}", markup=False)
