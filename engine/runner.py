@@ -6,7 +6,7 @@ import asyncio
 import logging
 import posixpath
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -105,6 +105,14 @@ def sandbox_env(environment: Environment) -> dict[str, str]:
         inside = posixpath.join(CA_DIR, Path(environment.ca_bundle).name)
         env.update({name: inside for name in CA_ENV_VARS})
     return env
+
+
+def runtime_missing(runtime: str, installed: Sequence[str], host: str) -> str:
+    """The message for a [sandbox] runtime the host does not have."""
+    return (
+        f"runtime {runtime} is not installed on host {host} "
+        f"(it has: {', '.join(installed)}): install it or unset [sandbox] runtime"
+    )
 
 
 def finished_event(record: TaskRecord) -> TaskFinished:
@@ -247,16 +255,12 @@ class TaskRun:
                 if isinstance(sandbox, Sandbox):
                     self.sandbox = sandbox
                 if isinstance(result, RuntimeNotInstalled):
-                    raise TaskError(self._runtime_missing(result))
+                    raise TaskError(
+                        runtime_missing(result.runtime, result.installed, self.host_name)
+                    )
                 raise result
         assert isinstance(sandbox, Sandbox) and isinstance(source, tuple)
         return source[0], source[1], sandbox
-
-    def _runtime_missing(self, error: RuntimeNotInstalled) -> str:
-        return (
-            f"runtime {error.runtime} is not installed on host {self.host_name} "
-            f"(it has: {', '.join(error.installed)}): install it or unset [sandbox] runtime"
-        )
 
     def _prepare_source(self) -> tuple[gitops.PreparedSource, list[gitops.AgentsDoc]]:
         paths = self.ctx.paths

@@ -186,5 +186,9 @@ class SandboxBackend(ABC):
         """Whether the image exists on the backend."""
 
     @abstractmethod
+    async def runtimes(self) -> tuple[str, ...]:
+        """The container runtimes sandboxes can be created with, sorted."""
+
+    @abstractmethod
     async def build_image(self, tag: str, on_output: OutputCallback | None = None) -> None:
         """Build taskyard's default sandbox image from the bundled Dockerfile."""

@@ -400,6 +400,10 @@ class DockerBackend(SandboxBackend):
         """Whether the image exists on the engine."""
         return await self._connection.run(lambda api: image_exists(api, image))
 
+    async def runtimes(self) -> tuple[str, ...]:
+        """The runtimes the engine has (`docker info`), sorted."""
+        return tuple(await self._connection.run(lambda api: installed_runtimes(api.info())))
+
     async def build_image(
         self, tag: str = DEFAULT_IMAGE_TAG, on_output: OutputCallback | None = None
     ) -> None:
@@ -464,9 +468,14 @@ def create_labelled(
 
 def check_runtime(runtime: str | None, engine: dict[str, Any], where: str) -> None:
     """RuntimeNotInstalled when the engine lacks the requested runtime."""
-    installed = sorted(engine.get("Runtimes") or {})
+    installed = installed_runtimes(engine)
     if runtime is not None and runtime not in installed:
         raise RuntimeNotInstalled(runtime, installed, where)
+
+
+def installed_runtimes(engine: dict[str, Any]) -> list[str]:
+    """The runtimes in the engine's `docker info`, sorted."""
+    return sorted(engine.get("Runtimes") or {})
 
 
 def hardened_host_config(api: APIClient, spec: SandboxSpec, host_cpus: int) -> dict[str, Any]:

@@ -235,6 +235,10 @@ class FakeBackend(SandboxBackend):
         """Whether image is in the known set."""
         return image in self.images
 
+    async def runtimes(self) -> tuple[str, ...]:
+        """runc, like a stock Docker engine."""
+        return ("runc",)
+
     async def build_image(self, tag: str, on_output: OutputCallback | None = None) -> None:
         """Add tag to the known images and report one log line."""
         self.images.add(tag)

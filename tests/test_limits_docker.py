@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from engine.api import TaskRequest
+from engine.errors import EngineError
 from engine.events import Event
 from engine.store import CommandRecord, TaskRecord
 from sandboxes.base import SandboxSpec
@@ -297,13 +298,21 @@ async def test_a_task_writing_past_the_disk_limit_is_stopped(
 
 
 async def test_a_missing_runtime_is_a_clear_error(tmp_path: Path, docker_available: None) -> None:
-    outcome = await run_task(tmp_path, [], sandbox={"runtime": "taskyard-no-such-runtime"})
-    assert outcome.record.status == "failed"
-    assert re.fullmatch(
+    missing = {"runtime": "taskyard-no-such-runtime"}
+    message = (
         r"runtime taskyard-no-such-runtime is not installed on host local \(it has: .*runc.*\): "
-        r"install it or unset \[sandbox\] runtime",
-        outcome.record.error,
-    ), outcome.record.error
+        r"install it or unset \[sandbox\] runtime"
+    )
+    with ScriptedModelServer() as server:
+        engine = scripted_engine(tmp_path / "checked", server, sandbox=missing)
+        request = TaskRequest(prompt="go", repo=str(make_calc_repo(tmp_path / "checked-calc")))
+        with pytest.raises(EngineError) as refused:
+            await engine.preflight(request)
+        await engine.close()
+    assert re.fullmatch(message, str(refused.value)), refused.value
+    outcome = await run_task(tmp_path, [], sandbox=missing)
+    assert outcome.record.status == "failed"
+    assert re.fullmatch(message, outcome.record.error), outcome.record.error
 
 
 async def test_a_sandbox_leaves_a_cpu_to_the_host_at_a_lower_cpu_weight(
