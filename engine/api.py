@@ -39,7 +39,7 @@ from engine.patchset import FileDiff
 from engine.paths import Paths, default_paths
 from engine.pool import HostPool
 from engine.ranking import RankedAttempt, rank_attempts
-from engine.runner import RunContext, TaskRun
+from engine.runner import RunContext, TaskRun, runtime_missing
 from engine.secret_refs import SecretReferenceError, resolve_secrets
 from engine.secret_values import Secret
 from engine.states import ACTIVE, TaskStatus
@@ -191,16 +191,26 @@ class Engine:
         problems: list[str] = []
         for name in names:
             try:
-                backend = await self.reach_host(name)
-                if await backend.has_image(image):
-                    return
-                problems.append(
-                    f"image {image!r} not found on host {name}: build it with "
-                    f"`taskyard image build --host {name}`, or name another with --image"
-                )
+                problem = await self._host_problem(name, image)
             except (EngineError, SandboxError) as error:
-                problems.append(str(error))
+                problem = str(error)
+            if problem is None:
+                return
+            problems.append(problem)
         raise EngineError("; ".join(dict.fromkeys(problems)))
+
+    async def _host_problem(self, name: str, image: str) -> str | None:
+        """Why the named host cannot run the task: no image, or no [sandbox] runtime."""
+        backend = await self.reach_host(name)
+        if not await backend.has_image(image):
+            return (
+                f"image {image!r} not found on host {name}: build it with "
+                f"`taskyard image build --host {name}`, or name another with --image"
+            )
+        runtime = self.config.sandbox.runtime
+        if runtime is not None and runtime not in (installed := await backend.runtimes()):
+            return runtime_missing(runtime, installed, name)
+        return None
 
     async def submit(self, request: TaskRequest) -> TaskRecord:
         """Record a new task and start it; returns at once. With several attempts, every one

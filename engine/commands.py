@@ -16,7 +16,39 @@ from engine.agent.output import OutputRecorder
 from engine.events import CommandFinished, CommandStarted, Event, OutputChunk
 from engine.secret_values import Redactor, StreamRedactor
 from engine.store import CommandRecord, Store
-from sandboxes.base import ExecResult, Sandbox
+from sandboxes.base import ExecResult, Sandbox, SandboxRestart
+
+SHOWN_ARGUMENT_CHARS = 2000
+"""Arguments longer than this are shown (in events and command records) by their two ends."""
+
+
+def shown_argv(argv: list[str]) -> list[str]:
+    """argv for display and records: each long argument cut to its ends, so the full text is
+    kept once, in the conversation it came from."""
+    return [shown_argument(argument) for argument in argv]
+
+
+def shown_argument(argument: str) -> str:
+    if len(argument) <= SHOWN_ARGUMENT_CHARS:
+        return argument
+    half = SHOWN_ARGUMENT_CHARS // 2
+    elided = len(argument) - 2 * half
+    return f"{argument[:half]}…[{elided} characters elided]…{argument[-half:]}"
+
+
+def restart_note(restart: SandboxRestart | None) -> str:
+    """What ending a killed command took, when it took restarting the sandbox."""
+    if restart is None:
+        return ""
+    if restart.pids_limit is not None:
+        return (
+            "; the sandbox ran out of processes ([sandbox] pids_limit = "
+            f"{restart.pids_limit}), so every process in it was ended and it was restarted"
+        )
+    return (
+        "; its processes could not be ended one by one, so every process in the sandbox "
+        "was ended and it was restarted"
+    )
 
 
 @dataclass(frozen=True)
@@ -28,10 +60,14 @@ class CommandOutcome:
     output_view: str
     output_lines: int
 
+    def killed(self, timeout: float) -> str:
+        """How the command was ended at its timeout."""
+        return f"killed after {timeout:g}s{restart_note(self.result.restart)}"
+
     def report(self, timeout: float) -> str:
         """The text the model gets back: chunk id first, then exit code, then output."""
         if self.result.timed_out:
-            status = f"exit_code: timeout (killed after {timeout:g}s)"
+            status = f"exit_code: timeout ({self.killed(timeout)})"
         else:
             status = f"exit_code: {self.result.exit_code}"
         return (
@@ -83,7 +119,7 @@ class CommandRunner:
         chunk_id = self._new_chunk_id()
         log_path = self._logs_dir / self.task_id / f"{chunk_id}.log"
         recorder = OutputRecorder(log_path, self._head_lines, self._tail_lines)
-        shown = [self.redactor.redact_text(arg) for arg in argv]
+        shown = shown_argv([self.redactor.redact_text(arg) for arg in argv])
         self._record_start(chunk_id, shown, workdir, phase, log_path)
         stream = self.redactor.stream()
 

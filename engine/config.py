@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -67,6 +68,19 @@ class ModelConfig(_Section):
     """US dollars per million output tokens, for cost figures; unset shows none."""
 
 
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)b?$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def size_bytes(text: str) -> int:
+    """Bytes of a Docker-style size such as 512m or 4g; ValueError when it is none."""
+    match = _SIZE.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a size")
+    number, unit = match.groups()
+    return int(float(number) * _SIZE_UNITS[unit.lower()])
+
+
 class SandboxSettings(_Section):
     image: str = DEFAULT_IMAGE
     """Default image for tasks whose environment names none."""
@@ -75,7 +89,25 @@ class SandboxSettings(_Section):
     pids_limit: int = Field(default=1024, ge=16)
     """Process limit per sandbox."""
     cpus: float | None = Field(default=None, gt=0)
-    """CPU limit per sandbox; none by default."""
+    """CPU limit per sandbox; by default the host's CPUs less one (at least one). Sandboxes
+    also run at a quarter of Docker's default CPU weight, so busy tasks yield to the engine's
+    other containers."""
+    disk: str | None = None
+    """Disk a sandbox may write (Docker syntax: 20g); the storage driver enforces it where it
+    can, otherwise the task is stopped past it. Unlimited when unset."""
+    disk_check_seconds: float = Field(default=15.0, gt=0)
+    """How often a sandbox's written bytes are measured against `disk` when the storage driver
+    does not enforce it."""
+    runtime: str | None = None
+    """Docker runtime for sandboxes, e.g. runsc (gVisor) where it is installed; Docker's
+    default when unset."""
+
+    @field_validator("memory", "disk")
+    @classmethod
+    def _size(cls, text: str | None, info: ValidationInfo) -> str | None:
+        if text is not None and _SIZE.match(text.strip()) is None:
+            raise ValueError(f'{info.field_name} = "{text}" is not a size: write it like "4g"')
+        return text
 
 
 class Environment(_Section):

@@ -6,10 +6,10 @@ import asyncio
 import logging
 import posixpath
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine import gitops
 from engine.agent.loop import AgentLoop, LoopLimits, LoopOutcome, item_from_dict
@@ -17,6 +17,7 @@ from engine.agent.tools import ToolBox
 from engine.bus import EventBus
 from engine.commands import CommandRunner
 from engine.config import CA_ENV_VARS, Config, ConfigError, Environment
+from engine.disk_watch import DiskLimit, DiskLimitExceeded, within_disk_limit
 from engine.events import (
     Event,
     FollowUpStarted,
@@ -48,6 +49,7 @@ from engine.store import Store, TaskRecord
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,
+    RuntimeNotInstalled,
     Sandbox,
     SandboxBackend,
     SandboxError,
@@ -55,6 +57,8 @@ from sandboxes.base import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ASK_USER = "65534:65534"
 ASK_ENV = {
@@ -71,6 +75,7 @@ EXPECTED_ERRORS = (
     ModelError,
     ConfigError,
     ResultError,
+    DiskLimitExceeded,
     SecretReferenceError,
     SetupLeftoverError,
     OSError,
@@ -111,6 +116,14 @@ def sandbox_env(environment: Environment) -> dict[str, str]:
         inside = posixpath.join(CA_DIR, Path(environment.ca_bundle).name)
         env.update({name: inside for name in CA_ENV_VARS})
     return env
+
+
+def runtime_missing(runtime: str, installed: Sequence[str], host: str) -> str:
+    """The message for a [sandbox] runtime the host does not have."""
+    return (
+        f"runtime {runtime} is not installed on host {host} "
+        f"(it has: {', '.join(installed)}): install it or unset [sandbox] runtime"
+    )
 
 
 def finished_event(record: TaskRecord) -> TaskFinished:
@@ -228,7 +241,7 @@ class TaskRun:
         self.sandbox = sandbox
         await self._checkout(prepared)
         self.set_status(TaskStatus.SETUP)
-        await self._setup(prepared.base_sha)
+        await self._disk_limited(self._setup(prepared.base_sha))
         await self._cut_network()
         self.set_status(TaskStatus.RUNNING)
         instructions = build_instructions("ask" if self.ask_mode else "code", docs, REPO_DIR)
@@ -268,6 +281,10 @@ class TaskRun:
             if isinstance(result, BaseException):
                 if isinstance(sandbox, Sandbox):
                     self.sandbox = sandbox
+                if isinstance(result, RuntimeNotInstalled):
+                    raise TaskError(
+                        runtime_missing(result.runtime, result.installed, self.host_name)
+                    )
                 raise result
         assert isinstance(sandbox, Sandbox) and isinstance(source, tuple)
         return source[0], source[1], sandbox
@@ -301,8 +318,18 @@ class TaskRun:
             memory=settings.memory,
             pids_limit=settings.pids_limit,
             cpus=settings.cpus,
+            disk=settings.disk,
+            runtime=settings.runtime,
             name=f"taskyard-{self.task.id}",
         )
+
+    async def _disk_limited(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run work, stopped once the sandbox writes past [sandbox] disk."""
+        settings = self.ctx.config.sandbox
+        limit = (
+            None if settings.disk is None else DiskLimit(settings.disk, settings.disk_check_seconds)
+        )
+        return await within_disk_limit(work, self._require_sandbox(), limit)
 
     def _needs_network_at_start(self) -> bool:
         return bool(self.environment.setup.strip()) or self.environment.network == "on"
@@ -354,7 +381,9 @@ class TaskRun:
             self._require_sandbox(), argv, workdir=workdir, phase=phase, timeout=timeout, env=env
         )
         if outcome.result.timed_out:
-            raise TaskError(f"{phase} timed out after {timeout:g}s (log chunk {outcome.chunk_id})")
+            raise TaskError(
+                f"{phase} timed out: {outcome.killed(timeout)} (log chunk {outcome.chunk_id})"
+            )
         if outcome.result.exit_code != 0:
             raise TaskError(
                 f"{phase} failed with exit code {outcome.result.exit_code} "
@@ -422,7 +451,7 @@ class TaskRun:
             turn=turn,
         )
         loop.add(UserMessage(text=prompt))
-        return await loop.run()
+        return await self._disk_limited(loop.run())
 
     async def _finish(self, base_sha: str, outcome: LoopOutcome) -> None:
         results = ResultCollector(self._require_sandbox(), self.ctx.store, self.task.id)

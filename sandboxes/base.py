@@ -29,6 +29,18 @@ class ImageNotFound(SandboxError):
     """The requested image does not exist on the backend."""
 
 
+class RuntimeNotInstalled(SandboxError):
+    """The requested container runtime is not installed on the backend."""
+
+    def __init__(self, runtime: str, installed: list[str], where: str) -> None:
+        self.runtime = runtime
+        self.installed = installed
+        super().__init__(
+            f"runtime {runtime} is not installed on the Docker engine at {where} "
+            f"(it has: {', '.join(installed) or 'none'})"
+        )
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
     """What to create: image, labels, environment, limits and whether the network starts on."""
@@ -40,8 +52,32 @@ class SandboxSpec:
     memory: str = "4g"
     pids_limit: int = 1024
     cpus: float | None = None
+    """CPUs the sandbox may use; None means the host's CPUs less one (at least one)."""
+    disk: str | None = None
+    """Bytes the sandbox may write (Docker syntax: 20g), where the storage driver enforces it."""
+    runtime: str | None = None
+    """The container runtime (e.g. runsc); the engine's default when None."""
     workdir: str = "/workspace"
     name: str | None = None
+
+
+@dataclass(frozen=True)
+class DiskUsage:
+    """What a sandbox has written to its own filesystem, and whether a limit holds it."""
+
+    written: int
+    """Bytes in the sandbox's writable layer."""
+    enforced: bool
+    """Whether the storage driver itself stops writes past the sandbox's disk limit."""
+
+
+@dataclass(frozen=True)
+class SandboxRestart:
+    """A killed command's processes could not be ended from inside its sandbox, so the sandbox
+    was restarted: every process in it ended, its files kept."""
+
+    pids_limit: int | None
+    """The process limit the sandbox had reached, when that was the reason."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +87,8 @@ class ExecResult:
     exit_code: int | None
     timed_out: bool
     duration: float
+    restart: SandboxRestart | None = None
+    """Set when ending the killed command took a restart of the sandbox."""
 
 
 @dataclass(frozen=True)
@@ -81,7 +119,8 @@ class Sandbox(ABC):
     ) -> ExecResult:
         """Run argv (as `user`, default the image's), streaming output to on_output.
 
-        At timeout the command's whole process group is killed.
+        At timeout or cancellation every process the command started is killed, however it
+        detached.
         """
 
     @abstractmethod
@@ -99,6 +138,10 @@ class Sandbox(ABC):
     @abstractmethod
     async def copy_out(self, sandbox_path: str, host_path: str) -> None:
         """Copy one sandbox file to host_path."""
+
+    @abstractmethod
+    async def disk_usage(self) -> DiskUsage:
+        """What the sandbox has written to its own filesystem."""
 
     @abstractmethod
     async def set_network(self, enabled: bool) -> None:
@@ -141,6 +184,10 @@ class SandboxBackend(ABC):
     @abstractmethod
     async def has_image(self, image: str) -> bool:
         """Whether the image exists on the backend."""
+
+    @abstractmethod
+    async def runtimes(self) -> tuple[str, ...]:
+        """The container runtimes sandboxes can be created with, sorted."""
 
     @abstractmethod
     async def build_image(self, tag: str, on_output: OutputCallback | None = None) -> None:

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -23,13 +24,16 @@ from docker.api.client import APIClient
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,
+    DiskUsage,
     ExecResult,
     ImageNotFound,
     OutputCallback,
+    RuntimeNotInstalled,
     Sandbox,
     SandboxBackend,
     SandboxError,
     SandboxInfo,
+    SandboxRestart,
     SandboxSpec,
 )
 from sandboxes.docker_archive import (
@@ -48,7 +52,7 @@ from sandboxes.docker_exec import (
     LostStream,
     ReceivedOutput,
     ThreadedStream,
-    kill_exec_group,
+    end_run,
     start_exec_stream,
 )
 from sandboxes.image import DEFAULT_IMAGE_TAG, default_image_tag, dockerfile_bytes
@@ -84,7 +88,13 @@ SANDBOX_CAPABILITIES = [
     "NET_BIND_SERVICE",
 ]
 KEEPALIVE_COMMAND = ["sleep", "infinity"]
-BRIDGE_NETWORK = "bridge"
+SANDBOX_NETWORK = "taskyard"
+"""The bridge network every sandbox with network joins; its containers cannot reach each
+other, and Docker keeps them from containers on other networks of the engine."""
+NO_ICC_OPTION = "com.docker.network.bridge.enable_icc"
+SANDBOX_CPU_SHARES = 256
+"""A quarter of Docker's default CPU weight (1024): under contention other containers get
+four times a sandbox's share; alone, a sandbox still gets its whole CPU limit."""
 STOP_TIMEOUT_SECONDS = 5
 KILL_GRACE_SECONDS = 5.0
 RESUME_WAIT_SECONDS = 150.0
@@ -95,6 +105,7 @@ RESUME_MAX_DELAY = 2.0
 LINK_RETRIES = 3
 LINK_FIRST_DELAY = 0.1
 LINK_POLL_SECONDS = 0.1
+CONFLICT = 409
 GO_MODE_DIR = 1 << 31
 GO_MODE_SYMLINK = 1 << 27
 MAX_SYMLINK_HOPS = 8
@@ -169,6 +180,21 @@ class DockerConnection:
         return BackendUnavailable(f"{unreachable_message(self.where)} ({error})")
 
 
+@dataclass(frozen=True)
+class CommandRun:
+    """One command in a container: the directory that records it, and the user it runs as."""
+
+    run_dir: str
+    user: str
+
+
+@dataclass(frozen=True)
+class Killed:
+    """A command killed at its timeout; `restart` says when that took restarting the sandbox."""
+
+    restart: SandboxRestart | None
+
+
 class DockerSandbox(Sandbox):
     """One taskyard container."""
 
@@ -188,26 +214,25 @@ class DockerSandbox(Sandbox):
         on_output: OutputCallback | None = None,
         user: str | None = None,
     ) -> ExecResult:
-        """Run argv (as user, default the image's) in its own process group.
+        """Run argv (as user, default the image's), its processes marked as this command's.
 
-        At timeout or cancellation the whole group is killed. When the connection to the engine
-        is lost, the command goes on in the container; its output resumes from where it was cut
-        once the engine answers again.
+        At timeout or cancellation every process the command started is killed, however it
+        detached; when that cannot be done from inside (the sandbox is out of processes), the
+        sandbox is restarted. When the connection to the engine is lost, the command goes on in
+        the container; its output resumes from where it was cut once the engine answers again.
         """
         started = time.monotonic()
         deadline = None if timeout is None else started + timeout
-        run_dir = f"{RUN_DIR}/{uuid.uuid4().hex}"
+        run = CommandRun(f"{RUN_DIR}/{uuid.uuid4().hex}", user or "")
         stale, self._read_runs = " ".join(self._read_runs), []
-        command = ["sh", "-c", GROUP_SCRIPT, "sh", run_dir, stale, *argv]
-        exec_id = await self._create_exec(
-            command, workdir=workdir, environment=env, user=user or ""
-        )
-        exit_code = await self._follow(exec_id, run_dir, ReceivedOutput(on_output), deadline)
-        if exit_code is not None:
-            self._read_runs.append(posixpath.basename(run_dir))
-        return ExecResult(
-            exit_code=exit_code, timed_out=exit_code is None, duration=time.monotonic() - started
-        )
+        command = ["sh", "-c", GROUP_SCRIPT, "sh", run.run_dir, stale, *argv]
+        exec_id = await self._create_exec(command, workdir=workdir, environment=env, user=run.user)
+        ended = await self._follow(exec_id, run, ReceivedOutput(on_output), deadline)
+        duration = time.monotonic() - started
+        if isinstance(ended, Killed):
+            return ExecResult(None, timed_out=True, duration=duration, restart=ended.restart)
+        self._read_runs.append(posixpath.basename(run.run_dir))
+        return ExecResult(ended, timed_out=False, duration=duration)
 
     async def _create_exec(self, command: list[str], **options: Any) -> str:
         exec_id: str = await self._connection.run(
@@ -216,19 +241,18 @@ class DockerSandbox(Sandbox):
         return exec_id
 
     async def _follow(
-        self, exec_id: str, run_dir: str, received: ReceivedOutput, deadline: float | None
-    ) -> int | None:
-        """The command's exit code, its output streamed; None when it timed out and was killed.
+        self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
+    ) -> int | Killed:
+        """The command's exit code, its output streamed; Killed when it timed out.
 
         After a lost connection, waits for the engine and streams the rest of the output from
         the command's own copy of it.
         """
-        pidfile = f"{run_dir}/pid"
         while True:
             try:
-                return await self._stream(exec_id, pidfile, received, deadline)
+                return await self._stream(exec_id, run, received, deadline)
             except LostStream as lost:
-                exec_id = await self._resume(run_dir, received.size, lost)
+                exec_id = await self._resume(run.run_dir, received.size, lost)
 
     async def _resume(self, run_dir: str, sent: int, lost: LostStream) -> str:
         """Wait until the engine answers, then start streaming the output from byte `sent`.
@@ -255,8 +279,8 @@ class DockerSandbox(Sandbox):
             delay = min(delay * 2, RESUME_MAX_DELAY)
 
     async def _stream(
-        self, exec_id: str, pidfile: str, received: ReceivedOutput, deadline: float | None
-    ) -> int | None:
+        self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
+    ) -> int | Killed:
         """Start one exec of the command (or of its resumption) and stream it to its end."""
         output = ExecOutput(
             lambda: self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
@@ -269,18 +293,18 @@ class DockerSandbox(Sandbox):
             raise
         except BaseException:
             with contextlib.suppress(SandboxError):
-                await asyncio.shield(self._kill_group(exec_id, pidfile))
+                await asyncio.shield(self._end_run(run))
             output.abort()
             raise
         if not finished:
-            await self._kill_group(exec_id, pidfile)
+            restart = await self._end_run(run)
             if not await stream.deliver(received.deliver, KILL_GRACE_SECONDS):
                 output.abort()
-            return None
+            return Killed(restart)
         return output.exit_code()
 
-    async def _kill_group(self, exec_id: str, pidfile: str) -> None:
-        await self._connection.run(lambda api: kill_exec_group(api, self.id, exec_id, pidfile))
+    async def _end_run(self, run: CommandRun) -> SandboxRestart | None:
+        return await self._connection.run(lambda api: end_run(api, self.id, run.run_dir, run.user))
 
     async def read_file(self, path: str) -> bytes:
         """Return a file's bytes; FileNotFoundError or IsADirectoryError when it is not a file."""
@@ -306,9 +330,15 @@ class DockerSandbox(Sandbox):
         data = await self.read_file(sandbox_path)
         await asyncio.to_thread(write_host_file, Path(host_path), data)
 
+    async def disk_usage(self) -> DiskUsage:
+        """The bytes in the container's writable layer, and whether a storage quota holds it."""
+        return await self._connection.run(lambda api: disk_usage(api, self.id))
+
     async def set_network(self, enabled: bool) -> None:
-        """Reconnect the default bridge, or disconnect every network (loopback stays)."""
-        await self._connection.run(lambda api: set_container_network(api, self.id, enabled))
+        """Connect the sandbox network, or disconnect every network (loopback stays)."""
+        await self._connection.run(
+            lambda api: set_container_network(api, self.id, enabled, self._connection.where)
+        )
 
     async def start(self) -> None:
         """Start the container again after stop()."""
@@ -370,6 +400,10 @@ class DockerBackend(SandboxBackend):
         """Whether the image exists on the engine."""
         return await self._connection.run(lambda api: image_exists(api, image))
 
+    async def runtimes(self) -> tuple[str, ...]:
+        """The runtimes the engine has (`docker info`), sorted."""
+        return tuple(await self._connection.run(lambda api: installed_runtimes(api.info())))
+
     async def build_image(
         self, tag: str = DEFAULT_IMAGE_TAG, on_output: OutputCallback | None = None
     ) -> None:
@@ -380,17 +414,12 @@ class DockerBackend(SandboxBackend):
 
 def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
     """Create and start a container for spec; return its id."""
+    engine = api.info()
+    check_runtime(spec.runtime, engine, where)
+    ensure_sandbox_network(api, where)
+    host_config = hardened_host_config(api, spec, engine.get("NCPU") or 1)
     try:
-        created = api.create_container(
-            spec.image,
-            command=KEEPALIVE_COMMAND,
-            name=spec.name,
-            labels={**spec.labels, MANAGED_LABEL: "true"},
-            environment=spec.env,
-            working_dir=spec.workdir,
-            host_config=hardened_host_config(api, spec),
-            detach=True,
-        )
+        created = create_with_disk_limit(api, spec, host_config)
     except docker.errors.ImageNotFound as error:
         raise ImageNotFound(
             f"image {spec.image} not found on {where}: "
@@ -399,7 +428,7 @@ def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
     container_id: str = created["Id"]
     try:
         if not spec.network:
-            api.disconnect_container_from_network(container_id, BRIDGE_NETWORK)
+            api.disconnect_container_from_network(container_id, SANDBOX_NETWORK)
         api.start(container_id)
     except docker.errors.APIError:
         api.remove_container(container_id, force=True)
@@ -407,9 +436,56 @@ def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
     return container_id
 
 
-def hardened_host_config(api: APIClient, spec: SandboxSpec) -> dict[str, Any]:
-    """No new privileges, a minimal capability set, pids/memory limits, an init, the bridge."""
-    nano_cpus = None if spec.cpus is None else int(spec.cpus * 1_000_000_000)
+def create_with_disk_limit(
+    api: APIClient, spec: SandboxSpec, host_config: dict[str, Any]
+) -> dict[str, Any]:
+    """Create the container with its disk limit where the storage driver can enforce one,
+    otherwise without (the engine then watches what it writes)."""
+    if spec.disk is not None:
+        try:
+            return create_labelled(api, spec, {**host_config, "StorageOpt": {"size": spec.disk}})
+        except docker.errors.APIError as error:
+            if "storage-opt" not in str(error.explanation or "").lower():
+                raise
+    return create_labelled(api, spec, host_config)
+
+
+def create_labelled(
+    api: APIClient, spec: SandboxSpec, host_config: dict[str, Any]
+) -> dict[str, Any]:
+    created: dict[str, Any] = api.create_container(
+        spec.image,
+        command=KEEPALIVE_COMMAND,
+        name=spec.name,
+        labels={**spec.labels, MANAGED_LABEL: "true"},
+        environment=spec.env,
+        working_dir=spec.workdir,
+        host_config=host_config,
+        detach=True,
+    )
+    return created
+
+
+def check_runtime(runtime: str | None, engine: dict[str, Any], where: str) -> None:
+    """RuntimeNotInstalled when the engine lacks the requested runtime."""
+    installed = installed_runtimes(engine)
+    if runtime is not None and runtime not in installed:
+        raise RuntimeNotInstalled(runtime, installed, where)
+
+
+def installed_runtimes(engine: dict[str, Any]) -> list[str]:
+    """The runtimes in the engine's `docker info`, sorted."""
+    return sorted(engine.get("Runtimes") or {})
+
+
+def hardened_host_config(api: APIClient, spec: SandboxSpec, host_cpus: int) -> dict[str, Any]:
+    """No new privileges, a minimal capability set, pids/memory/CPU limits, an init, the
+    sandbox network and the requested runtime.
+
+    Without a CPU limit a sandbox gets every CPU of the host but one, so one busy task leaves a
+    CPU free; every sandbox runs at a quarter of Docker's default CPU weight, so busy tasks
+    together yield to the engine's other containers."""
+    cpus = spec.cpus if spec.cpus is not None else max(1, host_cpus - 1)
     host_config: dict[str, Any] = api.create_host_config(
         security_opt=["no-new-privileges:true"],
         cap_drop=["ALL"],
@@ -417,11 +493,22 @@ def hardened_host_config(api: APIClient, spec: SandboxSpec) -> dict[str, Any]:
         pids_limit=spec.pids_limit,
         mem_limit=spec.memory,
         memswap_limit=spec.memory,
-        nano_cpus=nano_cpus,
+        nano_cpus=int(cpus * 1_000_000_000),
+        cpu_shares=SANDBOX_CPU_SHARES,
         init=True,
-        network_mode=BRIDGE_NETWORK,
+        network_mode=SANDBOX_NETWORK,
+        runtime=spec.runtime,
     )
     return host_config
+
+
+def disk_usage(api: APIClient, container_id: str) -> DiskUsage:
+    """The bytes in the container's writable layer, and whether a storage quota holds it."""
+    client: Any = api
+    url = client._url("/containers/{0}/json", container_id)
+    details = client._result(client._get(url, params={"size": 1}), True)
+    storage = details["HostConfig"].get("StorageOpt") or {}
+    return DiskUsage(written=details.get("SizeRw") or 0, enforced="size" in storage)
 
 
 def managed_container_id(api: APIClient, sandbox_id: str, where: str) -> str:
@@ -482,14 +569,50 @@ def remove_container(api: APIClient, container_id: str) -> None:
         return
 
 
-def set_container_network(api: APIClient, container_id: str, enabled: bool) -> None:
-    """Connect the bridge when enabled, otherwise disconnect every network."""
+def ensure_sandbox_network(api: APIClient, where: str) -> None:
+    """Create the sandbox network when the engine has none; SandboxError when the one it has
+    lets containers reach each other."""
+    try:
+        network = api.inspect_network(SANDBOX_NETWORK)
+    except docker.errors.NotFound:
+        network = create_sandbox_network(api)
+    if (network.get("Options") or {}).get(NO_ICC_OPTION) != "false":
+        raise SandboxError(
+            f"the Docker network {SANDBOX_NETWORK} on {where} lets its containers reach each "
+            f"other: remove it (`docker network rm {SANDBOX_NETWORK}`) and taskyard makes it "
+            "again with inter-container traffic off"
+        )
+
+
+def create_sandbox_network(api: APIClient) -> dict[str, Any]:
+    """Create the sandbox network (a bridge with inter-container traffic off); a network made
+    meanwhile by another task is taken as it is."""
+    try:
+        api.create_network(
+            SANDBOX_NETWORK,
+            driver="bridge",
+            options={NO_ICC_OPTION: "false"},
+            labels={MANAGED_LABEL: "true"},
+            check_duplicate=True,
+        )
+    except docker.errors.APIError as error:
+        if error.status_code != CONFLICT:
+            raise
+    network: dict[str, Any] = api.inspect_network(SANDBOX_NETWORK)
+    return network
+
+
+def set_container_network(api: APIClient, container_id: str, enabled: bool, where: str) -> None:
+    """Connect the sandbox network (and no other) when enabled, otherwise disconnect every
+    network."""
+    if enabled:
+        ensure_sandbox_network(api, where)
     networks = api.inspect_container(container_id)["NetworkSettings"]["Networks"] or {}
-    if enabled and BRIDGE_NETWORK not in networks:
-        api.connect_container_to_network(container_id, BRIDGE_NETWORK)
-    if not enabled:
-        for network in networks:
+    for network in networks:
+        if not enabled or network != SANDBOX_NETWORK:
             api.disconnect_container_from_network(container_id, network)
+    if enabled and SANDBOX_NETWORK not in networks:
+        api.connect_container_to_network(container_id, SANDBOX_NETWORK)
 
 
 def build_log(connection: DockerConnection, tag: str) -> Iterator[bytes]:

@@ -9,9 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import docker.errors
+import docker.utils
 from docker.api.client import APIClient
 
-from sandboxes.base import OutputCallback, SandboxError
+from sandboxes.base import OutputCallback, SandboxError, SandboxRestart
 
 RUN_DIR = "/tmp/.taskyard-runs"
 """Where each command keeps its process group id, a copy of its output and its exit status."""
@@ -19,24 +21,31 @@ FRAME_HEADER_BYTES = 8
 STDOUT_FRAME = 1
 EXIT_MARK = b"\x1etaskyard-exit:"
 """Starts the line GROUP_SCRIPT writes to stderr when the command ends: the exit status."""
+RESTART_TIMEOUT_SECONDS = 1
+"""How long a restart waits for the container's processes to stop before killing them."""
 LOST_STATUS = "lost"
 """The status RESUME_SCRIPT reports when the command ended without recording one."""
+
+RUN_MARKER = "TASKYARD_RUN"
+"""The environment variable that marks every process of a command: its value is the command's
+run id, inherited by each child however it detaches (setsid, double fork, `timeout`)."""
 
 GROUP_SCRIPT = (
     'dir="$1"; stale="$2"; shift 2; root="${dir%/*}"; '
     'mkdir -p -m 1777 "$root" 2>/dev/null; mkdir -p "$dir" || exit 125; '
     'for old in $stale; do rm -rf "${root:?}/$old" 2>/dev/null; done; '
-    'echo $$ > "$dir/pid"; '
+    f'echo $$ > "$dir/pid"; export {RUN_MARKER}="${{dir##*/}}"; '
     "if tee -p /dev/null </dev/null >/dev/null 2>&1; then keep=-p; else keep=; fi; "
     '{ "$@" 2>&1; echo $? > "$dir/status.new"; } | tee $keep "$dir/log"; '
     'mv "$dir/status.new" "$dir/status"; rm -f "$dir/pid"; status=$(cat "$dir/status"); '
     'printf \'\\036taskyard-exit:%s\\n\' "$status" >&2; exit "$status"'
 )
-"""Records the process group id (docker exec starts the command as a session leader), runs argv
-with stderr on stdout's pipe so their order survives, keeps a copy of that output and its exit
-status in the command's directory (they outlive a lost connection: `tee -p` goes on writing the
-copy when the stream is gone), and ends with the status on stderr. Directories of commands
-already read to their end are removed on the way."""
+"""Records the process group id (docker exec starts the command as a session leader), marks
+the command's processes with RUN_MARKER, runs argv with stderr on stdout's pipe so their order
+survives, keeps a copy of that output and its exit status in the command's directory (they
+outlive a lost connection: `tee -p` goes on writing the copy when the stream is gone), and ends
+with the status on stderr. Directories of commands already read to their end are removed on
+the way."""
 
 RESUME_SCRIPT = (
     'dir="$1"; sent="$2"; '
@@ -54,15 +63,40 @@ RESUME_SCRIPT = (
 """Streams a command's recorded output from byte `sent` on, live, until its status is recorded;
 then reports that status the way GROUP_SCRIPT does."""
 
-KILL_SCRIPT = (
-    'pidfile="$1"; tries=0; '
-    'while [ ! -s "$pidfile" ] && [ $tries -lt 20 ]; do sleep 0.1; tries=$((tries + 1)); done; '
-    '[ -s "$pidfile" ] || exit 0; group="-$(cat "$pidfile")"; kill -s KILL -- "$group"; '
-    'tries=0; while kill -s 0 -- "$group" 2>/dev/null && [ $tries -lt 40 ]; do '
-    "sleep 0.05; tries=$((tries + 1)); done; "
-    'rm -f "$pidfile"'
+RUN_PROCESSES_AWK = (
+    '$1 == "end" { complete = 1; next } '
+    '/^\\/proc\\// { split($1, path, "/"); marked[path[3]] = 1; next } '
+    "{ pid[NR] = $1; state[$1] = $2; parent[$1] = $3; group[$1] = $4 } "
+    "END { if (!complete) exit 3; "
+    "for (n in pid) { p = pid[n]; if ((p in marked) || group[p] == leader) hit[p] = 1 } "
+    "do { grew = 0; for (n in pid) { p = pid[n]; "
+    "if (!(p in hit) && (parent[p] in hit)) { hit[p] = 1; grew = 1 } } } while (grew); "
+    'for (p in hit) if (p + 0 > 1 && p != self && (p in state) && state[p] != "Z") '
+    'printf "%s ", p }'
 )
-"""Kills the process group recorded by GROUP_SCRIPT and waits (bounded) until it is gone."""
+"""From `pid state ppid pgrp` lines, the paths of the environ files that carry the run's
+marker, and a last `end` line: the live processes that are marked, in the group, or descend
+from either. Exits 3 without the `end` line (the listing broke off)."""
+
+KILL_SCRIPT = (
+    f'dir="$1"; marker="{RUN_MARKER}=${{dir##*/}}"; self=$$; leader=; tries=0; '
+    'while [ ! -s "$dir/pid" ] && [ $tries -lt 20 ]; do sleep 0.1; tries=$((tries + 1)); done; '
+    'read -r leader 2>/dev/null < "$dir/pid"; '
+    '[ -n "$leader" ] && kill -s KILL -- "-$leader" 2>/dev/null; '
+    "processes() { for stat in /proc/[0-9]*/stat; do "
+    'read -r line 2>/dev/null < "$stat" || continue; set -- ${line##*) }; '
+    'echo "${line%% *} $1 $2 $3"; done; '
+    'grep -lsxzF "$marker" /proc/[0-9]*/environ; echo end; }; '
+    "rounds=0; while [ $rounds -lt 100 ]; do "
+    f"victims=$(processes | awk -v leader=\"$leader\" -v self=$self '{RUN_PROCESSES_AWK}') "
+    "|| exit 3; "
+    '[ -z "$victims" ] && { rm -f "$dir/pid"; exit 0; }; '
+    "kill -s KILL $victims 2>/dev/null; rounds=$((rounds + 1)); done; exit 4"
+)
+"""Kills every process of the command in run directory $1: its process group, every process
+carrying its RUN_MARKER, and their descendants, round after round until none is left (exit 0).
+Any other exit (a fork that failed, processes that outlive 100 rounds) means they could not be
+ended from inside."""
 
 
 class LostStream(SandboxError):
@@ -239,9 +273,49 @@ class ReceivedOutput:
             self._on_output(chunk)
 
 
-def kill_exec_group(api: APIClient, container_id: str, exec_id: str, pidfile: str) -> None:
-    """SIGKILL the process group of a running exec from a second exec."""
-    if not api.exec_inspect(exec_id)["Running"]:
-        return
-    killer = api.exec_create(container_id, ["sh", "-c", KILL_SCRIPT, "sh", pidfile], user="0")
-    api.exec_start(killer["Id"])
+def end_run(api: APIClient, container_id: str, run_dir: str, user: str) -> SandboxRestart | None:
+    """End every process of the command in run_dir. When that cannot be done from inside (the
+    sandbox is out of processes, or the killer fails), restart the container: every process in
+    it ends, its files stay."""
+    reached = pids_limit_reached(api, container_id)
+    if reached is None and kill_run(api, container_id, run_dir, user):
+        return None
+    if not is_running(api, container_id):
+        return None
+    if reached is None:
+        reached = pids_limit_reached(api, container_id)
+    api.restart(container_id, timeout=RESTART_TIMEOUT_SECONDS)
+    return SandboxRestart(pids_limit=reached)
+
+
+def kill_run(api: APIClient, container_id: str, run_dir: str, user: str) -> bool:
+    """Run KILL_SCRIPT as the command's user (who can read its processes' environment); True
+    when it saw every process of the command end."""
+    try:
+        killer = api.exec_create(container_id, ["sh", "-c", KILL_SCRIPT, "sh", run_dir], user=user)
+        api.exec_start(killer["Id"])
+        exit_code: int | None = api.exec_inspect(killer["Id"])["ExitCode"]
+    except docker.errors.APIError:
+        return False
+    return exit_code == 0
+
+
+def pids_limit_reached(api: APIClient, container_id: str) -> int | None:
+    """The container's process limit when it has reached it; None otherwise, and on engines
+    too old to answer at once (before API 1.41)."""
+    if docker.utils.version_lt(api.api_version, "1.41"):
+        return None
+    try:
+        stats = api.stats(container_id, stream=False, one_shot=True)
+    except docker.errors.APIError:
+        return None
+    pids = stats.get("pids_stats") or {}
+    current, limit = pids.get("current"), pids.get("limit")
+    if isinstance(current, int) and isinstance(limit, int) and 0 < limit <= current:
+        return limit
+    return None
+
+
+def is_running(api: APIClient, container_id: str) -> bool:
+    running: bool = api.inspect_container(container_id)["State"]["Running"]
+    return running

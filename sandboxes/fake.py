@@ -22,6 +22,7 @@ from pathlib import Path
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,
+    DiskUsage,
     ExecResult,
     ImageNotFound,
     OutputCallback,
@@ -155,6 +156,11 @@ class FakeSandbox(Sandbox):
         Path(host_path).parent.mkdir(parents=True, exist_ok=True)
         Path(host_path).write_bytes(await self.read_file(sandbox_path))
 
+    async def disk_usage(self) -> DiskUsage:
+        """The bytes of every file under the sandbox's root; never enforced."""
+        files = await asyncio.to_thread(lambda: [p for p in self.root.rglob("*") if p.is_file()])
+        return DiskUsage(written=sum(path.stat().st_size for path in files), enforced=False)
+
     async def set_network(self, enabled: bool) -> None:
         """Record whether the network is on."""
         self.network_enabled = enabled
@@ -228,6 +234,10 @@ class FakeBackend(SandboxBackend):
     async def has_image(self, image: str) -> bool:
         """Whether image is in the known set."""
         return image in self.images
+
+    async def runtimes(self) -> tuple[str, ...]:
+        """runc, like a stock Docker engine."""
+        return ("runc",)
 
     async def build_image(self, tag: str, on_output: OutputCallback | None = None) -> None:
         """Add tag to the known images and report one log line."""

@@ -78,3 +78,23 @@ def test_every_setting_is_documented() -> None:
         return missing
 
     assert undocumented(Config) == []
+
+
+def test_memory_lots_is_a_config_error_naming_the_file_and_key(
+    taskyard_home: Path,
+) -> None:
+    paths = default_paths()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text('[sandbox]\nmemory = "lots"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_config(paths)
+    assert str(raised.value) == (
+        f'{paths.config_file}: key `sandbox.memory`: memory = "lots" is not a size: '
+        'write it like "4g"'
+    )
+
+
+@pytest.mark.parametrize("text", ["2g", "512m", "1.5g", "512MB", "100k", "1048576"])
+def test_sizes_in_docker_syntax_are_accepted(text: str) -> None:
+    config = parse_config(f'[sandbox]\nmemory = "{text}"\ndisk = "{text}"', Path("c.toml"))
+    assert (config.sandbox.memory, config.sandbox.disk) == (text, text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from tests.support.model_server import (
     Reply,
     ScriptedModelServer,
     Stall,
+    Trickle,
     WireApi,
     fast_settings,
 )
@@ -121,7 +123,24 @@ async def test_stall_that_never_recovers_names_the_stall(
 
     assert "stalled" in message
     assert "2 attempts" in message
-    assert "stream_idle_timeout" in message
+    assert "[model_client] stream_idle_timeout_seconds" in message
+
+
+async def test_a_trickling_model_stream_is_ended_by_request_timeout_seconds(
+    server: ScriptedModelServer, wire_api: WireApi
+) -> None:
+    server.add(Trickle(0.05), Trickle(0.05))
+    settings = fast_settings(
+        server, wire_api, max_retries=1, stream_idle_timeout=5.0, request_timeout=0.5
+    )
+    notices: list[RetryNotice] = []
+
+    async with asyncio.timeout(30):
+        message = await failure_of(settings, notices)
+
+    assert "did not finish within [model_client] request_timeout_seconds = 0.5" in message
+    assert "2 attempts" in message
+    assert [notice.reason for notice in notices] == ["the request took longer than 0.5s"]
 
 
 async def test_persistent_server_errors_give_up_after_max_retries(

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 
 from textual import on
 from textual.app import App, SystemCommand
+from textual.filter import LineFilter
 from textual.screen import Screen
 
 from engine.api import Engine, TaskRequest
 from engine.events import TaskFinished
 from engine.store import TaskRecord
 from tui.bridge import EngineEvent, EventBridge, OutputBatch
+from tui.control_filter import ControlCharacterFilter
+from tui.present import plain
 from tui.screens.board import BoardScreen
 from tui.screens.board_keys import ACTIONS
 from tui.themes import register_themes
@@ -51,6 +54,7 @@ class TaskyardApp(App[None]):
         self.clock = clock
         self.keymap = dict(engine.config.keymap)
         self.board = BoardScreen()
+        self.control_filter = ControlCharacterFilter()
 
     async def on_mount(self) -> None:
         quiet_garbage_collector()
@@ -59,6 +63,10 @@ class TaskyardApp(App[None]):
         await self.push_screen(self.board)
         bridge = EventBridge(self.engine.subscribe(), self.post_message)
         self.run_worker(bridge.run(), name="engine-events", group="bridge")
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the backstop that keeps control characters off the screen."""
+        return [*super().get_line_filters(), self.control_filter]
 
     def apply_themes(self) -> None:
         """Register the bundled and the user's themes; use the configured one."""
@@ -94,7 +102,9 @@ class TaskyardApp(App[None]):
         """A notification and the terminal bell for a task that ended."""
         severity, outcome = ATTENTION.get(finished.status, ("information", finished.status))
         title = task_title(self.engine.task(finished.task_id).prompt)
-        detail = f"\n{finished.error}" if finished.error and finished.status == "failed" else ""
+        detail = (
+            f"\n{plain(finished.error)}" if finished.error and finished.status == "failed" else ""
+        )
         self.notify(
             f"{title}{detail}",
             title=f"Task {finished.task_id} {outcome}",

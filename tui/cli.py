@@ -10,6 +10,7 @@ from pathlib import Path
 from tui.commands import apply, apply_patch, followup, hosts, image, pr, run, show, tasks
 from tui.commands.common import fail, with_engine
 from tui.last_resort import end_quietly_on_broken_pipe, report_internal_error
+from tui.present import terminal_output
 
 SUBCOMMANDS = (run, followup, tasks, show, apply, pr, hosts, image, apply_patch)
 
@@ -32,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@terminal_output()
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script; all it prints goes through `terminal_output`."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.agent.tools import ToolBox
+from engine.agent.tools import ToolBox, without_oversized_arguments
 from engine.events import AgentMessage, Event, ModelRetry, TurnUsage
 from engine.models.base import (
     AssistantMessage,
@@ -118,7 +118,7 @@ class AgentLoop:
         )
         self.turn += 1
         self._record_usage(reply.usage)
-        self.add(reply.message)
+        self.add(without_oversized_arguments(reply.message))
         if reply.message.text:
             self._emit(AgentMessage(task_id=self.task_id, text=reply.message.text, turn=self.turn))
         return reply.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any
 
 from engine.commands import CommandRunner
 from engine.events import Event, PatchApplied, ToolCallRejected
-from engine.models.base import ToolCall, ToolSpec
+from engine.models.base import AssistantMessage, ToolCall, ToolSpec
 from engine.patch import PatchError, apply_patch
 from engine.secret_values import Redactor
 from sandboxes.base import Sandbox
@@ -59,8 +60,55 @@ APPLY_PATCH = ToolSpec(
 )
 
 
+MIB = 1024 * 1024
+ARGUMENT_LIMITS = {"shell": MIB, "apply_patch": 8 * MIB}
+"""The most bytes of arguments each tool takes; any other tool name takes the shell's."""
+ARGUMENT_ADVICE = {
+    "shell": "write large content into a file with apply_patch and pass the file's path",
+    "apply_patch": "split the change into several smaller patches",
+}
+MAX_COMMAND_ARGUMENT = 128 * 1024 - 1
+"""The longest single argument Linux passes to a program (MAX_ARG_STRLEN, its NUL included)."""
+
+
 class ToolArgumentError(Exception):
     """The model called a tool with arguments that do not fit its schema."""
+
+
+def oversized(call: ToolCall) -> str | None:
+    """Why a call's arguments are too large to take; None when they fit."""
+    limit = ARGUMENT_LIMITS.get(call.name, MIB)
+    size = len(call.arguments.encode("utf-8", errors="replace"))
+    if size <= limit:
+        return None
+    advice = ARGUMENT_ADVICE.get(call.name, ARGUMENT_ADVICE["shell"])
+    return (
+        f"the {call.name[:64]} arguments are {size / MIB:.1f} MiB, over the "
+        f"{limit // MIB} MiB limit; nothing was run: {advice}"
+    )
+
+
+def without_oversized_arguments(message: AssistantMessage) -> AssistantMessage:
+    """The message as it is kept in the conversation: arguments too large to take are replaced
+    by a short note, so they are neither stored nor sent to the model again."""
+    calls = tuple(
+        dataclasses.replace(call, arguments=json.dumps({"refused": reason}))
+        if (reason := oversized(call))
+        else call
+        for call in message.tool_calls
+    )
+    return dataclasses.replace(message, tool_calls=calls)
+
+
+def check_command_arguments(argv: list[str]) -> None:
+    """ToolArgumentError when an argument is longer than a program can be given."""
+    longest = max(len(argument.encode("utf-8", errors="replace")) for argument in argv)
+    if longest > MAX_COMMAND_ARGUMENT:
+        raise ToolArgumentError(
+            f"one argument of `command` is {longest // 1024} KiB, over the 128 KiB Linux "
+            "passes to a program; nothing was run: write it into a file with apply_patch "
+            "and pass the file's path"
+        )
 
 
 @dataclass(frozen=True)
@@ -172,11 +220,13 @@ class ToolBox:
 
     async def _dispatch(self, call: ToolCall) -> str:
         try:
+            if reason := oversized(call):
+                raise ToolArgumentError(reason)
             if call.name == "shell":
                 return await self._shell(parse_shell_args(call.arguments))
             if call.name == "apply_patch" and self.allow_patch:
                 return await self._patch(parse_patch_args(call.arguments))
-            raise ToolArgumentError(f"unknown tool {call.name!r}; use {self._tool_names()}")
+            raise ToolArgumentError(f"unknown tool {call.name[:64]!r}; use {self._tool_names()}")
         except ToolArgumentError as error:
             return self._reject(call.name, str(error))
 
@@ -184,12 +234,13 @@ class ToolBox:
         return " or ".join(spec.name for spec in self.specs())
 
     def _reject(self, tool: str, message: str) -> str:
-        self.emit(ToolCallRejected(task_id=self.runner.task_id, tool=tool, error=message))
+        self.emit(ToolCallRejected(task_id=self.runner.task_id, tool=tool[:64], error=message))
         return f"error: {message}"
 
     async def _shell(self, args: ShellArgs) -> str:
         if args.command[0] == "apply_patch" and len(args.command) == 2 and self.allow_patch:
             return await self._patch(args.command[1])
+        check_command_arguments(args.command)
         timeout = self._timeout(args.timeout_ms)
         outcome = await self.runner.run(
             self.sandbox,

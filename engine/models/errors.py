@@ -33,6 +33,13 @@ class StreamStalled(Exception):
         super().__init__(f"the stream sent nothing for {idle_seconds:g}s")
 
 
+class RequestTimedOut(Exception):
+    """The whole request, its stream included, took longer than the request timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the request took longer than {seconds:g}s")
+
+
 class StreamFailed(Exception):
     """The stream broke off or reported an error event."""
 
@@ -41,15 +48,16 @@ class StreamFailed(Exception):
         self.retryable = retryable
 
 
-MODEL_CALL_FAILURES = (OpenAIError, StreamStalled, StreamFailed)
-ModelCallFailure = OpenAIError | StreamStalled | StreamFailed
+MODEL_CALL_FAILURES = (OpenAIError, StreamStalled, StreamFailed, RequestTimedOut)
+ModelCallFailure = OpenAIError | StreamStalled | StreamFailed | RequestTimedOut
+REQUEST_TIMEOUT_KEY = "[model_client] request_timeout_seconds"
+STREAM_IDLE_KEY = "[model_client] stream_idle_timeout_seconds"
 
 
 def missing_api_key_error() -> ModelError:
     return ModelError(
-        "OPENAI_API_KEY is not set and no api_key is configured. "
-        "Export OPENAI_API_KEY (any non-empty value works for local servers that ignore it) "
-        "or set api_key in taskyard's config."
+        "OPENAI_API_KEY is not set. "
+        "Export OPENAI_API_KEY (any non-empty value works for local servers that ignore it)."
     )
 
 
@@ -85,23 +93,23 @@ def final_error(error: ModelCallFailure, attempts: int, endpoint: Endpoint) -> M
     """Turn the last failure into a ModelError that says what happened and what to check."""
     if isinstance(error, APIStatusError):
         return ModelError(status_error_message(error, attempts, endpoint))
-    if isinstance(error, APITimeoutError):
+    if isinstance(error, APITimeoutError | RequestTimedOut):
         return ModelError(
-            f"The model endpoint {endpoint.base_url} did not answer within "
-            f"{endpoint.request_timeout:g}s ({tries(attempts)}). "
-            "Check that the server is up and not overloaded."
+            f"The model request to {endpoint.base_url} did not finish within "
+            f"{REQUEST_TIMEOUT_KEY} = {endpoint.request_timeout:g} ({tries(attempts)}). "
+            f"Check that the server is up and not overloaded, or raise {REQUEST_TIMEOUT_KEY}."
         )
     if isinstance(error, APIConnectionError):
         return ModelError(
             f"Cannot reach the model endpoint {endpoint.base_url} {connection_cause(error)} "
             f"({tries(attempts)}). Check that the server is running, that the URL is right "
-            "(base_url in taskyard's config or OPENAI_BASE_URL), and that no proxy or "
+            "(OPENAI_BASE_URL), and that no proxy or "
             "firewall blocks it."
         )
     if isinstance(error, StreamStalled):
         return ModelError(
             f"The model stream from {endpoint.base_url} stalled: {error} ({tries(attempts)}). "
-            "The server may be overloaded; try again, or raise stream_idle_timeout."
+            f"The server may be overloaded; try again, or raise {STREAM_IDLE_KEY}."
         )
     if isinstance(error, StreamFailed):
         return ModelError(f"The model stream from {endpoint.base_url} failed: {error}.")
@@ -113,7 +121,7 @@ def status_error_message(error: APIStatusError, attempts: int, endpoint: Endpoin
     if status == 401:
         return (
             f"The model endpoint {endpoint.base_url} rejected the API key (HTTP 401: {message}). "
-            "Check OPENAI_API_KEY or api_key in taskyard's config."
+            "Check OPENAI_API_KEY."
         )
     if status == 403:
         return (

@@ -17,6 +17,7 @@ from engine.models.errors import (
     MODEL_CALL_FAILURES,
     Endpoint,
     ModelCallFailure,
+    RequestTimedOut,
     StreamFailed,
     StreamStalled,
     final_error,
@@ -37,7 +38,7 @@ def is_retryable(error: ModelCallFailure) -> bool:
         return (status in RETRYABLE_STATUSES or status >= 500) and not is_quota_exhausted(error)
     if isinstance(error, StreamFailed):
         return error.retryable
-    return isinstance(error, APIConnectionError | StreamStalled)
+    return isinstance(error, APIConnectionError | StreamStalled | RequestTimedOut)
 
 
 def server_retry_delay(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
@@ -116,6 +117,15 @@ async def within_idle_timeout(call: Awaitable[T], idle_seconds: float) -> T:
             return await call
     except TimeoutError:
         raise StreamStalled(idle_seconds) from None
+
+
+async def within_request_timeout(call: Awaitable[T], seconds: float) -> T:
+    """Await `call`, the whole request with its stream; RequestTimedOut past `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await call
+    except TimeoutError:
+        raise RequestTimedOut(seconds) from None
 
 
 async def chunks_with_idle_timeout(

@@ -18,7 +18,12 @@ from engine.models.base import (
     ToolSpec,
 )
 from engine.models.connection import endpoint_of, open_client
-from engine.models.retry import chunks_with_idle_timeout, run_with_retries, within_idle_timeout
+from engine.models.retry import (
+    chunks_with_idle_timeout,
+    run_with_retries,
+    within_idle_timeout,
+    within_request_timeout,
+)
 
 ChunkT = TypeVar("ChunkT")
 
@@ -40,7 +45,10 @@ class StreamingModelClient(ModelClient):
         on_retry: RetryCallback | None = None,
     ) -> ModelReply:
         return await run_with_retries(
-            lambda: self.stream_turn(instructions, conversation, tools, on_text),
+            lambda: within_request_timeout(
+                self.stream_turn(instructions, conversation, tools, on_text),
+                self.settings.request_timeout,
+            ),
             self.endpoint,
             max_retries=self.settings.max_retries,
             initial_delay=self.settings.retry_initial_delay,

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual.drivers.headless_driver import HeadlessDriver
 from textual.message import Message
 from textual.pilot import Pilot
 
@@ -191,3 +192,18 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         await pilot.pause(0.05)
+
+
+def recording_driver(written: list[str]) -> type[HeadlessDriver]:
+    """A headless driver that says it is not, so the app renders every frame and writes it
+    here: into `written`, as a terminal would receive it."""
+
+    class RecordingDriver(HeadlessDriver):
+        @property
+        def is_headless(self) -> bool:
+            return False
+
+        def write(self, data: str) -> None:
+            written.append(data)
+
+    return RecordingDriver

@@ -2,7 +2,8 @@
 
 Each POST to /v1/chat/completions or /v1/responses consumes one step of the script:
 a Reply (streamed or as JSON), a Fail (an HTTP error), a Stall (headers and one event,
-then silence) or a callable that reads the RecordedRequest and returns one of those.
+then silence), a Trickle (a text delta every few seconds, never finishing) or a callable
+that reads the RecordedRequest and returns one of those.
 
 Several agents at once (best-of-N) each play their own script when the server is given
 `conversations`: a request whose history holds no tool call opens the next conversation, and a
@@ -27,6 +28,17 @@ from engine.models.base import ModelSettings
 CHAT_PATH = "/v1/chat/completions"
 RESPONSES_PATH = "/v1/responses"
 PIECE_SIZE = 7
+MAX_PIECES = 512
+"""Long texts are cut into at most this many pieces, so large arguments stream quickly."""
+TRICKLE_TEXT_DELTA = {
+    "type": "response.output_text.delta",
+    "item_id": "msg_scripted",
+    "output_index": 0,
+    "content_index": 0,
+    "delta": ".",
+    "logprobs": [],
+    "sequence_number": 0,
+}
 
 WireApi = Literal["chat", "responses"]
 
@@ -67,6 +79,14 @@ class Stall:
     """Send headers and the first event, then nothing for `seconds` (ends early on stop)."""
 
     seconds: float
+
+
+@dataclass(frozen=True)
+class Trickle:
+    """Send headers, then one one-character text delta every `interval` seconds, never
+    finishing (ends on stop)."""
+
+    interval: float
 
 
 @dataclass(frozen=True)
@@ -115,7 +135,7 @@ class RecordedRequest:
         return content_text(users[-1].get("content")) if users else None
 
 
-Outcome = Reply | Fail | Stall
+Outcome = Reply | Fail | Stall | Trickle
 Step = Outcome | Callable[[RecordedRequest], Outcome]
 
 
@@ -137,7 +157,8 @@ def content_text(content: Any) -> str:
 
 
 def pieces(text: str) -> list[str]:
-    return [text[start : start + PIECE_SIZE] for start in range(0, len(text), PIECE_SIZE)]
+    size = max(PIECE_SIZE, -(-len(text) // MAX_PIECES))
+    return [text[start : start + size] for start in range(0, len(text), size)]
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
@@ -348,7 +369,7 @@ class ScriptedModelServer:
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
         self._http: _ScriptedHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -382,7 +403,7 @@ class ScriptedModelServer:
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
+        self.stopping.set()
         if self._http is not None:
             self._http.shutdown()
             self._http.server_close()
@@ -454,7 +475,7 @@ class ScriptedModelServer:
         return f"resp_{next(self._ids)}"
 
     def wait_while_stalled(self, seconds: float) -> None:
-        self._stopping.wait(min(seconds, self.max_stall))
+        self.stopping.wait(min(seconds, self.max_stall))
 
 
 class _ScriptedHTTPServer(ThreadingHTTPServer):
@@ -492,6 +513,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_failure(outcome)
         elif isinstance(outcome, Stall):
             self.send_stall(request, outcome)
+        elif isinstance(outcome, Trickle):
+            self.send_trickle(request, outcome)
         elif request.body.get("stream"):
             self.send_events(request, self.reply_events(request, outcome))
         else:
@@ -542,6 +565,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.start_event_stream()
         self.write_events(first, request.wire_api)
         self.server.scripted.wait_while_stalled(stall.seconds)
+
+    def send_trickle(self, request: RecordedRequest, trickle: Trickle) -> None:
+        self.start_event_stream()
+        scripted = self.server.scripted
+        while not scripted.stopping.wait(trickle.interval):
+            if request.wire_api == "chat":
+                delta = [self.chat_wire(request, Reply()).chunk({"content": "."})]
+            else:
+                delta = [TRICKLE_TEXT_DELTA]
+            self.write_events(delta, request.wire_api)
 
     def send_json(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None

@@ -1,7 +1,11 @@
-"""A real terminal for board tests: tmux on its own server socket, driven by keys."""
+"""Real terminals for tests: tmux on its own server socket, driven by keys, and a bare pty that
+records every byte a program writes to it."""
 
 from __future__ import annotations
 
+import os
+import pty
+import select
 import shutil
 import subprocess
 import time
@@ -71,3 +75,40 @@ def tmux_terminal(name: str) -> Iterator[Terminal]:
         yield session
     finally:
         session.close()
+
+
+def run_on_pty(
+    command: list[str], env: dict[str, str], cwd: Path | None = None, timeout: float = 600
+) -> tuple[int, bytes]:
+    """Run command with its stdout and stderr on a real pty; its exit status and every byte it
+    wrote there (newlines as the pty's line discipline sends them: CR LF)."""
+    parent, child = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=child, stderr=child, env=env, cwd=cwd
+        )
+    finally:
+        os.close(child)
+    try:
+        written = read_until_closed(parent, time.monotonic() + timeout)
+        return process.wait(timeout=60), written
+    finally:
+        os.close(parent)
+        if process.poll() is None:
+            process.kill()
+
+
+def read_until_closed(fd: int, deadline: float) -> bytes:
+    """Everything read from a pty's parent side until every writer closed the child side."""
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            raise AssertionError(f"timed out; the pty so far:\n{b''.join(chunks)!r}")
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return b"".join(chunks)
+        if not data:
+            return b"".join(chunks)
+        chunks.append(data)

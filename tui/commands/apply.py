@@ -16,7 +16,6 @@ from tui.commands.common import (
     chosen_attempt,
     fail,
     plural,
-    safe,
     with_engine,
 )
 from tui.editor import EditorError, edit_in_file, read_edited
@@ -105,9 +104,9 @@ async def apply_task(engine: Engine, args: argparse.Namespace) -> int:
             return await accept_edited(engine, task_id, request)
         accepted = await engine.accept(task_id, request)
     except UnsafeResult as error:
-        return fail(f"{safe(str(error))}\n{unsafe_advice(error)}", code=1)
+        return fail(f"{error}\n{unsafe_advice(error)}", code=1)
     except EngineError as error:
-        return fail(safe(str(error)), code=1)
+        return fail(str(error), code=1)
     report(accepted)
     return 0
 
@@ -146,7 +145,7 @@ async def accept_edited(engine: Engine, task_id: str, request: AcceptRequest) ->
     except EngineError as error:
         advice = unsafe_advice(error) if isinstance(error, UnsafeResult) else ""
         kept = f"your edited patch is kept in {path}"
-        return fail("\n".join(filter(None, [safe(str(error)), advice, kept])), code=1)
+        return fail("\n".join(filter(None, [str(error), advice, kept])), code=1)
     path.unlink()
     report(accepted)
     return 0
@@ -157,14 +156,14 @@ def describe(accepted: Accepted) -> str:
     files = plural(len(accepted.files), "file")
     if accepted.whole:
         return f"the whole result ({files})"
-    names = safe(", ".join(accepted.files))
+    names = ", ".join(accepted.files)
     hunks = f"{plural(accepted.hunks, 'hunk')} in " if accepted.hunks else ""
     return f"{hunks}{files} ({names})"
 
 
 def report(accepted: Accepted) -> None:
     for finding in accepted.findings:
-        print(f"taskyard: accepted although unsafe: {safe(str(finding))}", file=sys.stderr)
+        print(f"taskyard: accepted although unsafe: {finding}", file=sys.stderr)
     if accepted.target == "worktree":
         print(f"applied {describe(accepted)} onto your working tree in {accepted.repo}")
         print("nothing is staged or committed; new files are untracked")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
@@ -11,8 +10,8 @@ from typing import Any
 
 from engine.api import Engine, EngineError
 from engine.config import ConfigError
-from engine.sanitize import strip_terminal_controls
 from engine.store import StoreError, TaskRecord
+from tui.present import json_text, plain
 
 USER_ERRORS = (EngineError, ConfigError, StoreError)
 
@@ -38,17 +37,14 @@ async def with_engine(work: Callable[[Engine], Awaitable[int]]) -> int:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    """One line of JSON on stdout, every control character in it escaped."""
+    sys.stdout.write(json_text(data) + "\n")
     sys.stdout.flush()
 
 
-def safe(text: str) -> str:
-    """Text from a task made safe for the terminal."""
-    return strip_terminal_controls(text)
-
-
 def first_line(text: str, width: int) -> str:
-    line = safe(text).strip().splitlines()[0] if text.strip() else ""
+    lines = plain(text).strip().splitlines()
+    line = lines[0] if lines else ""
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -59,7 +55,7 @@ def command_line(argv: list[str], width: int = 120) -> str:
 
 def one_line(text: str, width: int) -> str:
     """Text from a task made safe, its newlines shown as ⏎, shortened to width."""
-    line = safe(text).replace("\n", " ⏎ ")
+    line = plain(text).replace("\n", " ⏎ ")
     return line if len(line) <= width else line[: width - 1] + "…"
 
 

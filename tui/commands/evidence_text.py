@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.evidence import CheckRun, Evidence
-from tui.commands.common import one_line, plural, safe
+from tui.commands.common import one_line, plural
 
 MARKS = {"pass": "✓", "fail": "✗", "timeout": "✗", "unfinished": "?"}
 """The mark of each check outcome: only a finished run with exit 0 passes."""
@@ -30,7 +30,7 @@ def check_line(run: CheckRun, last: bool) -> str:
     which = "last" if last else "earlier"
     mark = MARKS[run.outcome]
     command = one_line(run.command, 80)
-    return f"  {mark} {run.outcome:<10} {exit_text:<8} {safe(run.chunk_id)}  {which:<7}  {command}"
+    return f"  {mark} {run.outcome:<10} {exit_text:<8} {run.chunk_id}  {which:<7}  {command}"
 
 
 def print_checks(evidence: Evidence) -> None:
@@ -57,10 +57,10 @@ def citations_summary(evidence: Evidence) -> str:
 def citation_line(citation: dict[str, Any]) -> str:
     """`✓ file  calc.py L1-L2`, or `✗ chunk 1a2b L3  INVALID: unknown chunk`."""
     span = f"L{citation['start']}-L{citation['end']}"
-    target = f"{safe(str(citation['target']))} {span}"
+    target = f"{citation['target']} {span}"
     if citation.get("valid"):
         return f"  ✓ {citation['kind']:<5} {target}"
-    reason = safe(str(citation.get("reason") or "not verified"))
+    reason = str(citation.get("reason") or "not verified")
     return f"  ✗ {citation['kind']:<5} {target}  INVALID: {reason}"
 
 

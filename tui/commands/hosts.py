@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 
 from engine.api import Engine
-from tui.commands.common import print_json, safe, with_engine
+from tui.commands.common import print_json, with_engine
 
 STATE_MARKS = {"connected": "●", "reconnecting": "◌", "connecting": "◌", "down": "✗", "idle": "·"}
 
@@ -42,16 +42,16 @@ async def list_hosts(engine: Engine, as_json: bool) -> int:
     for status in statuses:
         state = f"{STATE_MARKS.get(status.state, '?')} {status.state}"
         print(
-            f"{safe(status.name):<16}{state:<15}{status.running:>8}{status.queued:>8}"
-            f"{status.max_tasks:>5}  {safe(status.address)} ({status.origin})"
+            f"{status.name:<16}{state:<15}{status.running:>8}{status.queued:>8}"
+            f"{status.max_tasks:>5}  {status.address} ({status.origin})"
         )
         if status.error:
-            print(f"{'':<16}{safe(status.error)}")
+            print(f"{'':<16}{status.error}")
     return 0
 
 
 async def check(engine: Engine, name: str) -> int:
     checks = await engine.check_host(name)
     for step in checks:
-        print(f"{'✓' if step.ok else '✗'} {step.step:<14} {safe(step.detail)}")
+        print(f"{'✓' if step.ok else '✗'} {step.step:<14} {step.detail}")
     return 0 if all(step.ok for step in checks) else 1

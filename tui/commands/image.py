@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from engine.api import Engine
-from tui.commands.common import safe, with_engine
+from tui.commands.common import with_engine
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,7 +25,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def write_output(data: bytes) -> None:
-    sys.stdout.write(safe(data.decode("utf-8", errors="replace")))
+    sys.stdout.write(data.decode("utf-8", errors="replace"))
     sys.stdout.flush()
 
 

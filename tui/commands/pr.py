@@ -9,7 +9,7 @@ import sys
 from engine.api import Engine
 from engine.delivery import Delivery
 from engine.safety import UnsafeResult
-from tui.commands.common import add_attempt_argument, chosen_attempt, fail, safe, with_engine
+from tui.commands.common import add_attempt_argument, chosen_attempt, fail, with_engine
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,11 +47,11 @@ async def open_pull_request(engine: Engine, args: argparse.Namespace) -> int:
             task.id, args.draft, squash=args.squash, allow_unsafe=args.allow_unsafe
         )
     except UnsafeResult as error:
-        return fail(f"{safe(str(error))}\n{push_advice(error)}", code=1)
+        return fail(f"{error}\n{push_advice(error)}", code=1)
     for finding in delivery.findings:
-        print(f"taskyard: pushed although unsafe: {safe(str(finding))}", file=sys.stderr)
+        print(f"taskyard: pushed although unsafe: {finding}", file=sys.stderr)
     squashed = " (the net change as one commit)" if args.squash else ""
-    pushed = f"pushed {safe(delivery.branch)} to {safe(delivery.remote)}"
+    pushed = f"pushed {delivery.branch} to {delivery.remote}"
     print(f"{pushed} at {delivery.head_sha[:12]}{squashed}")
     print(describe(delivery))
     return 0
@@ -72,11 +72,9 @@ def describe(delivery: Delivery) -> str:
     """One line for people: what became of the pull request and where it is."""
     where = "pull request" if delivery.forge == "github" else "merge request"
     if delivery.action == "pushed" and delivery.number:
-        return (
-            f"{where} #{delivery.number} not updated, {safe(delivery.note)}: {safe(delivery.url)}"
-        )
+        return f"{where} #{delivery.number} not updated, {delivery.note}: {delivery.url}"
     if delivery.action == "pushed":
-        return f"{safe(delivery.note)}\nopen the {where} here: {safe(delivery.url)}"
+        return f"{delivery.note}\nopen the {where} here: {delivery.url}"
     state = f" ({delivery.state})" if delivery.state not in ("", "open") else ""
-    line = f"{delivery.action} #{delivery.number}{state}: {safe(delivery.url)}"
-    return f"{line}\n{safe(delivery.note)}" if delivery.note else line
+    line = f"{delivery.action} #{delivery.number}{state}: {delivery.url}"
+    return f"{line}\n{delivery.note}" if delivery.note else line

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from engine.ranking import RankedAttempt
-from tui.commands.common import safe
 
 HEADER = (
     f"{'RANK':<5}{'ATT':<4}{'TASK':<10}{'STATUS':<11}{'CHECKS':<18}{'DIFF':<12}"
@@ -21,7 +20,7 @@ def ranking_row(entry: RankedAttempt) -> str:
     return (
         f"{entry.rank:<5}{record.attempt:<4}{record.id:<10}{record.status:<11}"
         f"{entry.checks_counts:<18}{diff:<12}{entry.files_changed:>5}  {entry.tokens:>8}  "
-        f"{cost_cell(entry.cost):>8}  {safe(record.host) or '—'}"
+        f"{cost_cell(entry.cost):>8}  {record.host or '—'}"
     )
 
 
@@ -32,9 +31,9 @@ def print_ranking(ranked: list[RankedAttempt]) -> None:
     for entry in ranked:
         print(f"  {ranking_row(entry)}")
         if entry.evidence.unsupported_claim:
-            print(f"  {'':<9}! {safe(entry.evidence.warning)}")
+            print(f"  {'':<9}! {entry.evidence.warning}")
     best = ranked[0]
-    print(f"\nbest: attempt {best.record.attempt} — {'; '.join(map(safe, best.reasons))}")
+    print(f"\nbest: attempt {best.record.attempt} — {'; '.join(best.reasons)}")
     if best.finished_well:
         group = best.record.group
         print(f"next: taskyard apply {group} --attempt {best.record.attempt}")

@@ -27,8 +27,9 @@ from engine.events import (
     ToolCallRejected,
 )
 from engine.states import TERMINAL
-from tui.commands.common import command_line, plural, print_json, safe, with_engine
+from tui.commands.common import command_line, plural, print_json, with_engine
 from tui.commands.ranking import print_ranking
+from tui.present import plain
 
 PrintEvent = Callable[[Event], None]
 
@@ -138,7 +139,7 @@ def exit_code(finished: TaskFinished) -> int:
     """0 when the task is ready for review; else 1, with the reason on stderr."""
     if finished.status == "ready":
         return 0
-    reason = f": {safe(finished.error)}" if finished.error else ""
+    reason = f": {finished.error}" if finished.error else ""
     print(f"taskyard: task {finished.task_id} {finished.status}{reason}", file=sys.stderr)
     return 1
 
@@ -164,24 +165,24 @@ class HumanPrinter:
         sys.stdout.flush()
 
     def _say(self, text: str = "") -> None:
-        """Print text, each line after the attempt prefix; blank lines stay blank."""
-        for line in text.split("\n"):
+        """Print text laid out plain, each line after the attempt prefix; blank lines stay blank."""
+        for line in plain(text).split("\n"):
             print(self.prefix + line if line else "")
 
     def _TaskStatusChanged(self, event: TaskStatusChanged) -> None:
         """The new status, with its detail unless it ends the task: `exit_code` reports why a
         task ended, once, on stderr."""
         detail = event.detail if event.status not in TERMINAL else ""
-        self._say(f"· {event.status}" + (f": {safe(detail)}" if detail else ""))
+        self._say(f"· {event.status}" + (f": {detail}" if detail else ""))
 
     def _FollowUpStarted(self, event: FollowUpStarted) -> None:
-        self._say(f"follow-up: {safe(event.prompt).strip()}")
+        self._say(f"follow-up: {event.prompt.strip()}")
 
     def _CommandStarted(self, event: CommandStarted) -> None:
         self._say(f"$ {command_line(event.command)}  [{event.phase} {event.chunk_id}]")
 
     def _OutputChunk(self, event: OutputChunk) -> None:
-        text = safe(event.text)
+        text = plain(event.text)
         if self.prefix:
             self._write_whole_lines(text)
             return
@@ -209,31 +210,31 @@ class HumanPrinter:
 
     def _AgentMessage(self, event: AgentMessage) -> None:
         self._last_agent_text = event.text
-        self._say(f"agent: {safe(event.text).strip()}")
+        self._say(f"agent: {event.text.strip()}")
 
     def _PatchApplied(self, event: PatchApplied) -> None:
-        self._say(("patch: " if event.ok else "patch failed: ") + safe(event.summary))
+        self._say(("patch: " if event.ok else "patch failed: ") + event.summary)
 
     def _ToolCallRejected(self, event: ToolCallRejected) -> None:
-        self._say(f"tool call rejected ({event.tool}): {safe(event.error)}")
+        self._say(f"tool call rejected ({event.tool}): {event.error}")
 
     def _ModelRetry(self, event: ModelRetry) -> None:
-        self._say(f"model: {safe(event.reason)}; retry {event.attempt} in {event.delay:.1f}s")
+        self._say(f"model: {event.reason}; retry {event.attempt} in {event.delay:.1f}s")
 
     def _TaskFinished(self, event: TaskFinished) -> None:
         self._say()
         self._say(f"{event.status}: task {event.task_id}")
         if event.final_message and event.final_message != self._last_agent_text:
-            self._say(safe(event.final_message).strip())
+            self._say(event.final_message.strip())
         self._summary(event)
 
     def _PullRequestChanged(self, event: PullRequestChanged) -> None:
         if event.action == "failed":
-            print(f"taskyard: {safe(event.detail)}", file=sys.stderr)
+            print(f"taskyard: {event.detail}", file=sys.stderr)
         elif event.action == "pushed":
-            print(f"branch pushed: {safe(event.url)} ({safe(event.detail)})")
+            print(f"branch pushed: {event.url} ({event.detail})")
         else:
-            print(f"pull request #{event.number} {event.action}: {safe(event.url)}")
+            print(f"pull request #{event.number} {event.action}: {event.url}")
 
     def _summary(self, event: TaskFinished) -> None:
         stats = diff_stat(event.diff)

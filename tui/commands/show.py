@@ -10,9 +10,10 @@ from engine.diffs import diff_stat
 from engine.evidence import Evidence
 from engine.safety import Finding
 from engine.store import CommandRecord, TaskRecord
-from tui.commands.common import command_line, print_json, safe, with_engine
+from tui.commands.common import command_line, print_json, with_engine
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
 from tui.commands.ranking import print_ranking
+from tui.present import reveal
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,14 +62,14 @@ def print_header(record: TaskRecord) -> None:
     if record.branch:
         print(f"branch {record.branch} {record.head_sha[:12]}")
     if record.pr_url:
-        print(f"pr     #{record.pr_number} {safe(record.pr_url)}")
+        print(f"pr     #{record.pr_number} {record.pr_url}")
     print(f"image  {record.image}")
     if record.usage:
         usage = record.usage
         print(f"tokens {usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out")
     if record.error:
-        print(f"error  {safe(record.error)}")
-    print(f"\nprompt\n  {safe(record.prompt).strip()}")
+        print(f"error  {record.error}")
+    print(f"\nprompt\n  {record.prompt.strip()}")
 
 
 def print_commands(commands: list[CommandRecord]) -> None:
@@ -89,7 +90,7 @@ def print_commands(commands: list[CommandRecord]) -> None:
 def print_answer(record: TaskRecord, evidence: Evidence) -> None:
     print_warning(evidence)
     if record.final_message:
-        print(f"\nanswer\n{safe(record.final_message).strip()}")
+        print(f"\nanswer\n{record.final_message.strip()}")
     print_citations(record.citations, evidence)
 
 
@@ -100,7 +101,7 @@ def print_findings(record: TaskRecord) -> None:
     print("\nfindings (a secret refuses the result; see `taskyard apply --help` for the rest)")
     for item in record.findings:
         kind = "secret" if item.get("kind") == "secret" else "unsafe"
-        print(f"  {kind:<7} {safe(str(Finding.from_dict(item)))}")
+        print(f"  {kind:<7} {Finding.from_dict(item)}")
 
 
 def print_diff(record: TaskRecord) -> None:
@@ -110,5 +111,5 @@ def print_diff(record: TaskRecord) -> None:
     print("\nfiles")
     for stat in stats:
         counts = "binary" if stat.binary else f"+{stat.added} -{stat.removed}"
-        print(f"  {counts:<12} {safe(stat.path)}")
-    print(f"\ndiff\n{safe(record.diff)}")
+        print(f"  {counts:<12} {stat.path}")
+    print(f"\ndiff\n{reveal(record.diff)}")

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from engine.safety import Finding
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain
 
 Target = Literal["branch", "squash", "worktree"]
 Confirmation = Literal["anyway", "squash"]
@@ -100,7 +100,7 @@ class ConfirmUnsafeScreen(ModalScreen[Confirmation | None]):
         """Some finding is in a commit that squashing leaves behind."""
 
     def compose(self) -> ComposeResult:
-        listed = "\n".join(strip_terminal_controls(str(finding)) for finding in self.findings)
+        listed = "\n".join(plain(str(finding)) for finding in self.findings)
         squash = "s one commit with the net change  ·  " if self.in_history else ""
         with Vertical(id="unsafe", classes="dialog"):
             yield Label(f"Task {self.task_id}'s result looks unsafe", classes="dialog-title")

@@ -10,8 +10,8 @@ from textual.message import Message
 
 from engine.accept import AcceptRequest
 from engine.api import EngineError
-from engine.sanitize import strip_terminal_controls
 from tui.editor import EditorError, edit_in_file, read_edited
+from tui.present import plain
 from tui.screens.task_actions import TaskActions
 
 
@@ -47,7 +47,7 @@ class EditAcceptActions(TaskActions):
             try:
                 patch = await self.engine.chosen_patch(task.id, choice)
             except EngineError as error:
-                self.notify(strip_terminal_controls(str(error)), severity="error", markup=False)
+                self.notify(plain(str(error)), severity="error", markup=False)
                 return
             self.post_message(PatchToEdit(task.id, patch))
 

@@ -18,10 +18,10 @@ from engine.api import Engine, EngineError
 from engine.choice import Choice
 from engine.delivery import DELIVERABLE, Delivery
 from engine.safety import Finding, UnsafeResult
-from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
 from tui.commands.common import plural
+from tui.present import plain
 from tui.screens.accept_dialogs import (
     AcceptScreen,
     Confirmation,
@@ -50,7 +50,7 @@ def pull_request_notice(delivery: Delivery) -> str:
         notice = f"Pushed {delivery.branch}; #{delivery.number} not updated: {delivery.note}"
     else:
         notice = f"Pull request #{delivery.number} {delivery.action}: {delivery.url}"
-    return strip_terminal_controls(notice)
+    return plain(notice)
 
 
 class TaskChanged(Message):
@@ -196,7 +196,7 @@ class TaskActions(Screen[None]):
                 return
             except EngineError as error:
                 kept = f"\n{kept_notice(edited)}" if edited is not None else ""
-                message = strip_terminal_controls(str(error)) + kept
+                message = plain(str(error)) + kept
                 self.notify(message, severity="error", markup=False)
                 return
             if edited is not None:

@@ -8,12 +8,12 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.citations import parse_citations
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain
 
 
 def answer_content(message: str, citations: list[dict[str, Any]]) -> Content:
     """The answer with each citation in the colour of its verdict."""
-    text = strip_terminal_controls(message).strip()
+    text = plain(message).strip()
     found = parse_citations(text)
     if len(found) != len(citations):
         return Content(text)
@@ -35,6 +35,6 @@ class AnswerView(Static):
         if message.strip():
             self.update(answer_content(message, citations))
         elif error:
-            self.update(Content.styled(strip_terminal_controls(error), "$error"))
+            self.update(Content.styled(plain(error), "$error"))
         else:
             self.update(Content.styled("No answer.", "$text-muted"))

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Label, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from engine.ranking import RankedAttempt
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain
 from tui.widgets.task_row import NO_VALUE, format_count
 
 COLUMNS = (
@@ -97,7 +97,7 @@ class AttemptsPanel(Vertical):
             Text(str(entry.files_changed)),
             Text(format_count(entry.tokens)),
             Text(NO_VALUE if entry.cost is None else f"${entry.cost:.4f}"),
-            Text(strip_terminal_controls(record.host) or NO_VALUE),
+            Text(plain(record.host) or NO_VALUE),
         ]
 
     @on(DataTable.RowHighlighted, ".attempts-table")
@@ -110,8 +110,8 @@ class AttemptsPanel(Vertical):
         self.query_one(".attempt-reasons", Static).update(
             Content.assemble(
                 (f"Attempt {entry.record.attempt} ({entry.record.id}): ", "bold"),
-                strip_terminal_controls(reasons),
-                ("\n" + strip_terminal_controls(warning), "$warning") if warning else "",
+                plain(reasons),
+                ("\n" + plain(warning), "$warning") if warning else "",
             )
         )
 

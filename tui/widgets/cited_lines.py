@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.content import Content
 
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain, reveal
 
 HUNK_HEADER = re.compile(r"^@@ -\d+(?:,\d+)? \+(?P<start>\d+)(?:,(?P<count>\d+))? @@")
 LINE_STYLES = {"+": "$success", "-": "$error"}
@@ -41,7 +41,7 @@ def citation_label(citation: dict[str, Any]) -> str:
     start, end = citation["start"], citation["end"]
     span = f"L{start}" if start == end else f"L{start}-L{end}"
     reason = "" if citation.get("valid") else f" ({citation.get('reason', 'invalid')})"
-    return strip_terminal_controls(f"{mark} {kind} {citation['target']} {span}{reason}")
+    return plain(f"{mark} {kind} {citation['target']} {span}{reason}")
 
 
 def file_section(diff: str, path: str) -> list[str] | None:
@@ -77,7 +77,7 @@ def hunks(section: list[str]) -> list[Hunk]:
 
 def numbered(number: int | None, text: str, style: str) -> Content:
     gutter = f"{number:>5} │ " if number is not None else "      │ "
-    return Content.assemble((gutter, "dim"), (strip_terminal_controls(text), style))
+    return Content.assemble((gutter, "dim"), (reveal(text), style))
 
 
 def text_lines(text: str, start: int, end: int) -> Content:

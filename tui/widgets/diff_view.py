@@ -6,7 +6,7 @@ from rich.syntax import Syntax
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.sanitize import strip_terminal_controls
+from tui.present import reveal
 
 
 class DiffView(Static):
@@ -19,7 +19,7 @@ class DiffView(Static):
         theme = "ansi_dark" if self.app.current_theme.dark else "ansi_light"
         self.update(
             Syntax(
-                strip_terminal_controls(diff),
+                reveal(diff),
                 "diff",
                 theme=theme,
                 word_wrap=True,

@@ -6,7 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.diffs import diff_stat
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain
 
 
 def file_stats_content(diff: str, mode: str) -> Content:
@@ -26,7 +26,7 @@ def file_stats_content(diff: str, mode: str) -> Content:
                 (f"-{stat.removed}", "$error"),
                 " " * max(1, 8 - len(f"+{stat.added} -{stat.removed}")),
             )
-        lines.append(Content.assemble(counts, " ", strip_terminal_controls(stat.path)))
+        lines.append(Content.assemble(counts, " ", plain(stat.path)))
     return Content("\n").join(lines)
 
 

@@ -12,7 +12,7 @@ from textual.widgets.option_list import Option
 
 from engine.choice import Choice
 from engine.patchset import FileDiff, Hunk
-from engine.sanitize import strip_terminal_controls
+from tui.present import reveal
 
 Key = tuple[str, int]
 """(path, hunk number from 1); a file taken only whole has the one key (path, 0)."""
@@ -21,7 +21,7 @@ Key = tuple[str, int]
 def shown(text: str) -> str:
     """Task text made safe for the screen: no control sequences, no undecodable bytes."""
     readable = text.encode("utf-8", "surrogateescape").decode("utf-8", errors="replace")
-    return strip_terminal_controls(readable)
+    return reveal(readable)
 
 
 def file_keys(file: FileDiff) -> list[Key]:

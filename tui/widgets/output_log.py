@@ -31,7 +31,7 @@ class OutputLog(ScrollView, can_focus=True):
     `append` only buffers. While the widget is displayed a timer writes the whole buffer about
     once per frame. While it is not displayed (a hidden tab, a collapsed block) nothing is
     written or rendered: the buffer keeps the last `max_lines` lines and they are written in
-    one batch when the widget is shown. Every line passes through `strip_terminal_controls`
+    one batch when the widget is shown. Every line passes through `tui.present.plain`
     first. The view follows the tail unless the user scrolled up.
     """
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from rich.cells import cell_len
 
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain
 
 BLOCK_LINES = 256
 """Lines joined into one string in a LineStore, so the garbage collector sees few objects."""
@@ -37,7 +37,7 @@ def clean_line(line: str) -> str:
     """The line without terminal control sequences or control characters, tabs expanded."""
     if line.isprintable():
         return line
-    return strip_terminal_controls(line).expandtabs()
+    return plain(line).expandtabs()
 
 
 def widest(lines: list[str]) -> int:

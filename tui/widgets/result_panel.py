@@ -14,10 +14,10 @@ from textual.widgets import Label, OptionList, Static
 from engine.api import EngineError
 from engine.evidence import CheckRun, Evidence
 from engine.patchset import FileDiff
-from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
 from tui.commands.common import one_line
+from tui.present import plain
 from tui.widgets.answer_view import AnswerView
 from tui.widgets.check_list import CheckList, checks_title, exit_text
 from tui.widgets.citation_list import CitationList, citations_title
@@ -89,7 +89,7 @@ class ResultPanel(Horizontal):
         running = TaskStatus(record.status) in ACTIVE
         note = "The task is running: this is its result so far." if running else ""
         if record.pr_url and not running:
-            note = f"Pull request #{record.pr_number}: {strip_terminal_controls(record.pr_url)}"
+            note = f"Pull request #{record.pr_number}: {plain(record.pr_url)}"
         self.query_one(".result-note", Static).update(Content.styled(note, "$text-muted"))
         self.set_class(running, "-running")
         self.query_one(FileStats).show(record.diff, record.mode)

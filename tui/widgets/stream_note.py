@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.sanitize import strip_terminal_controls
+from tui.present import plain
 
 
 class StreamNote(Static):
@@ -15,9 +15,9 @@ class StreamNote(Static):
     """
 
     def __init__(self, kind: str, label: str, text: str = "", inline: bool = False) -> None:
-        safe = strip_terminal_controls(text).strip()
+        safe = plain(text).strip()
         separator = ": " if inline else "\n"
-        content = Content.assemble((label, "bold"), *((separator, safe) if safe else ()))
+        content = Content.assemble((plain(label), "bold"), *((separator, safe) if safe else ()))
         super().__init__(content, classes=f"note {kind}")
         self.kind = kind
         self.text = safe

@@ -6,6 +6,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from engine.store import TaskRecord
+from tui.present import plain
 from tui.widgets.task_row import repo_name, task_title
 
 STATUS_STYLES = {"ready": "$success", "accepted": "$success", "failed": "$error"}
@@ -36,6 +37,6 @@ class TaskHeader(Static):
                 (task_title(record.prompt), "bold"),
                 "\n",
                 (record.status, status_style),
-                ("  ·  " + "  ·  ".join(details), "dim"),
+                ("  ·  " + plain("  ·  ".join(details)), "dim"),
             )
         )

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from rich.text import Text
 
 from engine.diffs import FileStat, diff_stat
-from engine.sanitize import strip_terminal_controls
 from engine.states import ACTIVE, TaskStatus
 from engine.store import TaskRecord
+from tui.present import plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STATUS_ORDER = [status.value for status in TaskStatus]
@@ -34,7 +34,7 @@ def shorten(text: str, width: int) -> str:
 
 def task_title(prompt: str) -> str:
     """The first non-empty line of a prompt, safe for the terminal."""
-    lines = strip_terminal_controls(prompt).strip().splitlines()
+    lines = plain(prompt).strip().splitlines()
     return lines[0].strip() if lines else "(no prompt)"
 
 
