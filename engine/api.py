@@ -368,10 +368,10 @@ class Engine:
         await self.wait(task.id)
         if task.status == TaskStatus.CANCELLED.value or not task.sandbox_id:
             raise EngineError(f"task {task.id} has no sandbox to continue in: retry it instead")
-        if not task.instructions:
+        if not self._checked_out(task.id):
             raise EngineError(
-                f"task {task.id} never reached the agent (its checkout or setup did not "
-                "finish), so there is nothing to follow up: retry it instead (r on the board)"
+                f"task {task.id} never got a checkout of its repository, so there is nothing "
+                "to follow up: retry it instead (r on the board)"
             )
         try:
             self.model  # noqa: B018
@@ -380,6 +380,11 @@ class Engine:
         self.store.update_task(task.id, owner=_owner())
         self._start(self.task(task.id), follow_up=prompt)
         return self.task(task.id)
+
+    def _checked_out(self, task_id: str) -> bool:
+        """Whether the task's repository was checked out in its sandbox."""
+        commands = self.store.commands(task_id)
+        return any(command.phase == "checkout" and command.exit_code == 0 for command in commands)
 
     async def retry(self, task_id: str) -> TaskRecord:
         """Submit the same request again as a new task, checked first like a new one."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.agent_script import TEST_COMMAND, shell
-from tests.support.board import store_task, stored_engine
+from tests.support.board import store_command, store_task, stored_engine
 from tests.support.cli import run_taskyard
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import FIX_PATCH, git, make_calc_repo
@@ -36,9 +36,8 @@ async def test_followup_refuses_unknown_empty_running_and_sandboxless_tasks(
     tmp_path: Path, env: dict[str, str]
 ) -> None:
     engine = stored_engine(tmp_path / "home")
-    store_task(
-        engine, "aaaa0001", sandbox_id="f" * 64, branch="taskyard/aaaa0001", instructions="x"
-    )
+    store_task(engine, "aaaa0001", sandbox_id="f" * 64, branch="taskyard/aaaa0001")
+    store_command(engine, "aaaa0001", "c1", ["sh", "-c", "git clone"], "", phase="checkout")
     store_task(engine, "bbbb0002", status="running", sandbox_id="e" * 64)
     store_task(engine, "cccc0003", status="cancelled", sandbox_id="d" * 64)
     store_task(engine, "dddd0004", status="failed", error="image not found")
