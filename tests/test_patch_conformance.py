@@ -9,15 +9,13 @@ import pytest
 
 from engine.patch import PatchError, apply_patch_to_directory
 
-CONFORMANCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "apply_patch"
-SCENARIOS_DIR = CONFORMANCE_DIR / "scenarios"
+SCENARIOS_DIR = Path(__file__).resolve().parent / "fixtures" / "apply_patch_scenarios"
+"""Codex's scenarios, vendored with their source and licence in SOURCE.md."""
 FAILING_SCENARIO_WORDS = ("rejects", "fails", "requires_existing", "failure")
 
 
 def scenario_dirs() -> list[Path]:
     """Every scenario directory (one holding a patch.txt)."""
-    if not SCENARIOS_DIR.is_dir():
-        return []
     return sorted(path.parent for path in SCENARIOS_DIR.glob("*/patch.txt"))
 
 
@@ -33,11 +31,7 @@ def directory_files(root: Path) -> dict[str, bytes]:
 
 
 def test_conformance_scenarios_are_present() -> None:
-    assert SCENARIOS_DIR.is_dir(), (
-        f"Codex apply_patch scenarios not found at {SCENARIOS_DIR}; "
-        "the repository must be cloned beside shared/"
-    )
-    assert len(scenario_dirs()) == 23
+    assert len(scenario_dirs()) == 23, f"expected Codex's 23 scenarios in {SCENARIOS_DIR}"
 
 
 @pytest.mark.parametrize("scenario", scenario_dirs(), ids=lambda path: path.name)
