@@ -33,6 +33,7 @@ from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
 from engine.evidence import Evidence, evidence_for
 from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
 from engine.hosts import LOCAL, Host, HostError, HostSpec, host_specs
+from engine.lifecycle import TaskLifecycle
 from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.patchset import FileDiff
@@ -104,6 +105,7 @@ class Engine:
         self.config = config if config is not None else load_config(self.paths)
         self.store = Store(self.paths.database)
         self.bus = EventBus(self.store)
+        self.lifecycle = TaskLifecycle(self.store, self.bus)
         self.hosts = HostPool(self._hosts(backend))
         self._model = model
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -124,7 +126,7 @@ class Engine:
         """Every host, reached now, with its state and the tasks running on or waiting for it."""
         hosts = list(self.hosts.hosts.values())
         await asyncio.gather(*(probe(host) for host in hosts))
-        active = self.store.tasks_in(status.value for status in ACTIVE)
+        active = self.store.tasks_in(ACTIVE)
         return [host_status(host, active) for host in hosts]
 
     async def check_host(self, name: str) -> list[HostCheck]:
@@ -161,13 +163,10 @@ class Engine:
 
     def _mark_interrupted_tasks(self) -> None:
         """Tasks left active by a process that is gone are failed, with their record kept."""
-        for task in self.store.tasks_in(status.value for status in ACTIVE):
+        for task in self.store.tasks_in(ACTIVE):
             if not _owner_alive(task.owner):
-                self.store.update_task(
-                    task.id,
-                    status=TaskStatus.FAILED.value,
-                    error="interrupted: the taskyard process running it exited",
-                )
+                reason = "interrupted: the taskyard process running it exited"
+                self.lifecycle.move(task.id, TaskStatus.FAILED, reason, error=reason)
 
     def image_for(self, request: TaskRequest) -> str:
         environment = self.config.environment(request.environment)
@@ -245,7 +244,7 @@ class Engine:
             mode=request.mode,
             environment=request.environment,
             image=self.image_for(request),
-            status=TaskStatus.QUEUED.value,
+            status=TaskStatus.QUEUED,
             owner=_owner(),
             host=request.host or "",
             group_id=group_id,
@@ -314,7 +313,7 @@ class Engine:
         new commits to it and refresh its description (a failure is recorded on the task)."""
         await run.follow_up(prompt)
         task = self.task(run.task.id)
-        if not task.pr_number or task.status != TaskStatus.READY.value:
+        if not task.pr_number or task.status != TaskStatus.READY:
             return
         try:
             await self.open_pull_request(task.id)
@@ -363,10 +362,10 @@ class Engine:
         task = self.task(task_id)
         if not prompt.strip():
             raise EngineError("the follow-up is empty: say what the agent should do next")
-        if TaskStatus(task.status) in ACTIVE:
+        if task.status in ACTIVE:
             raise EngineError(f"task {task.id} is still {task.status}: wait for it to finish")
         await self.wait(task.id)
-        if task.status == TaskStatus.CANCELLED.value or not task.sandbox_id:
+        if task.status == TaskStatus.CANCELLED or not task.sandbox_id:
             raise EngineError(f"task {task.id} has no sandbox to continue in: retry it instead")
         if not self._checked_out(task.id):
             raise EngineError(
@@ -538,8 +537,8 @@ class Engine:
         accepted = await asyncio.to_thread(
             accept.accept_result, task, request or AcceptRequest(), cache
         )
-        if task.status == TaskStatus.READY.value:
-            self.store.update_task(task.id, status=TaskStatus.ACCEPTED.value)
+        if task.status == TaskStatus.READY:
+            self.lifecycle.move(task.id, TaskStatus.ACCEPTED)
         return accepted
 
     async def apply(

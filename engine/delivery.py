@@ -13,22 +13,21 @@ from typing import Literal
 
 from engine.bus import EventBus
 from engine.config import Config, ForgeConfig
-from engine.events import PullRequestChanged, TaskStatusChanged
+from engine.events import PullRequestChanged
 from engine.forge import ForgeError, PullRequest, forge_client
 from engine.forge_target import ForgeSetupError, ForgeTarget, find_token, forge_target
 from engine.git_push import base_branch, push_result, remote_url
 from engine.gitops import GitError, is_remote
 from engine.host_result import cached_result, check_delivery, squash_message
+from engine.lifecycle import TaskLifecycle
 from engine.patchset import parse_patch
 from engine.paths import Paths
 from engine.pr_text import pull_request_text
 from engine.safety import Finding
 from engine.secret_values import Redactor, Secret
-from engine.states import ACTIVE, TaskStatus, check_transition
+from engine.states import ACTIVE, REVIEWABLE, TaskStatus
 from engine.store import CommandRecord, Store, TaskRecord
 
-DELIVERABLE = frozenset({TaskStatus.READY, TaskStatus.ACCEPTED, TaskStatus.PR_OPENED})
-"""Statuses whose result can become a pull request."""
 Action = Literal["opened", "updated", "pushed"]
 
 
@@ -92,9 +91,9 @@ def delivery_plan(
     """The plan to deliver a task's result; DeliveryError when it has none to deliver."""
     if record.mode == "ask":
         raise DeliveryError(f"task {record.id} is an ask-mode task: it has no changes to push")
-    if TaskStatus(record.status) in ACTIVE:
+    if record.status in ACTIVE:
         raise DeliveryError(f"task {record.id} is still {record.status}: wait for it to finish")
-    if TaskStatus(record.status) not in DELIVERABLE:
+    if record.status not in REVIEWABLE:
         raise DeliveryError(
             f"task {record.id} is {record.status}: only a ready task's result becomes a pull "
             "request (follow up or retry it first)"
@@ -189,10 +188,7 @@ def record_delivery(store: Store, bus: EventBus, task_id: str, delivery: Deliver
     )
     task = store.get_task(task_id)
     if delivery.number and task is not None and task.status != TaskStatus.PR_OPENED:
-        status = TaskStatus(task.status)
-        check_transition(status, TaskStatus.PR_OPENED)
-        store.update_task(task_id, status=TaskStatus.PR_OPENED.value)
-        bus.emit(TaskStatusChanged(task_id=task_id, status=TaskStatus.PR_OPENED))
+        TaskLifecycle(store, bus).move(task_id, TaskStatus.PR_OPENED)
 
 
 def record_failure(bus: EventBus, task_id: str, error: str) -> None:

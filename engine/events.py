@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from engine.states import TaskStatus
+
 
 def _now() -> float:
     return time.time()
@@ -47,8 +49,11 @@ class TaskQueued(Event):
 @dataclass(frozen=True, kw_only=True)
 class TaskStatusChanged(Event):
     type: ClassVar[str] = "task.status"
-    status: str
+    status: TaskStatus
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", TaskStatus(self.status))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,7 +153,7 @@ class TurnUsage(Event):
 @dataclass(frozen=True, kw_only=True)
 class TaskFinished(Event):
     type: ClassVar[str] = "task.finished"
-    status: str
+    status: TaskStatus
     diff: str
     final_message: str
     citations: list[dict[str, Any]]
@@ -156,6 +161,9 @@ class TaskFinished(Event):
     error: str = ""
     branch: str = ""
     head_sha: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", TaskStatus(self.status))
 
 
 @dataclass(frozen=True, kw_only=True)

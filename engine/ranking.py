@@ -9,10 +9,9 @@ from typing import Any
 
 from engine.diffs import diff_stat
 from engine.evidence import Evidence, evidence_for
-from engine.states import ACTIVE, TaskStatus
+from engine.states import ACTIVE, REVIEWABLE
 from engine.store import CommandRecord, TaskRecord
 
-REVIEWABLE = frozenset({TaskStatus.READY, TaskStatus.ACCEPTED, TaskStatus.PR_OPENED})
 CHECK_TIERS = {True: 0, None: 1, False: 3}
 """Checks all passing rank first, then none run, then some failing; an unsupported success
 claim moves an attempt one tier down."""
@@ -68,7 +67,7 @@ class RankedAttempt:
 
     @property
     def finished_well(self) -> bool:
-        return TaskStatus(self.record.status) in REVIEWABLE
+        return self.record.status in REVIEWABLE
 
     @property
     def outcome(self) -> str:
@@ -109,10 +108,9 @@ def _count(number: int, noun: str) -> str:
 
 
 def _outcome_tier(record: TaskRecord) -> int:
-    status = TaskStatus(record.status)
-    if status in REVIEWABLE:
+    if record.status in REVIEWABLE:
         return 0
-    return 1 if status in ACTIVE else 2
+    return 1 if record.status in ACTIVE else 2
 
 
 def _sort_key(attempt: RankedAttempt) -> tuple[float, ...]:

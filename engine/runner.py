@@ -25,11 +25,11 @@ from engine.events import (
     SandboxReady,
     SourcePrepared,
     TaskFinished,
-    TaskStatusChanged,
 )
 from engine.host_result import cached_result
 from engine.hosts import LOCAL, HostError
 from engine.layout import CA_DIR, INBOX_DIR, REPO_DIR
+from engine.lifecycle import TaskLifecycle
 from engine.models.base import ConversationItem, ModelClient, ModelError, UserMessage
 from engine.paths import Paths
 from engine.pool import HostPool
@@ -44,7 +44,7 @@ from engine.setup_leftovers import (
     keep_setup_changes_out,
     setup_mark,
 )
-from engine.states import TaskStatus, check_transition
+from engine.states import TaskStatus
 from engine.store import Store, TaskRecord
 from sandboxes.base import (
     MANAGED_LABEL,
@@ -96,6 +96,11 @@ class RunContext:
     bus: EventBus
     hosts: HostPool
     model: ModelClient
+
+    @property
+    def lifecycle(self) -> TaskLifecycle:
+        """The owner of the tasks' status, over this store and bus."""
+        return TaskLifecycle(self.store, self.bus)
 
 
 def branch_name(task_id: str) -> str:
@@ -152,7 +157,6 @@ class TaskRun:
         self.backend: SandboxBackend | None = None
         self.host_name = ""
         """The host the task was placed on; empty until then."""
-        self.status = TaskStatus(task.status)
         self.environment = ctx.config.environment(task.environment)
         self.sandbox: Sandbox | None = None
         self._secrets: list[Secret] | None = None
@@ -181,11 +185,11 @@ class TaskRun:
         """Announce an event with the task's secret values redacted from its text."""
         self.ctx.bus.emit(self.redactor.redact_fields(event))
 
-    def set_status(self, status: TaskStatus, detail: str = "") -> None:
-        check_transition(self.status, status)
-        self.status = status
-        self.ctx.store.update_task(self.task.id, status=status.value)
-        self._emit(TaskStatusChanged(task_id=self.task.id, status=status, detail=detail))
+    def set_status(self, status: TaskStatus, detail: str = "", error: str | None = None) -> None:
+        """Move the task through its lifecycle; `detail` and `error` are redacted first."""
+        redact = self.redactor.redact_text
+        error = None if error is None else redact(error)
+        self.ctx.lifecycle.move(self.task.id, status, redact(detail), error)
 
     async def run(self) -> None:
         """Run to a terminal status; never raises for a task's own failure or cancellation."""
@@ -505,9 +509,7 @@ class TaskRun:
 
     async def _end(self, status: TaskStatus, error: str) -> None:
         """Record the terminal status, stop the sandbox, and announce the result."""
-        error = self.redactor.redact_text(error)
-        self.set_status(status, error)
-        self.ctx.store.update_task(self.task.id, error=error)
+        self.set_status(status, error, error=error)
         await self._stop_sandbox()
         task = self.ctx.store.get_task(self.task.id)
         assert task is not None

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 
 class TaskStatus(StrEnum):
+    """A task's status; its value is what the store and the events hold."""
+
     QUEUED = "queued"
     PROVISIONING = "provisioning"
     SETUP = "setup"
@@ -18,9 +20,13 @@ class TaskStatus(StrEnum):
 
 
 TERMINAL = frozenset({TaskStatus.READY, TaskStatus.FAILED, TaskStatus.CANCELLED})
+"""Statuses a task run ends in."""
 ACTIVE = frozenset(
     {TaskStatus.QUEUED, TaskStatus.PROVISIONING, TaskStatus.SETUP, TaskStatus.RUNNING}
 )
+"""Statuses of a task still at work."""
+REVIEWABLE = frozenset({TaskStatus.READY, TaskStatus.ACCEPTED, TaskStatus.PR_OPENED})
+"""Statuses of a task with a result to review, accept or deliver."""
 
 _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.QUEUED: frozenset(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.events import Event
+from engine.states import TaskStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -125,7 +126,8 @@ ADDED_COLUMNS = {
 }
 """Columns added to tasks after its first release, with their definitions: older stores gain them
 when opened."""
-UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created"}
+UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created", "status"}
+"""Task columns update_task may set; the status is written by the lifecycle alone."""
 JSON_COLUMNS = ("citations", "usage", "findings")
 """Task columns stored as JSON."""
 
@@ -143,7 +145,7 @@ class TaskRecord:
     mode: str
     environment: str
     image: str
-    status: str
+    status: TaskStatus
     base_sha: str = ""
     branch: str = ""
     head_sha: str = ""
@@ -172,6 +174,9 @@ class TaskRecord:
     findings: list[dict[str, Any]] = field(default_factory=list)
     """What the host found in the result's commits when the task finished: unsafe changes and
     secret values (by name, never the value), each with its commit, path and line."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", TaskStatus(self.status))
 
     @property
     def group(self) -> str:
@@ -256,7 +261,7 @@ class Store:
         self._db.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", row)
 
     def update_task(self, task_id: str, **changes: Any) -> None:
-        """Set the given task columns (the JSON columns as Python values)."""
+        """Set the given task columns (the JSON columns as Python values); never the status."""
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise ValueError(f"not task columns: {sorted(unknown)}")
@@ -268,6 +273,21 @@ class Store:
         self._db.execute(
             f"UPDATE tasks SET {assignments} WHERE id = :id", {**changes, "id": task_id}
         )
+
+    def write_status(
+        self, task_id: str, current: TaskStatus, new: TaskStatus, error: str | None = None
+    ) -> bool:
+        """Set the task's status to `new` (and its error, when given) if it is still `current`;
+        whether it was. Only the lifecycle (`engine/lifecycle.py`) calls this."""
+        changes: dict[str, Any] = {"status": new.value, "updated": time.time()}
+        if error is not None:
+            changes["error"] = error
+        assignments = ", ".join(f"{name} = :{name}" for name in changes)
+        cursor = self._db.execute(
+            f"UPDATE tasks SET {assignments} WHERE id = :id AND status = :current",
+            {**changes, "id": task_id, "current": current.value},
+        )
+        return cursor.rowcount == 1
 
     def get_task(self, task_id: str) -> TaskRecord | None:
         row = self._db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
@@ -294,9 +314,9 @@ class Store:
         ).fetchall()
         return [_task_from_row(row) for row in rows]
 
-    def tasks_in(self, statuses: Iterable[str]) -> list[TaskRecord]:
+    def tasks_in(self, statuses: Iterable[TaskStatus]) -> list[TaskRecord]:
         """Tasks whose status is one of statuses, archived ones included."""
-        wanted = list(statuses)
+        wanted = [status.value for status in statuses]
         marks = ", ".join("?" for _ in wanted)
         rows = self._db.execute(f"SELECT * FROM tasks WHERE status IN ({marks})", wanted)
         return [_task_from_row(row) for row in rows.fetchall()]

@@ -16,9 +16,9 @@ from textual.screen import Screen
 from engine.accept import Accepted, AcceptRequest
 from engine.api import Engine, EngineError
 from engine.choice import Choice
-from engine.delivery import DELIVERABLE, Delivery
+from engine.delivery import Delivery
 from engine.safety import Finding, UnsafeResult
-from engine.states import ACTIVE, TaskStatus
+from engine.states import ACTIVE, REVIEWABLE
 from engine.store import TaskRecord
 from tui.commands.common import plural
 from tui.present import plain
@@ -39,7 +39,7 @@ Result = TypeVar("Result")
 
 def pull_request_applies(record: TaskRecord) -> bool:
     """Whether the task has a result that can become a pull request."""
-    return record.mode == "code" and TaskStatus(record.status) in DELIVERABLE
+    return record.mode == "code" and record.status in REVIEWABLE
 
 
 def pull_request_notice(delivery: Delivery) -> str:
@@ -247,7 +247,7 @@ class TaskActions(Screen[None]):
         task = self.current_task()
         if task is None:
             return
-        if TaskStatus(task.status) in ACTIVE:
+        if task.status in ACTIVE:
             self.notify(f"Task {task.id} is still {task.status}: wait for it to finish")
             return
 
@@ -274,7 +274,7 @@ class TaskActions(Screen[None]):
         task = self.current_task()
         if task is None:
             return
-        if TaskStatus(task.status) not in ACTIVE:
+        if task.status not in ACTIVE:
             self.notify(f"Task {task.id} is not running (it is {task.status})")
             return
         self.notify(f"Cancelling task {task.id}…")
@@ -293,7 +293,7 @@ class TaskActions(Screen[None]):
         task = self.current_task()
         if task is None:
             return
-        if TaskStatus(task.status) in ACTIVE:
+        if task.status in ACTIVE:
             self.notify(f"Task {task.id} is still {task.status}: cancel it first (x)")
             return
         try:
@@ -306,7 +306,7 @@ class TaskActions(Screen[None]):
 
     def action_quit_board(self) -> None:
         """Quit; while tasks run, only on a second press within a few seconds."""
-        running = [task for task in self.engine.tasks() if TaskStatus(task.status) in ACTIVE]
+        running = [task for task in self.engine.tasks() if task.status in ACTIVE]
         now = time.monotonic()
         last = self.quit_requested_at
         if running and (last is None or now - last > QUIT_CONFIRM_SECONDS):
