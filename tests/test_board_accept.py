@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from engine.states import TaskStatus
 from engine.store import TaskRecord
 from tests.support.board import FROZEN_NOW, stored_engine, wait_until
 from tests.support.repos import git
@@ -21,6 +22,7 @@ from tests.support.results import (
 from tui.app import TaskyardApp
 from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
 from tui.widgets.hunk_chooser import HunkChooser
+from tui.widgets.stream_note import StreamNote
 
 SIZE = (120, 40)
 TASK = "board001"
@@ -104,6 +106,22 @@ async def test_choose_hunks_accept_them_and_send_the_rest_back(tmp_path: Path) -
     quoted = prompts[0]
     assert "+line 15 changed" in quoted and "gone.txt" in quoted and "run.sh" in quoted
     assert "+line 3 changed" not in quoted and "brand new" not in quoted
+
+
+async def test_an_accept_through_the_engine_reaches_the_board_as_an_event(tmp_path: Path) -> None:
+    app, _ = board(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        app.board.open_task(TASK)
+        await pilot.pause()
+        await app.engine.accept(TASK)
+        table = app.board.table
+        await wait_until(
+            pilot, lambda: str(table.get_cell(TASK, "status")).startswith("✓ accepted"), "the row"
+        )
+        view = app.board.task_view(TASK)
+        assert view is not None and view.record.status is TaskStatus.ACCEPTED
+        notes = [str(note.render()) for note in view.query(StreamNote)]
+        assert any("· accepted" in note for note in notes)
 
 
 async def test_accept_onto_the_working_tree(tmp_path: Path) -> None:

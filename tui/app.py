@@ -15,6 +15,7 @@ from textual.screen import Screen
 
 from engine.api import Engine, TaskRequest
 from engine.events import TaskFinished
+from engine.states import TaskStatus
 from engine.store import TaskRecord
 from tui.bridge import EngineEvent, EventBridge, OutputBatch
 from tui.control_filter import ControlCharacterFilter
@@ -28,9 +29,9 @@ FULL_COLLECTION_EVERY = 1000
 """Middle-generation collections between two full ones (Python's default is 10)."""
 
 ATTENTION = {
-    "ready": ("information", "ready for review"),
-    "failed": ("error", "failed"),
-    "cancelled": ("warning", "cancelled"),
+    TaskStatus.READY: ("information", "ready for review"),
+    TaskStatus.FAILED: ("error", "failed"),
+    TaskStatus.CANCELLED: ("warning", "cancelled"),
 }
 
 
@@ -103,7 +104,9 @@ class TaskyardApp(App[None]):
         severity, outcome = ATTENTION.get(finished.status, ("information", finished.status))
         title = task_title(self.engine.task(finished.task_id).prompt)
         detail = (
-            f"\n{plain(finished.error)}" if finished.error and finished.status == "failed" else ""
+            f"\n{plain(finished.error)}"
+            if finished.error and finished.status == TaskStatus.FAILED
+            else ""
         )
         self.notify(
             f"{title}{detail}",

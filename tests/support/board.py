@@ -16,13 +16,13 @@ from engine.api import Engine
 from engine.config import Config
 from engine.events import AgentMessage, CommandFinished, CommandStarted, Event, TaskFinished
 from engine.paths import Paths
+from engine.states import TERMINAL
 from engine.store import CommandRecord, TaskRecord
 from sandboxes.fake import FakeBackend
 from tests.support.agent_script import TEST_COMMAND, chunk_ids
 from tests.support.model_server import Call, RecordedRequest, Reply, Step
 from tests.support.repos import FIX_PATCH
 from tui.bridge import EngineEvent
-from tui.widgets.task_stream import ENDINGS
 
 FROZEN_NOW = 1_767_225_600.0
 """2026-01-01 00:00 UTC: the clock of deterministic boards."""
@@ -97,7 +97,7 @@ def record_task_events(engine: Engine, record: TaskRecord) -> None:
             task_id=record.id, ts=record.updated - 1, text=record.final_message, turn=1
         )
         engine.store.record_event(answer)
-    if record.status in ENDINGS:
+    if record.status in TERMINAL:
         finished = TaskFinished(
             task_id=record.id,
             ts=record.updated,

@@ -26,7 +26,7 @@ from engine.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
-from engine.states import TERMINAL
+from engine.states import TERMINAL, TaskStatus
 from tui.commands.common import command_line, plural, print_json, with_engine
 from tui.commands.ranking import print_ranking
 from tui.present import plain
@@ -137,7 +137,7 @@ def report_ranking(engine: Engine, task_id: str, as_json: bool) -> None:
 
 def exit_code(finished: TaskFinished) -> int:
     """0 when the task is ready for review; else 1, with the reason on stderr."""
-    if finished.status == "ready":
+    if finished.status == TaskStatus.READY:
         return 0
     reason = f": {finished.error}" if finished.error else ""
     print(f"taskyard: task {finished.task_id} {finished.status}{reason}", file=sys.stderr)
@@ -250,5 +250,5 @@ class HumanPrinter:
         if usage:
             spent = f"{usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out"
             self._say(f"tokens: {spent}")
-        if event.status == "ready" and stats and not self.prefix:
+        if event.status == TaskStatus.READY and stats and not self.prefix:
             self._say(f"next: taskyard show {event.task_id} · taskyard apply {event.task_id}")

@@ -20,6 +20,7 @@ from engine.events import (
     TaskStatusChanged,
     TurnUsage,
 )
+from engine.states import REVIEWABLE, TaskStatus
 from engine.store import TaskRecord
 from tui.bridge import OutputBatch
 from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
@@ -34,7 +35,7 @@ from tui.screens.composer import ComposerDefaults, ComposerScreen
 from tui.screens.edit_accept import EditAcceptActions
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
-from tui.screens.task_actions import TaskChanged, pull_request_applies
+from tui.screens.task_actions import pull_request_applies
 from tui.widgets.attempts_panel import AttemptChosen
 from tui.widgets.board_header import BoardHeader
 from tui.widgets.hunk_chooser import HunkChooser
@@ -52,7 +53,11 @@ TICK_SECONDS = 0.125
 HOST_POLL_SECONDS = 1.0
 TAB_TITLE_WIDTH = 24
 RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished, PullRequestChanged)
-STATUS_MARKS = {"ready": "✓", "accepted": "✓", "pr-opened": "✓", "failed": "✗", "cancelled": "■"}
+STATUS_MARKS = {
+    **dict.fromkeys(REVIEWABLE, "✓"),
+    TaskStatus.FAILED: "✗",
+    TaskStatus.CANCELLED: "■",
+}
 DIALOG_KEYS = [
     ("Choosing changes", HunkChooser.BINDINGS),
     ("Accept", AcceptScreen.BINDINGS),
@@ -322,10 +327,6 @@ class BoardScreen(EditAcceptActions):
         board = self.query_one(f"#{BOARD_TAB}", TabPane)
         if self.focused is None or board not in self.focused.ancestors:
             self.table.focus()
-
-    @on(TaskChanged)
-    def task_changed(self, changed: TaskChanged) -> None:
-        self.refresh_task(changed.task_id)
 
     def action_filter(self) -> None:
         self.tabs.active = BOARD_TAB

@@ -53,14 +53,6 @@ def pull_request_notice(delivery: Delivery) -> str:
     return plain(notice)
 
 
-class TaskChanged(Message):
-    """A task's record changed outside the event stream (accepted, for one)."""
-
-    def __init__(self, task_id: str) -> None:
-        super().__init__()
-        self.task_id = task_id
-
-
 class AcceptRefused(Message):
     """Accepting was refused as unsafe; the person may confirm it."""
 
@@ -121,11 +113,10 @@ class TaskActions(Screen[None]):
         self,
         call: Awaitable[Result],
         describe: Callable[[Result], str] | None = None,
-        changed_task: str = "",
     ) -> None:
         """Await an engine call in a worker; notify its error or its description when done.
 
-        The worker touches no widget: a changed task is announced with a TaskChanged message.
+        The worker touches no widget: what the call changed reaches the board as events.
         """
 
         async def work() -> None:
@@ -136,8 +127,6 @@ class TaskActions(Screen[None]):
                 return
             if describe is not None:
                 self.notify(describe(result), markup=False)
-            if changed_task:
-                self.post_message(TaskChanged(changed_task))
 
         self.run_worker(work(), group="engine-calls")
 
@@ -202,7 +191,6 @@ class TaskActions(Screen[None]):
             if edited is not None:
                 edited.unlink(missing_ok=True)
             self.notify(accepted_notice(task_id, accepted), markup=False)
-            self.post_message(TaskChanged(task_id))
 
         self.run_worker(work(), group="engine-calls")
 
@@ -266,9 +254,7 @@ class TaskActions(Screen[None]):
         if task is None:
             return
         self.notify(f"Pushing {task.branch} and opening its pull request…", markup=False)
-        self.run_engine_call(
-            self.engine.open_pull_request(task.id), pull_request_notice, changed_task=task.id
-        )
+        self.run_engine_call(self.engine.open_pull_request(task.id), pull_request_notice)
 
     def action_cancel_task(self) -> None:
         task = self.current_task()

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from textual.content import Content
 from textual.widgets import Static
 
+from engine.states import TaskStatus
 from tui.widgets.task_row import TaskRow
 
-SHOWN_COUNTS = ("active", "ready", "failed")
+SHOWN_COUNTS = ("active", TaskStatus.READY, TaskStatus.FAILED)
 HOST_MARKS = {
     "connected": ("●", "$success"),
     "connecting": ("◌", "$warning"),

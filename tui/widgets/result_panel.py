@@ -14,7 +14,7 @@ from textual.widgets import Label, OptionList, Static
 from engine.api import EngineError
 from engine.evidence import CheckRun, Evidence
 from engine.patchset import FileDiff
-from engine.states import ACTIVE, TaskStatus
+from engine.states import ACTIVE
 from engine.store import TaskRecord
 from tui.commands.common import one_line
 from tui.present import plain
@@ -86,7 +86,7 @@ class ResultPanel(Horizontal):
     def show(self, record: TaskRecord, evidence: Evidence) -> None:
         """Redraw from the task's record and the evidence behind it."""
         self.record = record
-        running = TaskStatus(record.status) in ACTIVE
+        running = record.status in ACTIVE
         note = "The task is running: this is its result so far." if running else ""
         if record.pr_url and not running:
             note = f"Pull request #{record.pr_number}: {plain(record.pr_url)}"
@@ -104,7 +104,7 @@ class ResultPanel(Horizontal):
 
     def load_files(self, record: TaskRecord) -> None:
         """Read the result's files and hunks for the chooser, once per result."""
-        has_result = bool(record.result_bundle) and TaskStatus(record.status) not in ACTIVE
+        has_result = bool(record.result_bundle) and record.status not in ACTIVE
         self.set_class(not has_result, "-no-result")
         if not has_result and self.files_head is not None:
             self.files_head = None

@@ -5,11 +5,12 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from engine.states import REVIEWABLE, TaskStatus
 from engine.store import TaskRecord
 from tui.present import plain
 from tui.widgets.task_row import repo_name, task_title
 
-STATUS_STYLES = {"ready": "$success", "accepted": "$success", "failed": "$error"}
+STATUS_STYLES = {**dict.fromkeys(REVIEWABLE, "$success"), TaskStatus.FAILED: "$error"}
 
 
 class TaskHeader(Static):

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from rich.text import Text
 
 from engine.diffs import FileStat, diff_stat
-from engine.states import ACTIVE, TaskStatus
+from engine.states import ACTIVE, REVIEWABLE, TaskStatus
 from engine.store import TaskRecord
 from tui.present import plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
-STATUS_ORDER = [status.value for status in TaskStatus]
+STATUS_ORDER = list(TaskStatus)
 TITLE_WIDTH = 34
 REPO_WIDTH = 16
 NO_VALUE = "—"
@@ -115,7 +115,7 @@ class TaskRow:
 
     @property
     def is_active(self) -> bool:
-        return TaskStatus(self.record.status) in ACTIVE
+        return self.record.status in ACTIVE
 
     def elapsed(self, now: float) -> float:
         end = now if self.is_active else self.record.updated
@@ -154,9 +154,9 @@ class TaskRow:
         if self.is_active:
             spinner = SPINNER[int(now * 10) % len(SPINNER)]
             return Text(f"{spinner} {status} {elapsed}")
-        if status in ("ready", "accepted", "pr-opened"):
+        if status in REVIEWABLE:
             return Text.assemble(("✓ ", colours.success), status, (f" {elapsed}", "dim"))
-        if status == "failed":
+        if status == TaskStatus.FAILED:
             return Text.assemble((f"✗ {status}", colours.error), (f" {elapsed}", "dim"))
         return Text(f"■ {status} {elapsed}", style="dim")
 

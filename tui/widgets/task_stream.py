@@ -25,18 +25,17 @@ from engine.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
+from engine.states import TERMINAL, TaskStatus
 from engine.store import CommandRecord, TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.stream_note import StreamNote
 
 ReadOutput = Callable[[str], str]
-ENDINGS = ("ready", "failed", "cancelled")
-"""Statuses announced by the task.finished note rather than a status line."""
 
 
-def finished_note(status: str, error: str) -> StreamNote:
-    kind = "success" if status == "ready" else "failure"
+def finished_note(status: TaskStatus, error: str) -> StreamNote:
+    kind = "success" if status == TaskStatus.READY else "failure"
     return StreamNote(kind, f"Task {status}", error)
 
 
@@ -46,7 +45,7 @@ def note_for(event: Event) -> StreamNote | None:
         return StreamNote("agent", "Agent", event.text)
     if isinstance(event, FollowUpStarted):
         return StreamNote("prompt", "Follow-up", event.prompt)
-    if isinstance(event, TaskStatusChanged) and event.status not in ENDINGS:
+    if isinstance(event, TaskStatusChanged) and event.status not in TERMINAL:
         return StreamNote("status", f"· {event.status}", event.detail, inline=True)
     if isinstance(event, PatchApplied):
         label = "Patch applied" if event.ok else "Patch failed"

@@ -12,6 +12,7 @@ from textual.widgets import TabbedContent, TabPane
 from engine.api import Engine
 from engine.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
 from engine.patchset import FileDiff
+from engine.states import REVIEWABLE
 from engine.store import TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.attempts_panel import AttemptsPanel
@@ -22,7 +23,6 @@ from tui.widgets.task_stream import TaskStream
 LOG_PANE = "log"
 RESULT_PANE = "result"
 ATTEMPTS_PANE = "attempts"
-REVIEWABLE = ("ready", "accepted", "pr-opened")
 
 
 class TaskView(Vertical):
