@@ -383,6 +383,20 @@ class Store:
             "INSERT INTO conversation (task_id, item) VALUES (?, ?)", (task_id, json.dumps(item))
         )
 
+    def replace_conversation(self, task_id: str, items: list[dict[str, Any]]) -> None:
+        """Store `items` as the task's whole conversation, in one transaction."""
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("DELETE FROM conversation WHERE task_id = ?", (task_id,))
+            self._db.executemany(
+                "INSERT INTO conversation (task_id, item) VALUES (?, ?)",
+                [(task_id, json.dumps(item)) for item in items],
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def conversation(self, task_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT item FROM conversation WHERE task_id = ? ORDER BY seq", (task_id,)
