@@ -366,7 +366,7 @@ class Engine:
         if TaskStatus(task.status) in ACTIVE:
             raise EngineError(f"task {task.id} is still {task.status}: wait for it to finish")
         await self.wait(task.id)
-        if task.status == TaskStatus.CANCELLED.value or not task.sandbox_id:
+        if not task.sandbox_id:
             raise EngineError(f"task {task.id} has no sandbox to continue in: retry it instead")
         if not self._checked_out(task.id):
             raise EngineError(
