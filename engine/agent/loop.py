@@ -88,8 +88,9 @@ class AgentLoop:
         """Give every tool call left without a result an aborted one, in memory and stored."""
         repaired = answered(self.conversation)
         if repaired != self.conversation:
-            self.conversation[:] = repaired
-            self._store.replace_conversation(self.task_id, [item_to_dict(i) for i in repaired])
+            self.conversation = repaired
+            stored = [item_to_dict(item) for item in repaired]
+            self._store.replace_conversation(self.task_id, stored)
 
     def add(self, item: ConversationItem) -> None:
         self.conversation.append(item)

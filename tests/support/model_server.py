@@ -3,7 +3,8 @@
 Each POST to /v1/chat/completions or /v1/responses consumes one step of the script:
 a Reply (streamed or as JSON), a Fail (an HTTP error), a Stall (headers and one event,
 then silence), a Trickle (a text delta every few seconds, never finishing) or a callable
-that reads the RecordedRequest and returns one of those.
+that reads the RecordedRequest and returns one of those. A request carrying a tool call without
+its result is refused as the real APIs refuse it (HTTP 400, their error), consuming no step.
 
 Several agents at once (best-of-N) each play their own script when the server is given
 `conversations`: a request whose history holds no tool call opens the next conversation, and a
