@@ -7,7 +7,6 @@ into a background service later.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
 from engine.evidence import Evidence, evidence_for
 from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
 from engine.hosts import LOCAL, Host, HostError, HostSpec, host_specs
+from engine.lease import Lease, live_owners
 from engine.lifecycle import TaskLifecycle
 from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
@@ -77,20 +77,6 @@ def _new_task_id(store: Store) -> str:
             return task_id
 
 
-def _owner() -> str:
-    return str(os.getpid())
-
-
-def _owner_alive(owner: str) -> bool:
-    try:
-        os.kill(int(owner), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Engine:
     """Runs tasks in this process; everything is recorded in the store as it happens."""
 
@@ -109,6 +95,7 @@ class Engine:
         self.hosts = HostPool(self._hosts(backend))
         self._model = model
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._lease = Lease(self.store, busy=lambda: bool(self._running))
         self._mark_interrupted_tasks()
 
     def _hosts(self, backend: SandboxBackend | None) -> list[Host]:
@@ -162,10 +149,15 @@ class Engine:
         return self._model
 
     def _mark_interrupted_tasks(self) -> None:
-        """Tasks left active by a process that is gone are failed, with their record kept."""
+        """Tasks left active by an owner whose lease is stale are failed, with their record
+        kept."""
+        live = live_owners(self.store)
+        reason = (
+            "interrupted: the taskyard process running it stopped renewing its lease: "
+            "follow it up or retry it"
+        )
         for task in self.store.tasks_in(ACTIVE):
-            if not _owner_alive(task.owner):
-                reason = "interrupted: the taskyard process running it exited"
+            if task.owner not in live:
                 self.lifecycle.move(task.id, TaskStatus.FAILED, reason, error=reason)
 
     def image_for(self, request: TaskRequest) -> str:
@@ -245,7 +237,7 @@ class Engine:
             environment=request.environment,
             image=self.image_for(request),
             status=TaskStatus.QUEUED,
-            owner=_owner(),
+            owner=self._lease.claim(),
             host=request.host or "",
             group_id=group_id,
             attempt=attempt,
@@ -365,7 +357,7 @@ class Engine:
         if task.status in ACTIVE:
             raise EngineError(f"task {task.id} is still {task.status}: wait for it to finish")
         await self.wait(task.id)
-        if task.status == TaskStatus.CANCELLED or not task.sandbox_id:
+        if not task.sandbox_id:
             raise EngineError(f"task {task.id} has no sandbox to continue in: retry it instead")
         if not self._checked_out(task.id):
             raise EngineError(
@@ -376,7 +368,7 @@ class Engine:
             self.model  # noqa: B018
         except ModelError as error:
             raise EngineError(str(error)) from None
-        self.store.update_task(task.id, owner=_owner())
+        self.store.update_task(task.id, owner=self._lease.claim())
         self._start(self.task(task.id), follow_up=prompt)
         return self.task(task.id)
 
@@ -578,6 +570,7 @@ class Engine:
         for job in list(self._running.values()):
             job.cancel()
         await asyncio.gather(*self._running.values(), return_exceptions=True)
+        await self._lease.release()
         if self._model is not None:
             await self._model.aclose()
         await self.hosts.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import posixpath
 import traceback
@@ -105,6 +106,12 @@ class RunContext:
 
 def branch_name(task_id: str) -> str:
     return f"taskyard/{task_id}"
+
+
+def container_name(state_dir: Path, task_id: str) -> str:
+    """The task's container name, unique per store since one Docker engine may serve several."""
+    store_tag = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:8]
+    return f"taskyard-{store_tag}-{task_id}"
 
 
 DEFAULT_ENV = {"PYTHONDONTWRITEBYTECODE": "1"}
@@ -324,7 +331,7 @@ class TaskRun:
             cpus=settings.cpus,
             disk=settings.disk,
             runtime=settings.runtime,
-            name=f"taskyard-{self.task.id}",
+            name=container_name(self.ctx.paths.state_dir, self.task.id),
         )
 
     async def _disk_limited(self, work: Coroutine[Any, Any, T]) -> T:

@@ -37,7 +37,7 @@ _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.RUNNING: frozenset({TaskStatus.READY, TaskStatus.FAILED, TaskStatus.CANCELLED}),
     TaskStatus.READY: frozenset({TaskStatus.ACCEPTED, TaskStatus.PR_OPENED, TaskStatus.RUNNING}),
     TaskStatus.FAILED: frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING}),
-    TaskStatus.CANCELLED: frozenset({TaskStatus.QUEUED}),
+    TaskStatus.CANCELLED: frozenset({TaskStatus.QUEUED, TaskStatus.RUNNING}),
     TaskStatus.ACCEPTED: frozenset({TaskStatus.RUNNING, TaskStatus.PR_OPENED}),
     TaskStatus.PR_OPENED: frozenset({TaskStatus.RUNNING, TaskStatus.ACCEPTED}),
 }

@@ -76,6 +76,10 @@ CREATE TABLE IF NOT EXISTS turns (
     cached_tokens INTEGER NOT NULL,
     PRIMARY KEY (task_id, turn)
 );
+CREATE TABLE IF NOT EXISTS owners (
+    id TEXT PRIMARY KEY,
+    heartbeat REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS conversation (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     task_id TEXT NOT NULL,
@@ -402,6 +406,36 @@ class Store:
         self._db.execute(
             "INSERT INTO conversation (task_id, item) VALUES (?, ?)", (task_id, json.dumps(item))
         )
+
+    def renew_lease(self, owner: str, heartbeat: float) -> None:
+        """Record `heartbeat` as the latest sign of life of `owner`."""
+        self._db.execute(
+            "INSERT INTO owners (id, heartbeat) VALUES (?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
+            (owner, heartbeat),
+        )
+
+    def drop_lease(self, owner: str) -> None:
+        self._db.execute("DELETE FROM owners WHERE id = ?", (owner,))
+
+    def owners_renewed_since(self, since: float) -> set[str]:
+        """The owners whose last heartbeat is at or after `since`."""
+        rows = self._db.execute("SELECT id FROM owners WHERE heartbeat >= ?", (since,))
+        return {row["id"] for row in rows.fetchall()}
+
+    def replace_conversation(self, task_id: str, items: list[dict[str, Any]]) -> None:
+        """Store `items` as the task's whole conversation, in one transaction."""
+        self._db.execute("BEGIN")
+        try:
+            self._db.execute("DELETE FROM conversation WHERE task_id = ?", (task_id,))
+            self._db.executemany(
+                "INSERT INTO conversation (task_id, item) VALUES (?, ?)",
+                [(task_id, json.dumps(item)) for item in items],
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def conversation(self, task_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute(

@@ -52,11 +52,14 @@ async def test_followup_refuses_unknown_empty_running_and_sandboxless_tasks(
         run_taskyard("followup", "bbbb0002", "more", env=env),
         "task bbbb0002 is still running: wait for it to finish",
     )
-    for task_id in ("cccc0003", "dddd0004"):
-        assert_refused(
-            run_taskyard("followup", task_id, "more", env=env),
-            f"task {task_id} has no sandbox to continue in: retry it instead",
-        )
+    assert_refused(
+        run_taskyard("followup", "cccc0003", "more", env=env),
+        "task cccc0003 never got a checkout of its repository",
+    )
+    assert_refused(
+        run_taskyard("followup", "dddd0004", "more", env=env),
+        "task dddd0004 has no sandbox to continue in: retry it instead",
+    )
     del env["OPENAI_API_KEY"]
     assert_refused(run_taskyard("followup", "aaaa0001", "more", env=env), "OPENAI_API_KEY")
 

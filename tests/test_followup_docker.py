@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.agent.repair import ABORTED_RESULT
 from engine.api import EngineError, TaskRequest
 from engine.bus import Subscription
 from engine.events import Event
@@ -90,4 +91,33 @@ async def test_retry_archive_and_follow_up_refusals(tmp_path: Path) -> None:
     assert final.prompt == "look" and final.status == "ready"
     assert final.final_message == "retried"
     assert engine.environments() == ["default"]
+    await engine.close()
+
+
+async def test_a_task_cancelled_mid_command_can_be_followed_up(tmp_path: Path) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    script = [
+        Reply(tool_calls=[Call("shell", {"command": ["sleep", "600"]})]),
+        Reply(tool_calls=[Call("apply_patch", {"input": FIX_PATCH})]),
+        Reply(text="fixed add after the cancel"),
+    ]
+    with ScriptedModelServer(script) as server:
+        engine = scripted_engine(tmp_path / "home", server)
+        subscription = engine.subscribe()
+        first = await engine.submit(TaskRequest(prompt="fix add", repo=str(repo)))
+        async for event in subscription:
+            if event.type == "command.started" and event.phase == "agent":
+                break
+        subscription.close()
+        await engine.cancel(first.id)
+        cancelled = engine.task(first.id)
+        await engine.follow_up(first.id, "go on without waiting")
+        done = await engine.wait(first.id)
+        follow_up_request = server.requests[1]
+    assert cancelled.status == "cancelled"
+    assert done.status == "ready" and done.final_message == "fixed add after the cancel"
+    assert done.sandbox_id == cancelled.sandbox_id and done.branch == cancelled.branch
+    assert "+    return a + b" in done.diff
+    assert follow_up_request.tool_outputs() == [ABORTED_RESULT]
+    assert follow_up_request.last_user_text() == "go on without waiting"
     await engine.close()

@@ -1,8 +1,9 @@
-"""The store records before it publishes, and keeps what a dead process left behind."""
+"""The store records before it publishes, and keeps what an owner whose lease expired left."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from engine.api import Engine
 from engine.bus import EventBus
 from engine.config import Config
 from engine.events import CommandStarted, OutputChunk, TaskStatusChanged, event_from_dict
+from engine.lease import LEASE_SECONDS, Lease
 from engine.paths import Paths
 from engine.store import Store, TaskRecord
 
@@ -63,14 +65,61 @@ def test_reopening_keeps_everything(tmp_path: Path) -> None:
     assert again.turns("abc")[0]["input_tokens"] == 3
 
 
-def test_tasks_of_a_dead_process_are_marked_interrupted(tmp_path: Path) -> None:
-    paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state").ensure()
-    store = Store(paths.database)
-    store.insert_task(record("dead", "running", "999999999"))
-    store.insert_task(record("done", "ready", "999999999"))
+def reopened(paths: Paths, *records: TaskRecord, leases: dict[str, float]) -> Engine:
+    """An Engine opened on a store holding `records` and the owners' last heartbeats."""
+    store = Store(paths.ensure().database)
+    for owner, heartbeat in leases.items():
+        store.renew_lease(owner, heartbeat)
+    for task in records:
+        store.insert_task(task)
     store.close()
-    engine = Engine(paths, Config())
+    return Engine(paths, Config())
+
+
+async def test_a_task_whose_owner_holds_a_live_lease_is_left_alone(tmp_path: Path) -> None:
+    paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
+    engine = reopened(paths, record("live", "running", "other"), leases={"other": time.time()})
+    assert engine.task("live").status == "running"
+    await engine.close()
+
+
+async def test_a_task_whose_owner_lease_is_stale_is_marked_interrupted(tmp_path: Path) -> None:
+    paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
+    stale = time.time() - LEASE_SECONDS - 1
+    tasks = [record("dead", "running", "gone"), record("done", "ready", "gone")]
+    engine = reopened(paths, *tasks, leases={"gone": stale})
     dead = engine.task("dead")
-    assert dead.status == "failed" and "interrupted" in dead.error
+    assert dead.status == "failed" and dead.error.startswith("interrupted: ")
+    assert "follow it up or retry it" in dead.error
     assert engine.task("done").status == "ready"
-    asyncio.run(engine.close())
+    await engine.close()
+
+
+async def test_a_reused_pid_cannot_keep_a_dead_task_alive(tmp_path: Path) -> None:
+    paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
+    engine = reopened(paths, record("old", "running", str(os.getpid())), leases={})
+    assert engine.task("old").status == "failed"
+    await engine.close()
+
+
+async def test_a_lease_is_renewed_while_its_engine_is_busy(tmp_path: Path) -> None:
+    store = Store(tmp_path / "db.sqlite")
+    checks: list[float] = []
+    renewed_since_check: list[set[str]] = []
+    idle = asyncio.Event()
+
+    def busy() -> bool:
+        if checks:
+            renewed_since_check.append(store.owners_renewed_since(checks[-1]))
+        checks.append(time.time())
+        if len(checks) < 3:
+            return True
+        idle.set()
+        return False
+
+    lease = Lease(store, busy, interval=0.001)
+    owner = lease.claim()
+    await asyncio.wait_for(idle.wait(), 5)
+    assert renewed_since_check == [{owner}, {owner}]
+    await lease.release()
+    assert store.owners_renewed_since(0) == set()

@@ -228,3 +228,23 @@ async def test_unknown_image_fails_with_a_hint(tmp_path: Path, repo: Path) -> No
         "no-such-image" in outcome.record.error and "taskyard image build" in outcome.record.error
     )
     await outcome.engine.close()
+
+
+async def test_another_engine_on_the_store_leaves_a_running_task_to_its_owner(
+    tmp_path: Path, repo: Path
+) -> None:
+    script = [Reply(tool_calls=[Call("shell", {"command": ["sleep", "600"]})])]
+    with ScriptedModelServer(script) as server:
+        owner = scripted_engine(tmp_path / "home", server)
+        subscription = owner.subscribe()
+        task = await owner.submit(TaskRequest(prompt="wait", repo=str(repo)))
+        async for event in subscription:
+            if event.type == "command.started" and event.phase == "agent":
+                break
+        subscription.close()
+        onlooker = scripted_engine(tmp_path / "home", server)
+        seen = onlooker.task(task.id)
+        await onlooker.close()
+        await owner.cancel(task.id)
+        await owner.close()
+    assert seen.status == "running" and seen.error == ""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.agent.repair import answered
 from engine.agent.tools import ToolBox, without_oversized_arguments
 from engine.events import AgentMessage, Event, ModelRetry, TurnUsage
 from engine.models.base import (
@@ -81,6 +82,15 @@ class AgentLoop:
         self.conversation = conversation
         self.turn = turn
         self.usage = Usage()
+        self._answer_unanswered_calls()
+
+    def _answer_unanswered_calls(self) -> None:
+        """Give every tool call left without a result an aborted one, in memory and stored."""
+        repaired = answered(self.conversation)
+        if repaired != self.conversation:
+            self.conversation = repaired
+            stored = [item_to_dict(item) for item in repaired]
+            self._store.replace_conversation(self.task_id, stored)
 
     def add(self, item: ConversationItem) -> None:
         self.conversation.append(item)

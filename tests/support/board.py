@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,9 @@ from tests.support.repos import FIX_PATCH
 from tui.bridge import EngineEvent
 
 FROZEN_NOW = 1_767_225_600.0
+TEST_OWNER = "tests"
+"""The owner of stored tasks, whose lease is renewed ahead by TEST_LEASE_SECONDS."""
+TEST_LEASE_SECONDS = 3600.0
 """2026-01-01 00:00 UTC: the clock of deterministic boards."""
 
 CALC_DIFF = (
@@ -68,7 +70,8 @@ def stored_engine(home: Path, **config: Any) -> Engine:
 
 
 def store_task(engine: Engine, task_id: str, **fields: Any) -> TaskRecord:
-    """Insert a task record as if it had run; owned by this process so it stays as given."""
+    """Insert a task record as if it had run; its owner's lease stays live through the test, so
+    another engine on the store leaves it as given."""
     values: dict[str, Any] = {
         "id": task_id,
         "created": FROZEN_NOW - 600,
@@ -80,11 +83,12 @@ def store_task(engine: Engine, task_id: str, **fields: Any) -> TaskRecord:
         "environment": "default",
         "image": "taskyard-sandbox:latest",
         "status": "ready",
-        "owner": str(os.getpid()),
+        "owner": TEST_OWNER,
         "host": "local",
         **fields,
     }
     record = TaskRecord(**values)
+    engine.store.renew_lease(TEST_OWNER, time.time() + TEST_LEASE_SECONDS)
     engine.store.insert_task(record)
     record_task_events(engine, record)
     return record

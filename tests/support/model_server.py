@@ -3,7 +3,8 @@
 Each POST to /v1/chat/completions or /v1/responses consumes one step of the script:
 a Reply (streamed or as JSON), a Fail (an HTTP error), a Stall (headers and one event,
 then silence), a Trickle (a text delta every few seconds, never finishing) or a callable
-that reads the RecordedRequest and returns one of those.
+that reads the RecordedRequest and returns one of those. A request carrying a tool call without
+its result is refused as the real APIs refuse it (HTTP 400, their error), consuming no step.
 
 Several agents at once (best-of-N) each play their own script when the server is given
 `conversations`: a request whose history holds no tool call opens the next conversation, and a
@@ -72,6 +73,7 @@ class Fail:
     status: int
     retry_after: float | None = None
     message: str = "scripted failure"
+    param: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,23 @@ class RecordedRequest:
             return {call_id for call_id in calls + results if call_id}
         return {str(item["call_id"]) for item in self.items() if item.get("call_id")}
 
+    def unanswered_call(self) -> Fail | None:
+        """The 400 the real API answers to a tool call without its result; None when every
+        call has one."""
+        if self.wire_api == "chat":
+            return chat_unanswered_call(self.items())
+        items = self.items()
+        outputs = {
+            item.get("call_id") for item in items if item.get("type") == "function_call_output"
+        }
+        calls = [item.get("call_id") for item in items if item.get("type") == "function_call"]
+        missing = [call_id for call_id in calls if call_id not in outputs]
+        if not missing:
+            return None
+        return Fail(
+            400, message=f"No tool output found for function call {missing[0]}.", param="input"
+        )
+
     def last_user_text(self) -> str | None:
         users = [item for item in self.items() if item.get("role") == "user"]
         return content_text(users[-1].get("content")) if users else None
@@ -147,6 +166,27 @@ class Conversation:
     call_ids: set[str] = field(default_factory=set)
 
 
+def chat_unanswered_call(messages: list[dict[str, Any]]) -> Fail | None:
+    """Chat Completions' 400 for an assistant tool call not followed by its tool message."""
+    for index, message in enumerate(messages):
+        following = messages[index + 1 :]
+        replies = list(itertools.takewhile(lambda m: m.get("role") == "tool", following))
+        answered = {reply.get("tool_call_id") for reply in replies}
+        calls = [call.get("id") for call in message.get("tool_calls") or []]
+        missing = [str(call_id) for call_id in calls if call_id not in answered]
+        if missing:
+            return Fail(
+                400,
+                message=(
+                    "An assistant message with 'tool_calls' must be followed by tool messages "
+                    "responding to each 'tool_call_id'. The following tool_call_ids did not "
+                    f"have response messages: {', '.join(missing)}"
+                ),
+                param=f"messages.[{index + 1 + len(replies)}].role",
+            )
+    return None
+
+
 def content_text(content: Any) -> str:
     """Text of a message content: a string or a list of text parts."""
     if isinstance(content, str):
@@ -161,14 +201,14 @@ def pieces(text: str) -> list[str]:
     return [text[start : start + size] for start in range(0, len(text), size)]
 
 
-def error_body(status: int, message: str) -> dict[str, Any]:
+def error_body(status: int, message: str, param: str | None = None) -> dict[str, Any]:
     if status == 429:
         kind, code = "requests", "rate_limit_exceeded"
     elif status >= 500:
         kind, code = "server_error", "server_error"
     else:
         kind, code = "invalid_request_error", None
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 class ChatWire:
@@ -363,6 +403,9 @@ class ScriptedModelServer:
     ) -> None:
         self.max_stall = max_stall
         self.step_errors: list[BaseException] = []
+        self.rejections: list[str] = []
+        """Why requests were refused as the real APIs refuse them (a tool call without its
+        result); leaving the context raises AssertionError unless this was emptied."""
         self._script: deque[Step] = deque(script)
         self._unopened = deque(Conversation(deque(steps)) for steps in conversations)
         self._conversations: list[Conversation] = []
@@ -422,11 +465,18 @@ class ScriptedModelServer:
         self.stop()
         if exc_type is None and self.step_errors:
             raise AssertionError("a script step raised") from self.step_errors[0]
+        if exc_type is None and self.rejections:
+            raise AssertionError(f"a model request was refused: {self.rejections[0]}")
 
     def take_step(self, request: RecordedRequest) -> Outcome:
-        """Record the request and resolve the next step; a 500 Fail when none is left."""
+        """Record the request and resolve the next step; a 500 Fail when none is left, and a
+        400 Fail, consuming no step, when it carries a tool call without its result."""
         with self._lock:
             self._requests.append(request)
+            unanswered = request.unanswered_call()
+            if unanswered is not None:
+                self.rejections.append(unanswered.message)
+                return unanswered
             number = len(self._requests)
             conversation = self._conversation(request)
             steps = self._script if conversation is None else conversation.steps
@@ -554,7 +604,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_failure(self, fail: Fail) -> None:
         headers = {} if fail.retry_after is None else {"Retry-After": f"{fail.retry_after:g}"}
-        self.send_json(fail.status, error_body(fail.status, fail.message), headers)
+        self.send_json(fail.status, error_body(fail.status, fail.message, fail.param), headers)
 
     def send_stall(self, request: RecordedRequest, stall: Stall) -> None:
         empty = Reply()
