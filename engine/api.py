@@ -30,6 +30,7 @@ from engine.delivery import (
 from engine.errors import EngineError
 from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
 from engine.evidence import Evidence, evidence_for
+from engine.gc import GarbageCollector, GcReport
 from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
 from engine.hosts import LOCAL, Host, HostError, HostSpec, host_specs
 from engine.lease import Lease, live_owners
@@ -564,6 +565,14 @@ class Engine:
         except SandboxError as error:
             raise EngineError(str(error)) from None
         return tag
+
+    async def collect_garbage(self, dry_run: bool = False, with_files: bool = False) -> GcReport:
+        """Remove, on every reachable host, the containers of tasks ended more than [gc]
+        keep_hours ago, of archived tasks, and of no task in this store; with `with_files`,
+        archived tasks' logs and result bundles too. Active tasks are never touched; with
+        `dry_run` nothing is removed and the report says what would be."""
+        collector = GarbageCollector(self.store, self.paths, self.hosts, self.config.gc.keep_hours)
+        return await collector.collect(dry_run, with_files)
 
     async def close(self) -> None:
         """Cancel tasks still running (they are recorded as cancelled) and close the store."""

@@ -110,6 +110,12 @@ class SandboxSettings(_Section):
         return text
 
 
+class GcSettings(_Section):
+    keep_hours: float = Field(default=24.0, gt=0)
+    """Hours a finished task's container is kept for follow-ups before `taskyard gc` removes
+    it; an archived task's goes at once, an active task's never."""
+
+
 class Environment(_Section):
     image: str | None = None
     """Image for this environment; the sandbox default when unset."""
@@ -240,6 +246,8 @@ class Config(_Section):
     """Limits of the agent loop."""
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     """Sandbox defaults."""
+    gc: GcSettings = Field(default_factory=GcSettings)
+    """What `taskyard gc` keeps: [gc]."""
     environments: dict[str, Environment] = Field(default_factory=dict)
     """Named environments: [environments.NAME]."""
     keymap: dict[str, str] = Field(default_factory=dict)

@@ -51,6 +51,7 @@ def test_environments_and_env_overrides(
         ("[agent]\nmax_turns = 0", "key `agent.max_turns`"),
         ("[sandbox]\nunknown = 1", "key `sandbox.unknown`"),
         ('[environments.x]\nnetwork = "maybe"', "key `environments.x.network`"),
+        ("[gc]\nkeep_hours = 0", "key `gc.keep_hours`"),
     ],
 )
 def test_bad_config_names_file_and_key(text: str, needle: str) -> None:
@@ -98,3 +99,8 @@ def test_memory_lots_is_a_config_error_naming_the_file_and_key(
 def test_sizes_in_docker_syntax_are_accepted(text: str) -> None:
     config = parse_config(f'[sandbox]\nmemory = "{text}"\ndisk = "{text}"', Path("c.toml"))
     assert (config.sandbox.memory, config.sandbox.disk) == (text, text)
+
+
+def test_gc_keeps_finished_containers_a_day_unless_configured() -> None:
+    assert parse_config("", Path("c.toml")).gc.keep_hours == 24
+    assert parse_config("[gc]\nkeep_hours = 2.5", Path("c.toml")).gc.keep_hours == 2.5

@@ -7,12 +7,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tui.commands import apply, apply_patch, followup, hosts, image, pr, run, show, tasks
+from tui.commands import apply, apply_patch, followup, gc, hosts, image, pr, run, show, tasks
 from tui.commands.common import fail, with_engine
 from tui.last_resort import end_quietly_on_broken_pipe, report_internal_error
 from tui.present import terminal_output
 
-SUBCOMMANDS = (run, followup, tasks, show, apply, pr, hosts, image, apply_patch)
+SUBCOMMANDS = (run, followup, tasks, show, apply, pr, hosts, image, gc, apply_patch)
 
 
 def build_parser() -> argparse.ArgumentParser:
