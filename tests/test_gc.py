@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine.api import Engine
+from engine.config import Config
 from engine.gc import (
     HOME_LABEL,
     TASK_LABEL,
@@ -18,6 +21,9 @@ from engine.gc import (
 from engine.paths import Paths
 from engine.states import ACTIVE, TERMINAL, TaskStatus
 from engine.store import TaskRecord
+from sandboxes.base import SandboxSpec
+from sandboxes.fake import FakeBackend, FakeSandbox
+from tests.support.board import store_task
 
 NOW = 1_767_225_600.0
 HOUR = 3600.0
@@ -121,3 +127,51 @@ def test_only_archived_inactive_tasks_lose_their_logs_and_bundle(tmp_path: Path)
         ("archived", "logs", paths.logs_dir / "archived", 100),
         ("archived", "bundle", paths.results_dir / "archived.bundle", 30),
     ]
+
+
+class FollowUpOnFirstAttach(FakeBackend):
+    """A fake host on which `follow_up()` runs when gc attaches its first sandbox, as if a
+    follow-up of another task started meanwhile."""
+
+    def __init__(self, base_dir: Path) -> None:
+        super().__init__(base_dir)
+        self.follow_up: Callable[[], None] | None = None
+
+    async def attach(self, sandbox_id: str) -> FakeSandbox:
+        follow_up, self.follow_up = self.follow_up, None
+        if follow_up is not None:
+            follow_up()
+        return await super().attach(sandbox_id)
+
+
+async def archived_pair(tmp_path: Path) -> tuple[Engine, FollowUpOnFirstAttach, list[str]]:
+    """An engine on a fake host with two archived ready tasks, each with its sandbox."""
+    (tmp_path / "sandboxes").mkdir()
+    backend = FollowUpOnFirstAttach(tmp_path / "sandboxes")
+    paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
+    engine = Engine(paths, Config(), backend=backend)
+    ids = []
+    for task_id in ("aaaa0001", "bbbb0002"):
+        store_task(engine, task_id, archived=True)
+        labels = {TASK_LABEL: task_id, HOME_LABEL: str(paths.state_dir)}
+        ids.append((await backend.create(SandboxSpec("debian:bookworm-slim", labels))).id)
+    return engine, backend, ids
+
+
+async def test_a_dry_run_measures_and_removes_nothing(tmp_path: Path) -> None:
+    engine, backend, ids = await archived_pair(tmp_path)
+    await (await backend.attach(ids[0])).write_file("/workspace/blob", b"x" * 2048)
+    report = await engine.collect_garbage(dry_run=True)
+    assert [(c.container_id, c.size) for c in report.containers] == [(ids[0], 2048), (ids[1], 0)]
+    assert report.freed == 2048
+    assert [info.id for info in await backend.list()] == ids
+    await engine.close()
+
+
+async def test_a_task_that_becomes_active_during_gc_keeps_its_container(tmp_path: Path) -> None:
+    engine, backend, ids = await archived_pair(tmp_path)
+    backend.follow_up = lambda: engine.lifecycle.move("bbbb0002", TaskStatus.RUNNING)
+    report = await engine.collect_garbage()
+    assert [c.task_id for c in report.containers] == ["aaaa0001"]
+    assert [info.id for info in await backend.list()] == [ids[1]]
+    await engine.close()
