@@ -27,6 +27,7 @@ from engine.events import (
     SourcePrepared,
     TaskFinished,
 )
+from engine.gc import HOME_LABEL, TASK_LABEL
 from engine.host_result import cached_result
 from engine.hosts import LOCAL, HostError
 from engine.layout import CA_DIR, INBOX_DIR, REPO_DIR
@@ -320,8 +321,8 @@ class TaskRun:
             image=self.task.image,
             labels={
                 MANAGED_LABEL: "true",
-                "dev.taskyard.task": self.task.id,
-                "dev.taskyard.home": str(self.ctx.paths.state_dir),
+                TASK_LABEL: self.task.id,
+                HOME_LABEL: str(self.ctx.paths.state_dir),
                 "dev.taskyard.mode": self.task.mode,
             },
             env=sandbox_env(self.environment),
