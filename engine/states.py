@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from engine.errors import EngineError
+
 
 class TaskStatus(StrEnum):
     """A task's status; its value is what the store and the events hold."""
@@ -43,11 +45,14 @@ _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
 }
 
 
-class InvalidTransition(Exception):
-    """A status change that the state machine does not allow."""
+class InvalidTransition(EngineError):
+    """A status change that the state machine does not allow (the task changed meanwhile)."""
 
 
 def check_transition(current: TaskStatus, new: TaskStatus) -> None:
     """Raise InvalidTransition unless current -> new is allowed."""
     if new not in _ALLOWED[current]:
-        raise InvalidTransition(f"a task cannot go from {current} to {new}")
+        raise InvalidTransition(
+            f"a task cannot go from {current} to {new}: it changed meanwhile; "
+            "look at it again (`taskyard show`)"
+        )

@@ -12,6 +12,7 @@ from engine.api import Engine
 from engine.bus import EventBus
 from engine.config import Config
 from engine.delivery import Delivery, record_delivery
+from engine.errors import EngineError
 from engine.events import Event, TaskStatusChanged, event_from_dict
 from engine.lifecycle import TaskLifecycle
 from engine.paths import Paths
@@ -52,8 +53,9 @@ def test_an_allowed_transition_is_written_then_announced(tmp_path: Path) -> None
 
 def test_a_refused_transition_raises_and_changes_nothing(tmp_path: Path) -> None:
     store, bus = store_with(tmp_path, "queued")
-    with pytest.raises(InvalidTransition, match="from queued to accepted"):
+    with pytest.raises(InvalidTransition, match="from queued to accepted") as refused:
         TaskLifecycle(store, bus).move("t1", TaskStatus.ACCEPTED)
+    assert isinstance(refused.value, EngineError) and "taskyard show" in str(refused.value)
     task = store.get_task("t1")
     assert task is not None and task.status is TaskStatus.QUEUED
     assert stored_changes(store, "t1") == []
