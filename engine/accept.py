@@ -18,6 +18,7 @@ from engine.choice import Choice, choose, covers_all
 from engine.errors import EngineError
 from engine.host_result import (
     HostResult,
+    cached_diff,
     cached_result,
     check_delivery,
     squash_message,
@@ -103,7 +104,10 @@ def read_result(task: TaskRecord, cache_dir: Path) -> HostResult:
 
 def result_files(task: TaskRecord, cache_dir: Path) -> list[FileDiff]:
     """The files and hunks of the task's result, as accepting it sees them."""
-    return _files(read_result(task, cache_dir).diff, task)
+    try:
+        return _files(cached_diff(task, cache_dir, _bundle(task)), task)
+    except gitops.GitError as error:
+        raise EngineError(str(error)) from None
 
 
 def chosen_patch(task: TaskRecord, files: list[FileDiff], choice: Choice) -> str:

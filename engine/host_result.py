@@ -71,8 +71,7 @@ def read_result(
 ) -> HostResult:
     """Verify `bundle` against `repo` (which holds base_sha), fetch its objects there, and
     compute the result of the task's `branch`, every commit checked."""
-    top, head = gitops.fetch_result(repo, bundle, branch, base_sha)
-    diff = gitops.result_diff(top, base_sha, head)
+    top, head, diff = _verified_diff(repo, bundle, branch, base_sha)
     history = gitops.commits_between(top, base_sha, head)
     unsafe = [found for commit, parent in history for found in _unsafe(top, parent, commit)]
     redactor = Redactor(secrets)
@@ -81,12 +80,25 @@ def read_result(
     return HostResult(head, diff, commits, tuple(unsafe), tuple(leaks))
 
 
+def _verified_diff(repo: Path, bundle: Path, branch: str, base_sha: str) -> tuple[Path, str, str]:
+    """(top level, head, diff) of the verified bundle's `branch`, its objects fetched into repo."""
+    top, head = gitops.fetch_result(repo, bundle, branch, base_sha)
+    return top, head, gitops.result_diff(top, base_sha, head)
+
+
 def cached_result(
     task: TaskRecord, cache_dir: Path, bundle: Path, secrets: Sequence[Secret] = ()
 ) -> HostResult:
     """`read_result` of a task, computed in its source's cache."""
     with gitops.source_cache(task.repo, cache_dir, task.base_sha) as cache:
         return read_result(cache, bundle, task.branch, task.base_sha, secrets)
+
+
+def cached_diff(task: TaskRecord, cache_dir: Path, bundle: Path) -> str:
+    """The diff of a task's verified result alone (its commits not checked), in its source's
+    cache: what showing the result's files needs."""
+    with gitops.source_cache(task.repo, cache_dir, task.base_sha) as cache:
+        return _verified_diff(cache, bundle, task.branch, task.base_sha)[2]
 
 
 def _unsafe(repo: Path, parent: str, commit: str) -> Iterator[Finding]:

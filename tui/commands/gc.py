@@ -9,7 +9,6 @@ import sys
 from engine.api import Engine
 from engine.gc import ContainerRemoval, FileRemoval, GcReport
 from tui.commands.common import with_engine
-from tui.present import plain
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,22 +50,22 @@ def container_line(container: ContainerRemoval) -> str:
     """host, short id, task (or orphan), reason and size of one container."""
     owner = "orphan" if container.orphan else container.task_id
     return (
-        f"container {plain(container.host)} {container.container_id[:12]} {plain(owner)} "
+        f"container {container.host} {container.container_id[:12]} {owner} "
         f"({container.reason}) {size_text(container.size)}"
     )
 
 
 def file_line(file: FileRemoval) -> str:
     """The kind, task, path and size of one removed file or directory."""
-    return f"{file.kind} of {file.task_id} {plain(str(file.path))} {size_text(file.size)}"
+    return f"{file.kind} of {file.task_id} {file.path} {size_text(file.size)}"
 
 
 def print_problems(report: GcReport) -> None:
     """Hosts skipped and removals that failed, on stderr."""
     for host in report.skipped_hosts:
-        print(f"taskyard: skipped host {plain(host.name)}: {plain(host.reason)}", file=sys.stderr)
+        print(f"taskyard: skipped host {host.name}: {host.reason}", file=sys.stderr)
     for failure in report.failures:
-        print(f"taskyard: could not remove {plain(failure)}", file=sys.stderr)
+        print(f"taskyard: could not remove {failure}", file=sys.stderr)
 
 
 def size_text(size: int) -> str:
