@@ -10,9 +10,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from engine import accept, gitops
 from engine.accept import Accepted, AcceptRequest
@@ -41,6 +39,7 @@ from engine.patchset import FileDiff
 from engine.paths import Paths, default_paths
 from engine.pool import HostPool
 from engine.ranking import RankedAttempt, rank_attempts
+from engine.requests import MAX_ATTEMPTS, TaskRequest
 from engine.runner import RunContext, TaskRun, runtime_missing
 from engine.secret_refs import SecretReferenceError, resolve_secrets
 from engine.secret_values import Secret
@@ -48,27 +47,8 @@ from engine.states import ACTIVE, TaskStatus
 from engine.store import CommandRecord, Store, TaskRecord
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 
-Mode = Literal["code", "ask"]
-MAX_ATTEMPTS = 4
-"""The most attempts one request may run in parallel (best-of-N)."""
 MIN_ID_PREFIX = 4
 """The fewest characters of a task id that name it, unless the id itself is shorter."""
-
-
-@dataclass(frozen=True)
-class TaskRequest:
-    """What a person asks for: a prompt, a repository at a ref, an environment and a mode."""
-
-    prompt: str
-    repo: str = "."
-    ref: str | None = None
-    environment: str = "default"
-    mode: Mode = "code"
-    image: str | None = None
-    host: str | None = None
-    """The host the task must run on; any host with a free slot when None."""
-    attempts: int = 1
-    """How many attempts of the task run in parallel, each in its own sandbox (1 to 4)."""
 
 
 def _new_task_id(store: Store) -> str:
@@ -426,6 +406,15 @@ class Engine:
             raise EngineError(f"task {task_id} is not running in this process")
         job.cancel()
         await asyncio.gather(job, return_exceptions=True)
+
+    def running_tasks(self) -> list[str]:
+        """Ids of the tasks this engine is running now."""
+        return list(self._running)
+
+    def abandon(self) -> None:
+        """Give up this engine's tasks without ending them: its lease is dropped, so the next
+        engine to open the store takes them up where they are (the process exits next)."""
+        self._lease.drop()
 
     def task(self, task_id: str) -> TaskRecord:
         """A task by id, or by an unambiguous prefix of at least MIN_ID_PREFIX characters."""

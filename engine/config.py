@@ -116,6 +116,11 @@ class GcSettings(_Section):
     it; an archived task's goes at once, an active task's never."""
 
 
+class ServiceSettings(_Section):
+    idle_minutes: float = Field(default=15.0, gt=0)
+    """Minutes the service keeps running with no active task and no client before it exits."""
+
+
 class Environment(_Section):
     image: str | None = None
     """Image for this environment; the sandbox default when unset."""
@@ -248,6 +253,8 @@ class Config(_Section):
     """Sandbox defaults."""
     gc: GcSettings = Field(default_factory=GcSettings)
     """What `taskyard gc` keeps: [gc]."""
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    """The background service that runs tasks: [service]."""
     environments: dict[str, Environment] = Field(default_factory=dict)
     """Named environments: [environments.NAME]."""
     keymap: dict[str, str] = Field(default_factory=dict)

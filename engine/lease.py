@@ -51,6 +51,10 @@ class Lease:
             await asyncio.gather(self._heartbeat, return_exceptions=True)
         self._store.drop_lease(self.owner)
 
+    def drop(self) -> None:
+        """Drop the lease from the store at once, heartbeat or not (the process is ending)."""
+        self._store.drop_lease(self.owner)
+
 
 def live_owners(store: Store) -> set[str]:
     """The owners whose lease was renewed within LEASE_SECONDS."""

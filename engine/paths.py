@@ -39,6 +39,11 @@ class Paths:
         return self.state_dir / "repos"
 
     @property
+    def service_dir(self) -> Path:
+        """Where the service keeps its socket, lock and log; mode 0700."""
+        return self.state_dir / "service"
+
+    @property
     def work_dir(self) -> Path:
         return self.state_dir / "work"
 

@@ -13,8 +13,9 @@ from textual.app import App, SystemCommand
 from textual.filter import LineFilter
 from textual.screen import Screen
 
-from engine.api import Engine, TaskRequest
+from engine.api import Engine
 from engine.events import TaskFinished
+from engine.requests import TaskRequest
 from engine.states import TaskStatus
 from engine.store import TaskRecord
 from tui.bridge import EngineEvent, EventBridge, OutputBatch

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from engine.api import MAX_ATTEMPTS, Engine, TaskRequest
+from engine.api import Engine
 from engine.bus import Subscription
 from engine.diffs import diff_stat
 from engine.events import (
@@ -26,6 +26,7 @@ from engine.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
+from engine.requests import MAX_ATTEMPTS, TaskRequest
 from engine.states import TERMINAL, TaskStatus
 from tui.commands.common import command_line, plural, print_json, with_engine
 from tui.commands.ranking import print_ranking

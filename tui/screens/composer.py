@@ -14,7 +14,8 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from engine.api import MAX_ATTEMPTS, EngineError, Mode, TaskRequest
+from engine.api import EngineError
+from engine.requests import MAX_ATTEMPTS, Mode, TaskRequest
 from engine.store import TaskRecord
 
 ANY_HOST = "any"

@@ -1,0 +1,80 @@
+"""The service protocol: newline-delimited JSON messages over any byte stream.
+
+A connection opens with the client's `hello` and the service's `welcome` (or `refused`), both
+carrying VERSION; a client of another version is told so and the connection ends. Then:
+
+- client: `{"id": N, "call": METHOD, "args": {...}}`
+- service: `{"id": N, "ok": VALUE}` or `{"id": N, "error": {"kind", "message", "fields"}}`
+- service: `{"sub": N, "event": EVENT}` for each event of subscription N (opened by a call
+  to `subscribe`), in the form `taskyard run --json` prints.
+
+Values are encoded by `engine.service.codec`. Nothing here knows it is a Unix socket, so a
+forwarded SSH socket carries the same bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+VERSION = 1
+"""Bumped whenever a message or a method changes meaning; both ends must agree."""
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+"""The longest message either end reads (a command's whole log fits)."""
+
+
+class ProtocolError(Exception):
+    """The other end broke the protocol: a bad message, another version, or a refusal."""
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """What `taskyard serve status` reports."""
+
+    pid: int
+    version: int
+    started: float
+    uptime_seconds: float
+    socket: str
+    active_tasks: list[str]
+    clients: int
+    log: str
+
+
+def encode_message(message: dict[str, Any]) -> bytes:
+    """One message as one line; JSON escapes every newline inside it."""
+    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+
+async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
+    """The next message, or None at the end of the stream."""
+    try:
+        line = await reader.readline()
+    except (asyncio.LimitOverrunError, ValueError):
+        raise ProtocolError(f"a message longer than {MAX_MESSAGE_BYTES} bytes") from None
+    if not line:
+        return None
+    if not line.endswith(b"\n"):
+        raise ProtocolError("the stream ended inside a message")
+    try:
+        message = json.loads(line)
+    except ValueError:
+        raise ProtocolError("a message that is not JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("a message that is not a JSON object")
+    return message
+
+
+def hello(client: str) -> dict[str, Any]:
+    return {"hello": {"version": VERSION, "client": client}}
+
+
+def version_mismatch(theirs: object, side: str) -> str:
+    """The message for a peer of another protocol version."""
+    return (
+        f"this taskyard speaks service protocol {VERSION} but the {side} speaks {theirs}: "
+        "run the same taskyard version on both ends (`taskyard serve stop` ends an old service; "
+        "the next command starts one of this version)"
+    )

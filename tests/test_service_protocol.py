@@ -1,0 +1,125 @@
+"""The service protocol in-process: typed calls, errors as themselves, events, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import stat
+from pathlib import Path
+
+import pytest
+
+from engine.errors import EngineError
+from engine.events import OutputChunk
+from engine.service import codec
+from engine.service.client import NotRunning, ServiceClient, ServiceError
+from engine.service.protocol import VERSION, encode_message, read_message
+from engine.service.server import _coalesced
+from engine.service.unix import socket_path
+from engine.states import InvalidTransition, TaskStatus
+from engine.store import TaskRecord
+from tests.support.board import store_task, stored_engine
+from tests.support.service import client_of, served
+
+
+async def test_calls_return_typed_records(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    store_task(engine, "aaaa1111", status=TaskStatus.READY)
+    async with client_of(engine) as client:
+        tasks = await client.tasks()
+        task = await client.task("aaaa")
+    assert [t.id for t in tasks] == ["aaaa1111"]
+    assert isinstance(task, TaskRecord)
+    assert task.status is TaskStatus.READY
+
+
+async def test_engine_errors_arrive_as_the_same_class(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    async with client_of(engine) as client:
+        with pytest.raises(EngineError, match="no task 'zzzz9999'"):
+            await client.task("zzzz9999")
+
+
+async def test_socket_and_directory_are_private(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    async with served(engine):
+        path = socket_path(engine.paths)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert stat.S_ISSOCK(path.stat().st_mode)
+
+
+async def test_a_stale_socket_file_is_replaced(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    path = socket_path(engine.paths)
+    path.parent.mkdir(parents=True)
+    with socket.socket(socket.AF_UNIX) as dead:
+        dead.bind(str(path))
+    assert path.exists()
+    with pytest.raises(NotRunning):
+        await ServiceClient.open(engine.paths)
+    async with client_of(engine) as client:
+        assert await client.tasks() == []
+
+
+async def test_a_client_of_another_version_is_told_so(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    async with served(engine):
+        reader, writer = await asyncio.open_unix_connection(str(socket_path(engine.paths)))
+        writer.write(encode_message({"hello": {"version": VERSION + 1, "client": "old"}}))
+        reply = await read_message(reader)
+        writer.close()
+    assert reply is not None
+    assert f"speaks service protocol {VERSION}" in reply["refused"]
+    assert f"the client speaks {VERSION + 1}" in reply["refused"]
+
+
+async def test_events_reach_every_subscriber(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    store_task(engine, "bbbb2222", status=TaskStatus.READY)
+    async with served(engine):
+        first = await ServiceClient.open(engine.paths)
+        second = await ServiceClient.open(engine.paths)
+        subscriptions = [await first.subscribe(), await second.subscribe("bbbb2222")]
+        await first.archive("bbbb2222")
+        engine.lifecycle.move("bbbb2222", TaskStatus.ACCEPTED)
+        seen = [await asyncio.wait_for(anext(aiter(s)), 5) for s in subscriptions]
+        await first.close()
+        await second.close()
+    assert [event.type for event in seen] == ["task.status", "task.status"]
+    assert all(event.status is TaskStatus.ACCEPTED for event in seen)
+
+
+async def test_a_refused_transition_keeps_its_class(tmp_path: Path) -> None:
+    error = codec.decode_error(codec.encode_error(InvalidTransition("ready -> queued")))
+    assert isinstance(error, InvalidTransition)
+    assert str(error) == "ready -> queued"
+
+
+def test_only_wire_types_decode() -> None:
+    with pytest.raises(codec.CodecError, match="not a type the service protocol carries"):
+        codec.decode({"$type": "os:system", "fields": {}})
+    with pytest.raises(codec.CodecError):
+        codec.encode(object())
+
+
+def test_output_of_one_command_is_merged_per_subscriber() -> None:
+    chunks = [OutputChunk(task_id="t", chunk_id="c1", text=f"{n}\n", ts=n) for n in range(3)]
+    other = OutputChunk(task_id="t", chunk_id="c2", text="x")
+    messages = _coalesced([(1, chunks[0]), (1, chunks[1]), (2, chunks[2]), (1, other)])
+    assert [m["sub"] for m in messages] == [1, 2, 1]
+    assert messages[0]["event"]["text"] == "0\n1\n"
+    assert messages[0]["event"]["ts"] == 0
+
+
+async def test_the_connection_lost_fails_pending_calls(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    async with served(engine) as service:
+        client = await ServiceClient.open(engine.paths)
+        subscription = await client.subscribe()
+        service.stop()
+        with pytest.raises(ServiceError):
+            await asyncio.wait_for(anext(aiter(subscription)), 5)
+        with pytest.raises(ServiceError):
+            await client.tasks()
+        await client.close()
