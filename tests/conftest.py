@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.service import stop_services_under
 from tests.support.sshd import SshServer, sshd_problem
 
 
@@ -61,6 +62,14 @@ def remove_test_containers(tmp_path_factory: pytest.TempPathFactory) -> Iterator
         if container.labels.get("dev.taskyard.home", "").startswith(root):
             container.remove(force=True)
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def stop_test_services(tmp_path: Path) -> Iterator[None]:
+    """After each test, stop the services its commands started under its tmp_path (their
+    tasks are left to the session's container cleanup)."""
+    yield
+    stop_services_under(tmp_path)
 
 
 @pytest.fixture

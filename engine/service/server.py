@@ -99,6 +99,9 @@ class ServiceLock:
             raise AlreadyRunning(
                 "a taskyard service is already running for this state dir"
             ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
         self._file = handle
 
     def release(self) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
+import signal
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from engine.api import Engine
 from engine.service.client import ServiceClient
@@ -35,3 +40,41 @@ async def client_of(engine: Engine, name: str = "test") -> AsyncIterator[Service
             yield client
         finally:
             await client.close()
+
+
+def running_service_pid(lock: Path) -> int | None:
+    """The pid of the service holding `lock`, or None when no process holds it."""
+    with open(lock, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            return int(handle.read().strip() or 0) or None
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return None
+
+
+def stop_services_under(root: Path, timeout: float = 10.0) -> None:
+    """SIGTERM every service whose state dir is under `root`; SIGKILL what outlives `timeout`."""
+    pids = [
+        pid for lock in root.rglob("service/service.lock") if (pid := running_service_pid(lock))
+    ]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return True

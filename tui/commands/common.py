@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.api import Engine, EngineError
 from engine.config import ConfigError
+from engine.service.client import ServiceClient
 from engine.store import StoreError, TaskRecord
 from tui.present import json_text, plain
 
@@ -34,6 +35,21 @@ async def with_engine(work: Callable[[Engine], Awaitable[int]]) -> int:
         return fail(str(error))
     finally:
         await engine.close()
+
+
+async def with_client(work: Callable[[ServiceClient], Awaitable[int]]) -> int:
+    """Connect to the service (starting it when none answers), run work, disconnect; user
+    errors become messages. Tasks go on in the service whatever happens here."""
+    try:
+        client = await ServiceClient.connect()
+    except USER_ERRORS as error:
+        return fail(str(error))
+    try:
+        return await work(client)
+    except USER_ERRORS as error:
+        return fail(str(error))
+    finally:
+        await client.close()
 
 
 def print_json(data: Any) -> None:
