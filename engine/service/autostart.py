@@ -38,6 +38,7 @@ async def start_service(paths: Paths, timeout: float = START_TIMEOUT_SECONDS) ->
     private_dir(paths)
     log = log_path(paths)
     with open(log, "ab") as output:
+        start = output.tell()
         process = subprocess.Popen(
             service_command(paths),
             stdin=subprocess.DEVNULL,
@@ -50,7 +51,9 @@ async def start_service(paths: Paths, timeout: float = START_TIMEOUT_SECONDS) ->
     while not _listening(paths):
         code = process.poll()
         if code is not None and code != ALREADY_RUNNING_EXIT:
-            raise EngineError(f"the taskyard service did not start (exit {code}):\n{_tail(log)}")
+            raise EngineError(
+                f"the taskyard service did not start (exit {code}):\n{_written(log, start)}"
+            )
         if time.monotonic() > give_up:
             raise EngineError(
                 f"the taskyard service did not answer within {timeout:g}s (log: {log})"
@@ -68,6 +71,9 @@ def _listening(paths: Paths) -> bool:
     return True
 
 
-def _tail(path: os.PathLike[str], lines: int = 15) -> str:
-    with open(path, encoding="utf-8", errors="replace") as log:
-        return "".join(log.readlines()[-lines:]).rstrip()
+def _written(path: os.PathLike[str], start: int, lines: int = 15) -> str:
+    """The last `lines` lines written to the log from byte `start` on."""
+    with open(path, "rb") as log:
+        log.seek(start)
+        text = log.read().decode("utf-8", errors="replace")
+    return "\n".join(text.rstrip().splitlines()[-lines:])
