@@ -11,10 +11,11 @@ import pytest
 
 from engine.errors import EngineError
 from engine.events import OutputChunk
+from engine.gc import GcReport
 from engine.service import codec
 from engine.service.client import NotRunning, ServiceClient, ServiceError
 from engine.service.protocol import VERSION, encode_message, read_message
-from engine.service.server import _coalesced
+from engine.service.server import Service, _coalesced
 from engine.service.unix import socket_path
 from engine.states import InvalidTransition, TaskStatus
 from engine.store import TaskRecord
@@ -123,3 +124,44 @@ async def test_the_connection_lost_fails_pending_calls(tmp_path: Path) -> None:
         with pytest.raises(ServiceError):
             await client.tasks()
         await client.close()
+
+
+async def test_the_service_collects_garbage_on_its_interval(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    store_task(engine, "cccc3333", status=TaskStatus.READY, archived=True)
+    log_dir = engine.paths.logs_dir / "cccc3333"
+    log_dir.mkdir(parents=True)
+    calls: list[tuple[bool, bool]] = []
+    collect = engine.collect_garbage
+
+    async def counted(dry_run: bool = False, with_files: bool = False) -> GcReport:
+        calls.append((dry_run, with_files))
+        return await collect(dry_run, with_files)
+
+    engine.collect_garbage = counted  # type: ignore[method-assign]
+    service = Service(engine, idle_minutes=60, gc_interval=0.05)
+    serving = asyncio.create_task(service.run())
+    while len(calls) < 2:
+        await asyncio.sleep(0.02)
+    service.stop()
+    await serving
+    await engine.close()
+    assert calls[:2] == [(False, False), (False, False)]
+    assert log_dir.exists(), "hourly gc keeps archived tasks' files (only gc --all removes them)"
+
+
+async def test_a_client_learns_which_of_its_variables_the_service_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = stored_engine(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "key-the-service-has")
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    async with served(engine):
+        same = await ServiceClient.open(engine.paths)
+        monkeypatch.setenv("OPENAI_API_KEY", "another-key")
+        monkeypatch.setenv("GH_TOKEN", "a-token")
+        other = await ServiceClient.open(engine.paths)
+        await same.close()
+        await other.close()
+    assert same.environment_differs == []
+    assert other.environment_differs == ["OPENAI_API_KEY", "GH_TOKEN"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,9 @@ from engine.service.protocol import (
     VERSION,
     ProtocolError,
     ServiceStatus,
+    differing,
     encode_message,
+    environment_fingerprint,
     hello,
     read_message,
     version_mismatch,
@@ -81,6 +84,8 @@ class ServiceClient:
         self._early: dict[int, list[Event]] = {}
         self._lost: str | None = None
         self._listener: asyncio.Task[None] | None = None
+        self.environment_differs: list[str] = []
+        """The variables the service reads whose values differ from this process's."""
 
     @classmethod
     async def connect(
@@ -130,6 +135,8 @@ class ServiceClient:
         if version != VERSION:
             await self.close()
             raise ServiceError(version_mismatch(version, "service"))
+        theirs = reply["welcome"].get("environment", {})
+        self.environment_differs = differing(environment_fingerprint(os.environ), theirs)
         self._listener = asyncio.create_task(self._listen(), name="taskyard-client")
 
     async def _listen(self) -> None:

@@ -15,7 +15,9 @@ forwarded SSH socket carries the same bytes.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,20 @@ VERSION = 1
 """Bumped whenever a message or a method changes meaning; both ends must agree."""
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """The longest message either end reads (a command's whole log fits)."""
+
+
+SERVICE_ENVIRONMENT = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "TASKYARD_MODEL",
+    "TASKYARD_WIRE_API",
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GITLAB_TOKEN",
+    "DOCKER_HOST",
+    "DOCKER_CONFIG",
+)
+"""The environment variables the service reads; it has those of the client that started it."""
 
 
 class ProtocolError(Exception):
@@ -78,3 +94,17 @@ def version_mismatch(theirs: object, side: str) -> str:
         "run the same taskyard version on both ends (`taskyard serve stop` ends an old service; "
         "the next command starts one of this version)"
     )
+
+
+def environment_fingerprint(environ: Mapping[str, str]) -> dict[str, str]:
+    """SERVICE_ENVIRONMENT's values, each as a short hash ("" when unset): enough to tell that
+    a client's differ from the service's, never the values."""
+    return {
+        name: hashlib.sha256(environ[name].encode()).hexdigest()[:16] if environ.get(name) else ""
+        for name in SERVICE_ENVIRONMENT
+    }
+
+
+def differing(ours: Mapping[str, str], theirs: Mapping[str, str]) -> list[str]:
+    """The variables whose fingerprints differ between two ends."""
+    return [name for name in SERVICE_ENVIRONMENT if ours.get(name, "") != theirs.get(name, "")]

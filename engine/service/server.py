@@ -31,6 +31,7 @@ from engine.service.protocol import (
     ProtocolError,
     ServiceStatus,
     encode_message,
+    environment_fingerprint,
     read_message,
     version_mismatch,
 )
@@ -318,7 +319,8 @@ class Service:
         version = (hello or {}).get("hello", {}).get("version")
         if version != VERSION:
             return await self._refuse(writer, version_mismatch(version, "client"))
-        welcome = {"welcome": {"version": VERSION, "pid": os.getpid()}}
+        environment = environment_fingerprint(os.environ)
+        welcome = {"welcome": {"version": VERSION, "pid": os.getpid(), "environment": environment}}
         writer.write(encode_message(welcome))
         await writer.drain()
         return True
