@@ -257,6 +257,7 @@ class Service:
         self._stopping = asyncio.Event()
         self._started = time.time()
         self._last_busy = time.monotonic()
+        self._environment = environment_fingerprint(os.environ)
 
     async def run(self, ready: Callable[[], None] | None = None) -> None:
         """Listen and serve until stopped or idle; the engine and its tasks are left as they
@@ -319,8 +320,9 @@ class Service:
         version = (hello or {}).get("hello", {}).get("version")
         if version != VERSION:
             return await self._refuse(writer, version_mismatch(version, "client"))
-        environment = environment_fingerprint(os.environ)
-        welcome = {"welcome": {"version": VERSION, "pid": os.getpid(), "environment": environment}}
+        welcome = {
+            "welcome": {"version": VERSION, "pid": os.getpid(), "environment": self._environment}
+        }
         writer.write(encode_message(welcome))
         await writer.drain()
         return True
