@@ -165,3 +165,12 @@ async def test_a_client_learns_which_of_its_variables_the_service_lacks(
         await other.close()
     assert same.environment_differs == []
     assert other.environment_differs == ["OPENAI_API_KEY", "GH_TOKEN"]
+
+
+async def test_an_image_build_reports_its_output_before_it_answers(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    output: list[bytes] = []
+    async with client_of(engine) as client:
+        built = await client.build_image("sandbox:test", output.append, "local")
+    assert built == "sandbox:test"
+    assert output == [b"Successfully tagged sandbox:test\n"]

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import EngineError
@@ -80,6 +80,7 @@ class ServiceClient:
         self._writer = writer
         self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Any]] = {}
+        self._progress: dict[int, Callable[[Any], None]] = {}
         self._subscriptions: dict[int, ClientSubscription] = {}
         self._early: dict[int, list[Event]] = {}
         self._lost: str | None = None
@@ -158,6 +159,12 @@ class ServiceClient:
             else:
                 subscription.queue.put_nowait(event)
             return
+        if "progress" in message:
+            report = self._progress.get(message.get("id", -1))
+            if report is not None:
+                report(codec.decode(message["progress"]))
+            return
+        self._progress.pop(message.get("id", -1), None)
         future = self._waiting.pop(message.get("id", -1), None)
         if future is None or future.done():
             return
@@ -178,11 +185,16 @@ class ServiceClient:
     def lost_reason(self) -> str:
         return self._lost or "the connection to the taskyard service was closed"
 
-    async def call(self, method: str, /, **args: Any) -> Any:
-        """Call a service method; its result, or the error it raised."""
+    async def call(
+        self, method: str, /, progress: Callable[[Any], None] | None = None, **args: Any
+    ) -> Any:
+        """Call a service method; its result, or the error it raised. `progress` is given what
+        the call reports before it answers."""
         if self._lost is not None or self._listener is None:
             raise ServiceError(self.lost_reason())
         call_id = next(self._ids)
+        if progress is not None:
+            self._progress[call_id] = progress
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = future
         message = {"id": call_id, "call": method, "args": codec.encode(args)}
@@ -348,6 +360,13 @@ class ServiceClient:
 
     async def check_host(self, name: str) -> list[HostCheck]:
         result: list[HostCheck] = await self.call("check_host", name=name)
+        return result
+
+    async def build_image(
+        self, tag: str | None, on_output: Callable[[bytes], None], host: str
+    ) -> str:
+        """Build the sandbox image (or tag) on a host, its build output given to on_output."""
+        result: str = await self.call("build_image", progress=on_output, tag=tag, host=host)
         return result
 
     async def collect_garbage(self, dry_run: bool = False, with_files: bool = False) -> GcReport:

@@ -7,6 +7,8 @@ carrying VERSION; a client of another version is told so and the connection ends
 - service: `{"id": N, "ok": VALUE}` or `{"id": N, "error": {"kind", "message", "fields"}}`
 - service: `{"sub": N, "event": EVENT}` for each event of subscription N (opened by a call
   to `subscribe`), in the form `taskyard run --json` prints.
+- service: `{"id": N, "progress": VALUE}` before the answer of a call that reports progress
+  (`build_image` sends its build output so).
 
 Values are encoded by `engine.service.codec`. Nothing here knows it is a Unix socket, so a
 forwarded SSH socket carries the same bytes.

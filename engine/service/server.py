@@ -150,7 +150,11 @@ class Session:
     async def _answer(self, message: dict[str, Any]) -> None:
         call_id = message.get("id")
         try:
-            result = await self._dispatch(str(message.get("call")), message.get("args") or {})
+            name, args = str(message.get("call")), message.get("args") or {}
+            if name == "build_image":
+                result = await self._build_image(call_id, codec.decode(args))
+            else:
+                result = await self._dispatch(name, args)
             self._outgoing.put_nowait({"id": call_id, "ok": codec.encode(result)})
         except Exception as error:
             self._outgoing.put_nowait({"id": call_id, "error": self._service.error_of(error)})
@@ -168,6 +172,14 @@ class Session:
             raise EngineError(f"the service has no call {name!r}: is the client of this version?")
         result = method(self._service.engine, **arguments)
         return await result if inspect.isawaitable(result) else result
+
+    async def _build_image(self, call_id: object, args: dict[str, Any]) -> str:
+        """Build an image, its build output sent as `progress` messages of the call."""
+
+        def progress(data: bytes) -> None:
+            self._outgoing.put_nowait({"id": call_id, "progress": codec.encode(data)})
+
+        return await self._service.engine.build_image(args.get("tag"), progress, args["host"])
 
     def _subscribe(self, task_id: str | None) -> int:
         subscription = self._service.engine.subscribe(task_id)
