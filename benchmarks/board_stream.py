@@ -45,10 +45,10 @@ from textual.strip import Strip
 
 from engine.agent.output import count_lines
 from engine.api import Engine
-from engine.commands import CommandRunner
 from engine.config import Config
 from engine.paths import Paths
-from engine.store import TaskRecord
+from engine.record.views import TaskRecord
+from engine.run.commands import CommandRunner
 from sandboxes.base import ExecResult, OutputCallback
 from sandboxes.fake import FakeBackend
 from tui.app import TaskyardApp

@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import DEFAULT_IMAGE
-from engine.setup_leftovers import end_setup_processes, setup_mark
+from engine.run.setup_leftovers import end_setup_processes, setup_mark
 from sandboxes.base import MANAGED_LABEL, SandboxSpec
 from sandboxes.docker import DockerBackend
 from tests.support.canary import CanaryRun, canary_counts, print_counts, run_canary

@@ -21,8 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.paths import Paths
-from engine.states import TaskStatus
-from engine.store import Store, TaskRecord
+from engine.record.states import TaskStatus
+from engine.record.store import Store
+from engine.record.views import TaskRecord
 
 TASKYARD = str(Path(sys.executable).with_name("taskyard"))
 HEAVY = ("textual", "openai", "docker")

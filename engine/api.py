@@ -12,12 +12,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import accept, gitops
-from engine.accept import Accepted, AcceptRequest
-from engine.bus import EventBus, Subscription
-from engine.choice import Choice, choose, rejected_prompt
+from engine.accept import accepting as accept
+from engine.accept.accepting import Accepted, AcceptRequest
+from engine.accept.choice import Choice, choose, rejected_prompt
 from engine.config import Config, ConfigError, load_config
-from engine.delivery import (
+from engine.delivery.deliver import (
     Delivery,
     DeliveryError,
     deliver,
@@ -25,26 +24,29 @@ from engine.delivery import (
     record_delivery,
     record_failure,
 )
+from engine.diff.patchset import FileDiff
 from engine.errors import EngineError
-from engine.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
-from engine.evidence import Evidence, evidence_for
-from engine.gc import GarbageCollector, GcReport
-from engine.host_checks import HostCheck, HostStatus, check_host, host_status, probe
-from engine.hosts import LOCAL, Host, HostError, HostSpec, host_specs
-from engine.lease import Lease, live_owners
-from engine.lifecycle import TaskLifecycle
+from engine.git import gitops
+from engine.hosts.checks import HostCheck, HostStatus, check_host, host_status, probe
+from engine.hosts.gc import GarbageCollector, GcReport
+from engine.hosts.host import LOCAL, Host, HostError, HostSpec, host_specs
+from engine.hosts.pool import HostPool
 from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
-from engine.patchset import FileDiff
 from engine.paths import Paths, default_paths
-from engine.pool import HostPool
-from engine.ranking import RankedAttempt, rank_attempts
+from engine.record.bus import EventBus, Subscription
+from engine.record.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
+from engine.record.lease import Lease, live_owners
+from engine.record.lifecycle import TaskLifecycle
+from engine.record.states import ACTIVE, TaskStatus
+from engine.record.store import Store
+from engine.record.views import CommandRecord, TaskRecord
 from engine.requests import MAX_ATTEMPTS, TaskRequest
-from engine.runner import RunContext, TaskRun, runtime_missing
-from engine.secret_refs import SecretReferenceError, resolve_secrets
-from engine.secret_values import Secret
-from engine.states import ACTIVE, TaskStatus
-from engine.store import CommandRecord, Store, TaskRecord
+from engine.run.evidence import Evidence, evidence_for
+from engine.run.ranking import RankedAttempt, rank_attempts
+from engine.run.runner import RunContext, TaskRun, runtime_missing
+from engine.secrets.refs import SecretReferenceError, resolve_secrets
+from engine.secrets.values import Secret
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 
 MIN_ID_PREFIX = 4

@@ -19,8 +19,8 @@ from pydantic import (
 )
 
 from engine.paths import Paths
-from engine.secret_refs import is_reference
-from engine.secret_values import MIN_SECRET_LENGTH
+from engine.secrets.refs import is_reference
+from engine.secrets.values import MIN_SECRET_LENGTH
 
 DEFAULT_IMAGE = "taskyard-sandbox:latest"
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")

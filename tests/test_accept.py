@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.accept import AcceptRequest
-from engine.accept_git import WorktreeConflict
+from engine.accept.accepting import AcceptRequest
+from engine.accept.choice import Choice
+from engine.accept.git_index import WorktreeConflict
 from engine.api import Engine, EngineError
-from engine.choice import Choice
 from tests.support.board import stored_engine
 from tests.support.repos import git
 from tests.support.results import (

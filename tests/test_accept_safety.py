@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.accept import AcceptRequest
+from engine.accept.accepting import AcceptRequest
+from engine.accept.choice import Choice
+from engine.accept.safety import UnsafeResult, findings
 from engine.api import Engine
-from engine.choice import Choice
-from engine.patchset import parse_patch
-from engine.safety import UnsafeResult, findings
+from engine.diff.patchset import parse_patch
 from tests.support.board import stored_engine
 from tests.support.repos import git
 from tests.support.results import add_crafted_entry, base_repo, store_result_task

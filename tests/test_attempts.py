@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine, EngineError, TaskRequest
-from engine.store import Store
+from engine.record.store import Store
 from tests.support.board import CALC_DIFF, FROZEN_NOW, store_command, store_task, stored_engine
 from tests.support.cli import run_taskyard
 

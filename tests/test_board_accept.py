@@ -7,8 +7,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from engine.states import TaskStatus
-from engine.store import TaskRecord
+from engine.record.states import TaskStatus
+from engine.record.views import TaskRecord
 from tests.support.board import FROZEN_NOW, stored_engine, wait_until
 from tests.support.repos import git
 from tests.support.results import (

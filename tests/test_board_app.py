@@ -7,8 +7,8 @@ from pathlib import Path
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Select, Static, TextArea
 
-from engine.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
-from engine.gitops import prepare_source
+from engine.git.gitops import prepare_source
+from engine.record.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
 from tests.support.board import (
     CALC_DIFF,
     FROZEN_NOW,

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.bus import EventBus
-from engine.events import CommandFinished, CommandStarted, OutputChunk, TaskStatusChanged
-from engine.store import Store
+from engine.record.bus import EventBus
+from engine.record.events import CommandFinished, CommandStarted, OutputChunk, TaskStatusChanged
+from engine.record.store import Store
 from tui.bridge import EngineEvent, EventBridge, OutputBatch
 
 

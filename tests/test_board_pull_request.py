@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.forge_target import NO_GH_ENV
+from engine.delivery.forge_target import NO_GH_ENV
 from tests.support.board import FROZEN_NOW, store_task, stored_engine, wait_until
 from tests.support.delivery import remote_sha, repo_with_remote, store_ready_task
 from tests.support.forge_server import fake_forge

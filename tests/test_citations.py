@@ -1,10 +1,10 @@
-"""engine.citations: parsing edge cases and verification against line counts."""
+"""engine.run.citations: parsing edge cases and verification against line counts."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.citations import (
+from engine.run.citations import (
     Citation,
     VerifiedCitation,
     normalise_path,

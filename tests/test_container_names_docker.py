@@ -9,7 +9,7 @@ import pytest
 
 import engine.api
 from engine.api import TaskRequest
-from engine.store import Store
+from engine.record.store import Store
 from tests.support.engines import run_to_end, scripted_engine
 from tests.support.model_server import Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo

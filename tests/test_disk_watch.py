@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.disk_watch import DiskLimit, DiskLimitExceeded, within_disk_limit
+from engine.run.disk_watch import DiskLimit, DiskLimitExceeded, within_disk_limit
 from sandboxes.base import SandboxSpec
 from sandboxes.fake import FakeBackend, FakeSandbox
 

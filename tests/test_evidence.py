@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.evidence import evidence_for, is_check_command, success_claim
-from engine.store import CommandRecord, TaskRecord
+from engine.record.views import CommandRecord, TaskRecord
+from engine.run.evidence import evidence_for, is_check_command, success_claim
 
 
 def command(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ConfigError, ForgeConfig, parse_config
-from engine.forge_target import (
+from engine.delivery.forge_target import (
     ForgeSetupError,
     ForgeTarget,
     RemoteAddress,
@@ -16,9 +16,9 @@ from engine.forge_target import (
     forge_target,
     parse_remote_url,
 )
-from engine.git_push import branch_of
-from engine.pr_text import code, pull_request_text, title
-from engine.store import CommandRecord, TaskRecord
+from engine.delivery.pr_text import code, pull_request_text, title
+from engine.delivery.push import branch_of
+from engine.record.views import CommandRecord, TaskRecord
 
 CONFIG_FILE = Path("/cfg/config.toml")
 

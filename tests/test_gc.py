@@ -10,7 +10,7 @@ import pytest
 
 from engine.api import Engine
 from engine.config import Config
-from engine.gc import (
+from engine.hosts.gc import (
     HOME_LABEL,
     TASK_LABEL,
     FoundContainer,
@@ -19,8 +19,8 @@ from engine.gc import (
     removal_reason,
 )
 from engine.paths import Paths
-from engine.states import ACTIVE, TERMINAL, TaskStatus
-from engine.store import TaskRecord
+from engine.record.states import ACTIVE, TERMINAL, TaskStatus
+from engine.record.views import TaskRecord
 from sandboxes.base import SandboxSpec
 from sandboxes.fake import FakeBackend, FakeSandbox
 from tests.support.board import store_task

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
-from engine.gc import HOME_LABEL, TASK_LABEL
+from engine.hosts.gc import HOME_LABEL, TASK_LABEL
 from sandboxes.base import SandboxSpec
 from sandboxes.docker import DockerBackend, DockerSandbox
 from tests.support.board import store_command, store_task, stored_engine

@@ -1,4 +1,4 @@
-"""engine.gitops against real git repositories made in tmp_path."""
+"""engine.git.gitops against real git repositories made in tmp_path."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.diffs import FileStat, diff_stat
-from engine.gitops import (
+from engine.diff.diffs import FileStat, diff_stat
+from engine.git.gitops import (
     BASE_REF,
     GitError,
     PreparedSource,

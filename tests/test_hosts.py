@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.config import parse_config
-from engine.hosts import Host, HostError, HostSpec, docker_contexts, host_specs
-from engine.pool import DOWN_RETRY_SECONDS, HostPool
+from engine.hosts.host import Host, HostError, HostSpec, docker_contexts, host_specs
+from engine.hosts.pool import DOWN_RETRY_SECONDS, HostPool
 from sandboxes.fake import FakeBackend
 
 

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
-from engine.bus import EventBus
 from engine.config import Config
-from engine.delivery import Delivery, record_delivery
+from engine.delivery.deliver import Delivery, record_delivery
 from engine.errors import EngineError
-from engine.events import Event, TaskStatusChanged, event_from_dict
-from engine.lifecycle import TaskLifecycle
 from engine.paths import Paths
-from engine.states import InvalidTransition, TaskStatus
-from engine.store import Store
+from engine.record.bus import EventBus
+from engine.record.events import Event, TaskStatusChanged, event_from_dict
+from engine.record.lifecycle import TaskLifecycle
+from engine.record.states import InvalidTransition, TaskStatus
+from engine.record.store import Store
 from tests.support.board import stored_engine
 from tests.support.delivery import store_ready_task
 from tests.support.repos import make_calc_repo
@@ -81,7 +81,7 @@ def test_only_the_lifecycle_writes_a_status() -> None:
         for path in sorted((ROOT / folder).rglob("*.py"))
         if STATUS_WRITE.search(path.read_text(encoding="utf-8"))
     ]
-    assert writers == ["engine/lifecycle.py"]
+    assert writers == ["engine/record/lifecycle.py"]
 
 
 async def test_accepting_announces_accepted(tmp_path: Path) -> None:

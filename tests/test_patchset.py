@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.patchset import DiffFormatError, parse_patch, render_patch
+from engine.diff.patchset import DiffFormatError, parse_patch, render_patch
 from tests.support.repos import git, make_repo
 from tests.support.results import git_bytes
 

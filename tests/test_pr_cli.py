@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.forge_target import NO_GH_ENV
+from engine.delivery.forge_target import NO_GH_ENV
 from tests.support.board import stored_engine
 from tests.support.cli import run_taskyard
 from tests.support.delivery import remote_sha, repo_with_remote, store_ready_task

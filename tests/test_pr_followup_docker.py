@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.forge_target import NO_GH_ENV
+from engine.delivery.forge_target import NO_GH_ENV
 from tests.support.agent_script import fix_script
 from tests.support.cli import run_taskyard
 from tests.support.delivery import remote_sha, repo_with_remote

@@ -1,10 +1,10 @@
-"""engine.prompt: instructions per mode, AGENTS.md rendering and the shell output contract."""
+"""engine.run.prompt: instructions per mode, AGENTS.md rendering and the shell output contract."""
 
 from __future__ import annotations
 
-from engine.citations import parse_citations
-from engine.gitops import AgentsDoc
-from engine.prompt import build_instructions, user_prompt
+from engine.git.gitops import AgentsDoc
+from engine.run.citations import parse_citations
+from engine.run.prompt import build_instructions, user_prompt
 
 DOCS = [
     AgentsDoc("AGENTS.md", "Run `make test`.\n", 17, truncated=False),

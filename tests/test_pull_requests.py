@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine, EngineError
-from engine.events import PullRequestChanged
-from engine.forge_target import NO_GH_ENV
+from engine.delivery.forge_target import NO_GH_ENV
+from engine.record.events import PullRequestChanged
 from tests.support.board import stored_engine
 from tests.support.delivery import (
     TaskResult,

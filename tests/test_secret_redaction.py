@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from engine.agent.tools import ToolBox
-from engine.commands import CommandRunner
-from engine.events import Event, PatchApplied
-from engine.forge_target import NO_GH_ENV
+from engine.delivery.forge_target import NO_GH_ENV
 from engine.models.base import ToolCall
-from engine.secret_values import Redactor, Secret
-from engine.store import Store
+from engine.record.events import Event, PatchApplied
+from engine.record.store import Store
+from engine.run.commands import CommandRunner
+from engine.secrets.values import Redactor, Secret
 from sandboxes.base import SandboxSpec
 from sandboxes.fake import FakeBackend, FakeSandbox
 from tests.support.board import stored_engine

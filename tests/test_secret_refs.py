@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import secret_refs
 from engine.api import Engine, TaskRequest
 from engine.config import Config, ConfigError, Environment, parse_config
 from engine.errors import EngineError
 from engine.paths import Paths
-from engine.secret_refs import SecretReferenceError, resolve_secrets
-from engine.secret_values import Secret
+from engine.secrets import refs as secret_refs
+from engine.secrets.refs import SecretReferenceError, resolve_secrets
+from engine.secrets.values import Secret
 from sandboxes.fake import FakeBackend
 
 

@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from engine.secret_values import Redactor, Secret, secret_forms
+from engine.secrets.values import Redactor, Secret, secret_forms
 
 CANARY = "canary-Zx9!q/w+3é"
 SECRET = Secret("NPM_TOKEN", CANARY)

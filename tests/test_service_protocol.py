@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from engine.errors import EngineError
-from engine.events import OutputChunk
-from engine.gc import GcReport
+from engine.hosts.gc import GcReport
+from engine.record.events import OutputChunk
+from engine.record.states import InvalidTransition, TaskStatus
+from engine.record.views import TaskRecord
 from engine.service import codec
 from engine.service.client import NotRunning, ServiceClient, ServiceError
 from engine.service.protocol import VERSION, encode_message, read_message
 from engine.service.server import Service, _coalesced
 from engine.service.unix import socket_path
-from engine.states import InvalidTransition, TaskStatus
-from engine.store import TaskRecord
 from tests.support.board import store_task, stored_engine
 from tests.support.service import client_of, served
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.setup_leftovers import SetupChanges, exclude_pattern, parse_status
+from engine.run.setup_leftovers import SetupChanges, exclude_pattern, parse_status
 
 
 def test_setup_changes_are_read_from_git_status() -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from engine.config import DEFAULT_IMAGE
-from engine.setup_leftovers import (
+from engine.run.setup_leftovers import (
     SetupLeftoverError,
     end_setup_processes,
     keep_setup_changes_out,

@@ -8,12 +8,13 @@ import time
 from pathlib import Path
 
 from engine.api import Engine
-from engine.bus import EventBus
 from engine.config import Config
-from engine.events import CommandStarted, OutputChunk, TaskStatusChanged, event_from_dict
-from engine.lease import LEASE_SECONDS, Lease
 from engine.paths import Paths
-from engine.store import Store, TaskRecord
+from engine.record.bus import EventBus
+from engine.record.events import CommandStarted, OutputChunk, TaskStatusChanged, event_from_dict
+from engine.record.lease import LEASE_SECONDS, Lease
+from engine.record.store import Store
+from engine.record.views import TaskRecord
 
 
 def record(task_id: str, status: str, owner: str) -> TaskRecord:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.worktree_snapshot import WorktreeSnapshot
+from engine.accept.worktree_snapshot import WorktreeSnapshot
 
 
 def test_files_links_and_new_directories_are_put_back(tmp_path: Path) -> None:

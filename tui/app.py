@@ -14,10 +14,10 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 
 from engine.api import Engine
-from engine.events import TaskFinished
+from engine.record.events import TaskFinished
+from engine.record.states import TaskStatus
+from engine.record.views import TaskRecord
 from engine.requests import TaskRequest
-from engine.states import TaskStatus
-from engine.store import TaskRecord
 from tui.bridge import EngineEvent, EventBridge, OutputBatch
 from tui.control_filter import ControlCharacterFilter
 from tui.present import plain

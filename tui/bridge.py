@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from engine.bus import Subscription
-from engine.events import CommandFinished, Event, OutputChunk
+from engine.record.bus import Subscription
+from engine.record.events import CommandFinished, Event, OutputChunk
 
 FRAME_SECONDS = 1 / 30
 

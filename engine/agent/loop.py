@@ -10,7 +10,6 @@ from typing import Any
 
 from engine.agent.repair import answered
 from engine.agent.tools import ToolBox, without_oversized_arguments
-from engine.events import AgentMessage, Event, ModelRetry, TurnUsage
 from engine.models.base import (
     AssistantMessage,
     ConversationItem,
@@ -21,7 +20,8 @@ from engine.models.base import (
     Usage,
     UserMessage,
 )
-from engine.store import Store
+from engine.record.events import AgentMessage, Event, ModelRetry, TurnUsage
+from engine.record.store import Store
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.commands import CommandRunner
-from engine.events import Event, PatchApplied, ToolCallRejected
 from engine.models.base import AssistantMessage, ToolCall, ToolSpec
 from engine.patch import PatchError, apply_patch
-from engine.secret_values import Redactor
+from engine.record.events import Event, PatchApplied, ToolCallRejected
+from engine.run.commands import CommandRunner
+from engine.secrets.values import Redactor
 from sandboxes.base import Sandbox
 
 SHELL = ToolSpec(

@@ -33,17 +33,17 @@ from engine.service.protocol import (
 from engine.service.unix import SocketAddress, socket_path
 
 if TYPE_CHECKING:
-    from engine.accept import Accepted, AcceptRequest
-    from engine.choice import Choice
-    from engine.delivery import Delivery
-    from engine.events import Event
-    from engine.evidence import Evidence
-    from engine.gc import GcReport
-    from engine.host_checks import HostCheck, HostStatus
-    from engine.patchset import FileDiff
-    from engine.ranking import RankedAttempt
+    from engine.accept.accepting import Accepted, AcceptRequest
+    from engine.accept.choice import Choice
+    from engine.delivery.deliver import Delivery
+    from engine.diff.patchset import FileDiff
+    from engine.hosts.checks import HostCheck, HostStatus
+    from engine.hosts.gc import GcReport
+    from engine.record.events import Event
+    from engine.record.views import CommandRecord, TaskRecord
     from engine.requests import TaskRequest
-    from engine.store import CommandRecord, TaskRecord
+    from engine.run.evidence import Evidence
+    from engine.run.ranking import RankedAttempt
 
 
 class ServiceError(EngineError):

@@ -17,40 +17,40 @@ from typing import Any
 
 WIRE_TYPES = frozenset(
     {
-        "engine.accept:AcceptRequest",
-        "engine.accept:Accepted",
-        "engine.accept_git:Conflict",
-        "engine.choice:Choice",
-        "engine.delivery:Delivery",
-        "engine.evidence:CheckRun",
-        "engine.evidence:Evidence",
-        "engine.gc:ContainerRemoval",
-        "engine.gc:FileRemoval",
-        "engine.gc:GcReport",
-        "engine.gc:SkippedHost",
-        "engine.host_checks:HostCheck",
-        "engine.host_checks:HostStatus",
-        "engine.patchset:FileDiff",
-        "engine.patchset:Hunk",
-        "engine.ranking:RankedAttempt",
+        "engine.accept.accepting:AcceptRequest",
+        "engine.accept.accepting:Accepted",
+        "engine.accept.git_index:Conflict",
+        "engine.accept.choice:Choice",
+        "engine.delivery.deliver:Delivery",
+        "engine.run.evidence:CheckRun",
+        "engine.run.evidence:Evidence",
+        "engine.hosts.gc:ContainerRemoval",
+        "engine.hosts.gc:FileRemoval",
+        "engine.hosts.gc:GcReport",
+        "engine.hosts.gc:SkippedHost",
+        "engine.hosts.checks:HostCheck",
+        "engine.hosts.checks:HostStatus",
+        "engine.diff.patchset:FileDiff",
+        "engine.diff.patchset:Hunk",
+        "engine.run.ranking:RankedAttempt",
         "engine.requests:TaskRequest",
-        "engine.safety:Finding",
+        "engine.accept.safety:Finding",
         "engine.service.protocol:ServiceStatus",
-        "engine.states:TaskStatus",
-        "engine.store:CommandRecord",
-        "engine.store:TaskRecord",
+        "engine.record.states:TaskStatus",
+        "engine.record.views:CommandRecord",
+        "engine.record.views:TaskRecord",
     }
 )
 """Every dataclass and enum that may cross the wire, as module:name."""
 
 WIRE_ERRORS = frozenset(
     {
-        "engine.accept_git:WorktreeConflict",
+        "engine.accept.git_index:WorktreeConflict",
         "engine.errors:EngineError",
-        "engine.host_result:SecretInResult",
-        "engine.patchset:DiffFormatError",
-        "engine.safety:UnsafeResult",
-        "engine.states:InvalidTransition",
+        "engine.git.host_result:SecretInResult",
+        "engine.diff.patchset:DiffFormatError",
+        "engine.accept.safety:UnsafeResult",
+        "engine.record.states:InvalidTransition",
     }
 )
 """The errors a call may raise on the client as they were raised in the service."""
@@ -111,7 +111,7 @@ def _checked(cls: type) -> str:
 
 
 def _is_event(value: Any) -> bool:
-    from engine.events import Event
+    from engine.record.events import Event
 
     return isinstance(value, Event)
 
@@ -138,7 +138,7 @@ def _dataclass(data: dict[str, Any]) -> Any:
 
 
 def _event(data: dict[str, Any]) -> Any:
-    from engine.events import event_from_dict
+    from engine.record.events import event_from_dict
 
     return event_from_dict(data["$event"])
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from engine.api import Engine
-from engine.bus import Subscription
 from engine.errors import EngineError
-from engine.events import Event, OutputChunk
+from engine.record.bus import Subscription
+from engine.record.events import Event, OutputChunk
 from engine.service import codec
 from engine.service.protocol import (
     MAX_MESSAGE_BYTES,

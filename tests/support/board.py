@@ -13,10 +13,10 @@ from textual.pilot import Pilot
 
 from engine.api import Engine
 from engine.config import Config
-from engine.events import AgentMessage, CommandFinished, CommandStarted, Event, TaskFinished
 from engine.paths import Paths
-from engine.states import TERMINAL
-from engine.store import CommandRecord, TaskRecord
+from engine.record.events import AgentMessage, CommandFinished, CommandStarted, Event, TaskFinished
+from engine.record.states import TERMINAL
+from engine.record.views import CommandRecord, TaskRecord
 from sandboxes.fake import FakeBackend
 from tests.support.agent_script import TEST_COMMAND, chunk_ids
 from tests.support.model_server import Call, RecordedRequest, Reply, Step

@@ -8,11 +8,11 @@ from typing import Any
 
 from engine.api import Engine, TaskRequest
 from engine.config import Config
-from engine.events import Event
 from engine.models import make_model_client
 from engine.models.base import ModelSettings
 from engine.paths import Paths
-from engine.store import TaskRecord
+from engine.record.events import Event
+from engine.record.views import TaskRecord
 from tests.support.model_server import ScriptedModelServer
 
 

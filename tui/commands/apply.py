@@ -7,10 +7,10 @@ import argparse
 import asyncio
 import sys
 
-from engine.accept import Accepted, AcceptRequest
+from engine.accept.accepting import Accepted, AcceptRequest
+from engine.accept.choice import Choice
+from engine.accept.safety import UnsafeResult
 from engine.api import Engine, EngineError
-from engine.choice import Choice
-from engine.safety import UnsafeResult
 from tui.commands.common import (
     add_attempt_argument,
     chosen_attempt,

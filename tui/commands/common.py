@@ -10,8 +10,9 @@ from typing import Any
 
 from engine.api import Engine, EngineError
 from engine.config import ConfigError
+from engine.record.store import StoreError
+from engine.record.views import TaskRecord
 from engine.service.client import ServiceClient
-from engine.store import StoreError, TaskRecord
 from tui.present import json_text, plain
 
 USER_ERRORS = (EngineError, ConfigError, StoreError)

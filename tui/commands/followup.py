@@ -8,7 +8,7 @@ import asyncio
 import time
 
 from engine.api import Engine
-from engine.events import PullRequestChanged
+from engine.record.events import PullRequestChanged
 from tui.commands.common import with_engine
 from tui.commands.run import HumanPrinter, PrintEvent, follow_to_end, print_json_event
 

@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from engine.api import Engine
-from engine.gc import ContainerRemoval, FileRemoval, GcReport
+from engine.hosts.gc import ContainerRemoval, FileRemoval, GcReport
 from tui.commands.common import with_engine
 
 

@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import sys
 
+from engine.accept.safety import UnsafeResult
 from engine.api import Engine
-from engine.delivery import Delivery
-from engine.safety import UnsafeResult
+from engine.delivery.deliver import Delivery
 from tui.commands.common import add_attempt_argument, chosen_attempt, fail, with_engine
 
 

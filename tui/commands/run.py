@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable
 
 from engine.api import Engine
-from engine.bus import Subscription
-from engine.diffs import diff_stat
-from engine.events import (
+from engine.diff.diffs import diff_stat
+from engine.record.bus import Subscription
+from engine.record.events import (
     AgentMessage,
     CommandFinished,
     CommandStarted,
@@ -26,8 +26,8 @@ from engine.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
+from engine.record.states import TERMINAL, TaskStatus
 from engine.requests import MAX_ATTEMPTS, TaskRequest
-from engine.states import TERMINAL, TaskStatus
 from tui.commands.common import command_line, plural, print_json, with_engine
 from tui.commands.ranking import print_ranking
 from tui.present import plain

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from engine.accept.safety import Finding
 from engine.api import Engine
-from engine.diffs import diff_stat
-from engine.evidence import Evidence
-from engine.safety import Finding
-from engine.store import CommandRecord, TaskRecord
+from engine.diff.diffs import diff_stat
+from engine.record.views import CommandRecord, TaskRecord
+from engine.run.evidence import Evidence
 from tui.commands.common import command_line, print_json, with_engine
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
 from tui.commands.ranking import print_ranking

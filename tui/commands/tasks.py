@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 from engine.api import Engine
-from engine.store import TaskRecord
+from engine.record.views import TaskRecord
 from tui.commands.common import first_line, print_json, with_engine
 
 

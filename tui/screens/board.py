@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from engine.api import Engine
-from engine.events import (
+from engine.record.events import (
     Event,
     FollowUpStarted,
     PullRequestChanged,
@@ -20,8 +20,8 @@ from engine.events import (
     TaskStatusChanged,
     TurnUsage,
 )
-from engine.states import REVIEWABLE, TaskStatus
-from engine.store import TaskRecord
+from engine.record.states import REVIEWABLE, TaskStatus
+from engine.record.views import TaskRecord
 from tui.bridge import OutputBatch
 from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
 from tui.screens.board_keys import (

@@ -8,7 +8,7 @@ from textual import on
 from textual.app import App, SuspendNotSupported
 from textual.message import Message
 
-from engine.accept import AcceptRequest
+from engine.accept.accepting import AcceptRequest
 from engine.api import EngineError
 from tui.editor import EditorError, edit_in_file, read_edited
 from tui.present import plain

@@ -13,13 +13,13 @@ from textual import on
 from textual.message import Message
 from textual.screen import Screen
 
-from engine.accept import Accepted, AcceptRequest
+from engine.accept.accepting import Accepted, AcceptRequest
+from engine.accept.choice import Choice
+from engine.accept.safety import Finding, UnsafeResult
 from engine.api import Engine, EngineError
-from engine.choice import Choice
-from engine.delivery import Delivery
-from engine.safety import Finding, UnsafeResult
-from engine.states import ACTIVE, REVIEWABLE
-from engine.store import TaskRecord
+from engine.delivery.deliver import Delivery
+from engine.record.states import ACTIVE, REVIEWABLE
+from engine.record.views import TaskRecord
 from tui.commands.common import plural
 from tui.present import plain
 from tui.screens.accept_dialogs import (

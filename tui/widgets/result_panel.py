@@ -12,10 +12,10 @@ from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 
 from engine.api import EngineError
-from engine.evidence import CheckRun, Evidence
-from engine.patchset import FileDiff
-from engine.states import ACTIVE
-from engine.store import TaskRecord
+from engine.diff.patchset import FileDiff
+from engine.record.states import ACTIVE
+from engine.record.views import TaskRecord
+from engine.run.evidence import CheckRun, Evidence
 from tui.commands.common import one_line
 from tui.present import plain
 from tui.widgets.answer_view import AnswerView

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from engine.diffs import FileStat, diff_stat
-from engine.states import ACTIVE, REVIEWABLE, TaskStatus
-from engine.store import TaskRecord
+from engine.diff.diffs import FileStat, diff_stat
+from engine.record.states import ACTIVE, REVIEWABLE, TaskStatus
+from engine.record.views import TaskRecord
 from tui.present import plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
 
-from engine.events import (
+from engine.record.events import (
     AgentMessage,
     CommandFinished,
     CommandStarted,
@@ -25,8 +25,8 @@ from engine.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
-from engine.states import TERMINAL, TaskStatus
-from engine.store import CommandRecord, TaskRecord
+from engine.record.states import TERMINAL, TaskStatus
+from engine.record.views import CommandRecord, TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.stream_note import StreamNote

@@ -10,10 +10,10 @@ from textual.containers import Vertical
 from textual.widgets import TabbedContent, TabPane
 
 from engine.api import Engine
-from engine.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
-from engine.patchset import FileDiff
-from engine.states import REVIEWABLE
-from engine.store import TaskRecord
+from engine.diff.patchset import FileDiff
+from engine.record.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
+from engine.record.states import REVIEWABLE
+from engine.record.views import TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.attempts_panel import AttemptsPanel
 from tui.widgets.result_panel import ResultPanel

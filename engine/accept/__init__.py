@@ -1,0 +1,1 @@
+"""Accepting a result: whole, by file or hunk, to a branch or the working tree."""

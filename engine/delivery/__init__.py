@@ -1,0 +1,1 @@
+"""Delivering a result: pushing its branch and opening its pull request."""

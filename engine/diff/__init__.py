@@ -1,0 +1,1 @@
+"""Diffs: split into files and hunks and rebuilt exactly, and their headers."""

@@ -1,0 +1,1 @@
+"""git on the host: sources, bundles from the sandbox, and the result read from them."""

@@ -1,0 +1,631 @@
+"""Git on the host and in the sandbox: ship a ref in as a bundle, bring the task's commits back.
+
+Host-side functions are synchronous (run them in a thread) and raise `GitError` with a message
+fit to show the user. Sandbox-side steps are returned as `sh -c` scripts or argv lists.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from engine.git.bundles import BundleRefused, branch_head, read_header
+
+BASE_REF = "refs/heads/taskyard-base"
+BUNDLE_NAME = "base.bundle"
+AGENTS_FILE = "AGENTS.md"
+_MIRROR_REFSPECS = ("+refs/heads/*:refs/source/heads/*", "+refs/tags/*:refs/source/tags/*")
+_URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[^/:\s]+@[^/:\s]+:")
+_HEX_PATTERN = re.compile(r"^[0-9a-fA-F]{4,40}$")
+_SHA_PATTERN = re.compile(r"\b[0-9a-f]{40}\b")
+_DIFF_OPTIONS = (
+    "--binary",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+)
+_RESULT_DIFF_OPTIONS = (
+    "--full-index",
+    "--find-renames",
+    "--diff-algorithm=myers",
+    "--unified=3",
+    "--inter-hunk-context=0",
+    "--no-relative",
+    "-O/dev/null",
+)
+_PINNED_CONFIG = (
+    "-c",
+    "core.quotePath=true",
+    "-c",
+    "diff.suppressBlankEmpty=false",
+    "-c",
+    "diff.indentHeuristic=true",
+    "-c",
+    "core.attributesFile=/dev/null",
+)
+_GENERIC_ERRORS = ("Could not read from remote repository", "Please make sure", "and the repo")
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
+
+
+class GitError(Exception):
+    """A git operation failed; the message says what and what to do."""
+
+
+@dataclass(frozen=True)
+class PreparedSource:
+    """A source repository resolved to one commit and bundled for the sandbox."""
+
+    bundle_path: Path
+    """Bundle holding the full history of `base_sha` as `refs/heads/taskyard-base`."""
+    base_sha: str
+    """The commit the task starts from."""
+    ref: str
+    """The ref as asked, or the source's current branch (or "HEAD" when detached)."""
+    repo_name: str
+    """Directory or repository name, e.g. "taskyard"."""
+    source: str
+    """Normalised source: the work tree's top level (local) or the URL as given (remote)."""
+    is_local: bool
+    """True for a local path, False for a URL."""
+
+
+@dataclass(frozen=True)
+class AgentsDoc:
+    """One AGENTS.md read from the base commit."""
+
+    path: str
+    """Repo-relative path, e.g. "AGENTS.md" or "src/AGENTS.md"."""
+    content: str
+    """Text, cut to the byte budget when `truncated`."""
+    size: int
+    """Full size of the file in bytes."""
+    truncated: bool
+
+
+class _CommandFailed(Exception):
+    def __init__(self, stderr: str) -> None:
+        super().__init__(stderr)
+        self.stderr = stderr
+
+
+def _git(args: Sequence[str], cwd: Path | None = None) -> str:
+    """Run git and return stdout without the trailing newline; raise _CommandFailed."""
+    return _git_bytes(args, cwd).decode("utf-8", errors="replace").rstrip("\n")
+
+
+def _git_bytes(args: Sequence[str], cwd: Path | None = None) -> bytes:
+    """Run git detached from the terminal, so no prompt can ever wait for input."""
+    env = {**os.environ, **_GIT_ENV}
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+            start_new_session=True,
+        )
+    except FileNotFoundError as error:
+        raise GitError("git is not installed or not on PATH") from error
+    if done.returncode != 0:
+        raise _CommandFailed(done.stderr.decode("utf-8", errors="replace"))
+    return done.stdout
+
+
+def _summarise(stderr: str) -> str:
+    """The most telling line of git's stderr, without git's generic advice."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    telling = [line for line in lines if not any(text in line for text in _GENERIC_ERRORS)]
+    for line in telling:
+        if line.startswith(("fatal: ", "error: ")):
+            return line.split(": ", 1)[1]
+    return (telling or lines or ["git failed"])[0]
+
+
+def is_remote(repo: str) -> bool:
+    """True when `repo` is a URL (scheme://... or user@host:path), not a local path."""
+    return bool(_URL_PATTERN.match(repo))
+
+
+def _local_top_level(path: Path) -> Path:
+    """The work tree's top level (or a bare repository's directory) containing `path`."""
+    if not path.exists():
+        raise GitError(f"{path} does not exist")
+    try:
+        with git.Repo(path, search_parent_directories=True) as repo:
+            top = repo.git_dir if repo.bare else repo.working_tree_dir or repo.git_dir
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        message = f"{path} is not a git repository (run `git init` or pass --repo)"
+        raise GitError(message) from None
+    return Path(top).resolve()
+
+
+def _repo_name(source: str) -> str:
+    name = re.split(r"[/:]", source.rstrip("/"))[-1]
+    return name.removesuffix(".git") or "repo"
+
+
+def _cache_repo(cache_dir: Path, source: str) -> Path:
+    key = hashlib.sha256(source.encode()).hexdigest()[:16]
+    return cache_dir / f"{_repo_name(source)}-{key}.git"
+
+
+@contextmanager
+def _locked_cache(cache_dir: Path, source: str) -> Iterator[Path]:
+    """Create the bare cache repository if needed and hold its lock."""
+    cache = _cache_repo(cache_dir, source)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (cache / "HEAD").exists():
+            _git(["init", "--quiet", "--bare", str(cache)])
+        yield cache
+
+
+def _verify_commit(repo: Path, rev: str) -> str | None:
+    """The commit `rev` names in `repo`, or None; other failures (ambiguity, ownership) raise."""
+    args = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"]
+    try:
+        return _git(args, repo)
+    except _CommandFailed as failed:
+        if failed.stderr.strip():
+            raise GitError(f"{rev} in {repo}: {_summarise(failed.stderr)}") from None
+        return None
+
+
+def _has_refs(repo: Path) -> bool:
+    return bool(_git(["for-each-ref", "--count=1"], repo))
+
+
+def _resolve_local(top: Path, ref: str | None) -> tuple[str, str]:
+    """(ref as reported, commit sha) resolved in the source repository itself."""
+    if ref is None:
+        sha = _verify_commit(top, "HEAD")
+        if sha is None:
+            raise GitError(f"{top} has no commits yet: commit something first")
+        return _current_branch(top), sha
+    sha = _verify_commit(top, ref)
+    if sha is None:
+        if not _has_refs(top):
+            raise GitError(f"{top} has no commits yet: commit something first")
+        raise GitError(f"ref {ref} not found in {top}")
+    return ref, sha
+
+
+def _current_branch(top: Path) -> str:
+    try:
+        return _git(["symbolic-ref", "--quiet", "--short", "HEAD"], top)
+    except _CommandFailed:
+        return "HEAD"
+
+
+def _fetch(cache: Path, source: str, refspecs: Sequence[str]) -> None:
+    args = ["fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", "--", source]
+    try:
+        _git([*args, *refspecs], cache)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot fetch from {source}: {_summarise(failed.stderr)}") from None
+
+
+def _remote_head_branch(url: str) -> str | None:
+    """The branch the remote's HEAD points at, or None for an empty repository."""
+    try:
+        listing = _git(["ls-remote", "--symref", "--", url, "HEAD"])
+    except _CommandFailed as failed:
+        raise GitError(f"cannot reach {url}: {_summarise(failed.stderr)}") from None
+    for line in listing.splitlines():
+        if line.startswith("ref: "):
+            return line.removeprefix("ref: ").split("\t")[0].removeprefix("refs/heads/")
+    return None
+
+
+def _mirror_candidates(ref: str) -> list[str]:
+    """Mirror refs `ref` may name: a branch, a tag, or `origin/<branch>`."""
+    short = ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+    names = [f"refs/source/heads/{short}", f"refs/source/tags/{short}"]
+    remote_branch = ref.removeprefix("refs/remotes/")
+    if remote_branch.startswith("origin/"):
+        names.append(f"refs/source/heads/{remote_branch.removeprefix('origin/')}")
+    return names
+
+
+def _resolve_remote(cache: Path, url: str, ref: str) -> str:
+    """The commit `ref` names in the mirrored remote; a full sha is fetched on demand."""
+    for name in _mirror_candidates(ref):
+        if sha := _verify_commit(cache, name):
+            return sha
+    if _HEX_PATTERN.match(ref) and (sha := _verify_commit(cache, ref)):
+        return sha
+    if len(ref) == 40 and _HEX_PATTERN.match(ref):
+        try:
+            _git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ref], cache)
+        except _CommandFailed:
+            raise GitError(f"ref {ref} not found in {url}") from None
+        if sha := _verify_commit(cache, ref):
+            return sha
+    raise GitError(f"ref {ref} not found in {url}")
+
+
+def _write_bundle(cache: Path, sha: str, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bundle = out_dir / BUNDLE_NAME
+    _git(["update-ref", BASE_REF, sha], cache)
+    _git(["bundle", "create", "--quiet", str(bundle), BASE_REF], cache)
+    return bundle
+
+
+def _prepare_local(path: Path, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
+    top = _local_top_level(path)
+    asked, sha = _resolve_local(top, ref)
+    source = str(top)
+    with _locked_cache(cache_dir, source) as cache:
+        _fetch(cache, source, [*_MIRROR_REFSPECS, f"+{sha}:{BASE_REF}"])
+        bundle = _write_bundle(cache, sha, out_dir)
+    return PreparedSource(bundle, sha, asked, _repo_name(source), source, is_local=True)
+
+
+def _prepare_remote(url: str, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
+    with _locked_cache(cache_dir, url) as cache:
+        _fetch(cache, url, _MIRROR_REFSPECS)
+        if ref is None:
+            ref = _remote_head_branch(url)
+            if ref is None or not _has_refs(cache):
+                raise GitError(f"{url} has no commits yet: push something first")
+        sha = _resolve_remote(cache, url, ref)
+        bundle = _write_bundle(cache, sha, out_dir)
+    return PreparedSource(bundle, sha, ref, _repo_name(url), url, is_local=False)
+
+
+def check_source(repo: str, ref: str | None) -> None:
+    """GitError unless `repo` is a local repository in which `ref` (default: HEAD) names a
+    commit, or a URL that answers; nothing is fetched or bundled (a URL's ref is resolved when
+    the task prepares its source)."""
+    try:
+        if is_remote(repo):
+            _remote_head_branch(repo)
+        else:
+            _resolve_local(_local_top_level(Path(repo).expanduser().absolute()), ref)
+    except _CommandFailed as failed:
+        raise GitError(f"git failed for {repo}: {_summarise(failed.stderr)}") from None
+
+
+def prepare_source(repo: str, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
+    """Resolve `ref` (default: the source's HEAD) in `repo` and bundle its history into out_dir.
+
+    `repo` is a path anywhere inside a work tree, or a URL. A bare cache per source under
+    cache_dir is fetched into first, so repeated calls transfer only what is new.
+    """
+    try:
+        if is_remote(repo):
+            return _prepare_remote(repo, ref, cache_dir, out_dir)
+        return _prepare_local(Path(repo).expanduser().absolute(), ref, cache_dir, out_dir)
+    except _CommandFailed as failed:
+        raise GitError(f"git failed for {repo}: {_summarise(failed.stderr)}") from None
+
+
+def _workdir_levels(workdir: str) -> list[str]:
+    """Directories from the root ("") down to `workdir`, repo-relative."""
+    parts = [part for part in workdir.strip("/").split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise GitError(f"workdir {workdir} must stay inside the repository")
+    return ["/".join(parts[:depth]) for depth in range(len(parts) + 1)]
+
+
+def _agents_blobs(cache: Path, sha: str, workdir: str) -> list[tuple[str, str, int]]:
+    """(path, blob sha, size) of each AGENTS.md on the way to workdir, root first."""
+    paths = [f"{level}/{AGENTS_FILE}".lstrip("/") for level in _workdir_levels(workdir)]
+    listing = _git(["ls-tree", "-l", "--full-tree", sha, "--", *paths], cache)
+    found: dict[str, tuple[str, int]] = {}
+    for line in listing.splitlines():
+        meta, path = line.split("\t", 1)
+        _mode, kind, blob, size = meta.split()
+        if kind == "blob":
+            found[path] = (blob, int(size))
+    return [(path, *found[path]) for path in paths if path in found]
+
+
+def _cut(data: bytes, limit: int) -> str:
+    return data[:limit].decode("utf-8", errors="replace").rstrip("\ufffd")
+
+
+def agents_docs(
+    prepared: PreparedSource, cache_dir: Path, workdir: str = "", max_bytes: int = 32768
+) -> list[AgentsDoc]:
+    """Every AGENTS.md from the repo root down to `workdir` at the base commit, root first.
+
+    Deeper files take precedence, so the byte budget `max_bytes` is spent deepest first: a file
+    keeps at most what is left of it, and shallower files are truncated (possibly to nothing).
+    """
+    cache = _cache_repo(cache_dir, prepared.source)
+    try:
+        blobs = _agents_blobs(cache, prepared.base_sha, workdir)
+        contents = {path: _git_bytes(["cat-file", "blob", blob], cache) for path, blob, _ in blobs}
+    except _CommandFailed as failed:
+        raise GitError(f"cannot read AGENTS.md: {_summarise(failed.stderr)}") from None
+    budget = max_bytes
+    docs: list[AgentsDoc] = []
+    for path, _blob, size in reversed(blobs):
+        keep = min(size, budget)
+        budget -= keep
+        docs.append(AgentsDoc(path, _cut(contents[path], keep), size, truncated=keep < size))
+    return docs[::-1]
+
+
+def checkout_script(bundle_path: str, repo_dir: str, branch: str, base_sha: str) -> str:
+    """`sh -c` script: clone the bundle into repo_dir and check out `branch` at base_sha."""
+    repo, q_branch = shlex.quote(repo_dir), shlex.quote(branch)
+    return "\n".join(
+        [
+            "set -e",
+            f"git clone --quiet --no-checkout {shlex.quote(bundle_path)} {repo}",
+            f"cd {repo}",
+            f"git checkout --quiet -b {q_branch} {shlex.quote(base_sha)}",
+            "git config user.name taskyard",
+            "git config user.email taskyard@localhost",
+            "git remote remove origin",
+        ]
+    )
+
+
+def finish_script(repo_dir: str, branch: str, base_sha: str, message: str, out_bundle: str) -> str:
+    """`sh -c` script: commit all changes to `branch` and bundle base_sha..branch.
+
+    Whatever HEAD points at becomes `branch`, so commits the agent made elsewhere are kept.
+    When the branch has no commits past base_sha the whole branch is bundled instead. Nothing
+    it prints is used: the host reads the result from the bundle alone.
+    """
+    q_branch, base, out = shlex.quote(branch), shlex.quote(base_sha), shlex.quote(out_bundle)
+    return "\n".join(
+        [
+            "set -e",
+            f"cd {shlex.quote(repo_dir)}",
+            f'if [ "$(git symbolic-ref -q HEAD)" != {shlex.quote("refs/heads/" + branch)} ]; then',
+            f"  git checkout --quiet -B {q_branch}",
+            "fi",
+            "git add --all",
+            "if ! git diff --cached --quiet; then",
+            f"  git -c commit.gpgsign=false commit --quiet --no-verify -m {shlex.quote(message)}",
+            "fi",
+            f'if [ "$(git rev-list --count {base}..{q_branch})" -gt 0 ]; then',
+            f"  git bundle create --quiet {out} {base}..{q_branch}",
+            "else",
+            f"  git bundle create --quiet {out} {q_branch}",
+            "fi",
+        ]
+    )
+
+
+def _refused(bundle: Path, reason: str) -> GitError:
+    return GitError(f"the task's result bundle {bundle} was refused: {reason}; retry the task")
+
+
+def _verified_head(top: Path, bundle: Path, branch_ref: str, base_sha: str) -> str:
+    """The head of the bundle's one branch, once the bundle is checked against `top`: only
+    that branch, needing only the base commit or its ancestors, and whole by `git bundle
+    verify`."""
+    try:
+        header = read_header(bundle)
+        head = branch_head(header, branch_ref)
+    except OSError as error:
+        raise GitError(f"cannot read the task's result bundle {bundle}: {error.strerror}") from None
+    except BundleRefused as refused:
+        raise _refused(bundle, str(refused)) from None
+    _require_base(top, base_sha)
+    for needed in header.prerequisites:
+        if not _is_ancestor(top, needed, base_sha):
+            reason = f"it needs commit {needed[:12]}, which is not in the history of the base"
+            raise _refused(bundle, reason)
+    try:
+        _git(["bundle", "verify", "--quiet", str(bundle)], top)
+    except _CommandFailed as failed:
+        raise _refused(bundle, _summarise(failed.stderr)) from None
+    return head
+
+
+def _require_base(top: Path, base_sha: str) -> None:
+    if _verify_commit(top, base_sha) is None:
+        raise GitError(
+            f"{top} lacks the commit the task started from ({base_sha[:12]}): fetch it "
+            "(e.g. `git fetch --all`) and try again"
+        )
+
+
+def _is_ancestor(top: Path, commit: str, descendant: str) -> bool:
+    try:
+        _git(["merge-base", "--is-ancestor", commit, descendant], top)
+    except _CommandFailed:
+        return False
+    return True
+
+
+def _fetch_bundle_objects(top: Path, bundle: Path, branch_ref: str) -> None:
+    args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", str(bundle), branch_ref]
+    try:
+        _git(args, top)
+    except _CommandFailed as failed:
+        missing = _SHA_PATTERN.findall(failed.stderr)
+        if "prerequisite" in failed.stderr and missing:
+            raise GitError(
+                f"{top} lacks the commit the task started from ({missing[0][:12]}): fetch it "
+                "(e.g. `git fetch --all`) and try again"
+            ) from None
+        raise GitError(f"cannot import {bundle}: {_summarise(failed.stderr)}") from None
+
+
+def create_branch(top: Path, new_branch: str, sha: str) -> None:
+    """Create `new_branch` at `sha` in the repository at `top`; GitError if it exists."""
+    try:
+        _git(
+            ["update-ref", "-m", "taskyard: import task", f"refs/heads/{new_branch}", sha, ""], top
+        )
+    except _CommandFailed:
+        raise GitError(_branch_exists(top, new_branch)) from None
+
+
+def _branch_exists(top: Path, branch: str) -> str:
+    return f"branch {branch} already exists in {top}: choose another with --branch"
+
+
+def check_new_branch(top: Path, new_branch: str) -> None:
+    """GitError unless `new_branch` is a valid name not yet taken in `top`."""
+    try:
+        _git(["check-ref-format", "--branch", new_branch], top)
+    except _CommandFailed:
+        raise GitError(f"{new_branch} is not a valid branch name") from None
+    if _verify_commit(top, f"refs/heads/{new_branch}"):
+        raise GitError(_branch_exists(top, new_branch))
+
+
+def fetch_result(repo: Path, bundle: Path, task_branch: str, base_sha: str) -> tuple[Path, str]:
+    """Verify the bundle of a task that started at base_sha and fetch the objects of its
+    `task_branch` into `repo`: no ref, index or file changes. Returns (the repository's top
+    level, the branch's head sha, taken from the bundle's refs); GitError when the bundle is
+    not what a result must be."""
+    top = _local_top_level(repo)
+    branch_ref = task_branch if task_branch.startswith("refs/") else f"refs/heads/{task_branch}"
+    sha = _verified_head(top, bundle, branch_ref, base_sha)
+    _fetch_bundle_objects(top, bundle, branch_ref)
+    if _verify_commit(top, sha) != sha:
+        raise _refused(bundle, f"its branch points at {sha[:12]}, which is not a commit")
+    return top, sha
+
+
+def result_diff(repo: Path, base_sha: str, head_sha: str) -> str:
+    """The exact diff from base_sha to head_sha, whatever the user's git config says; bytes
+    that are not UTF-8 survive as surrogate escapes."""
+    args = [*_PINNED_CONFIG, "diff", *_DIFF_OPTIONS, *_RESULT_DIFF_OPTIONS, base_sha, head_sha]
+    try:
+        data = _git_bytes([*args, "--"], repo)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot diff the task's result: {_summarise(failed.stderr)}") from None
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+@contextmanager
+def source_cache(repo: str, cache_dir: Path, base_sha: str) -> Iterator[Path]:
+    """The locked cache of a task's source, fetched from the source first when it lacks the
+    task's base commit."""
+    source = _source_key(repo)
+    with _locked_cache(cache_dir, source) as cache:
+        if _verify_commit(cache, base_sha) is None:
+            _fetch(cache, source, _MIRROR_REFSPECS)
+        yield cache
+
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_NO_BLOB = "0" * 40
+
+
+@dataclass(frozen=True)
+class ChangedBlob:
+    """A file a commit adds or changes: its path, and its content's blob before and after
+    (the before is empty for a new file)."""
+
+    path: str
+    old_blob: str
+    new_blob: str
+
+
+def commits_between(repo: Path, base_sha: str, head_sha: str) -> list[tuple[str, str]]:
+    """Each commit in base_sha..head_sha, oldest first, with its first parent (the empty tree
+    for a root commit)."""
+    try:
+        listing = _git(["rev-list", "--reverse", "--parents", f"{base_sha}..{head_sha}"], repo)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot list the task's commits: {_summarise(failed.stderr)}") from None
+    pairs = [line.split() for line in listing.splitlines()]
+    return [(shas[0], shas[1] if len(shas) > 1 else EMPTY_TREE) for shas in pairs]
+
+
+def changed_blobs(repo: Path, parent: str, commit: str) -> list[ChangedBlob]:
+    """The files `commit` adds or changes against `parent`, symlinks included, in tree order."""
+    args = ["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parent, commit]
+    try:
+        fields = _git_bytes(args, repo).decode("utf-8", "surrogateescape").split("\0")
+    except _CommandFailed as failed:
+        raise GitError(f"cannot list commit {commit[:12]}: {_summarise(failed.stderr)}") from None
+    changed: list[ChangedBlob] = []
+    for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
+        _old_mode, new_mode, old_blob, new_blob, _status = meta.lstrip(":").split()
+        if new_blob != _NO_BLOB and new_mode[:2] in ("10", "12"):
+            old = "" if old_blob == _NO_BLOB else old_blob
+            changed.append(ChangedBlob(path, old, new_blob))
+    return changed
+
+
+def object_bytes(repo: Path, kind: str, sha: str) -> bytes:
+    """The raw content of an object of `kind`: a blob's bytes, a commit's headers and
+    message."""
+    try:
+        return _git_bytes(["cat-file", kind, sha], repo)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot read object {sha[:12]}: {_summarise(failed.stderr)}") from None
+
+
+def squash_commit(repo: Path, base_sha: str, head_sha: str, message: str) -> str:
+    """A new commit on base_sha with head_sha's tree: the net change as one commit."""
+    fallback = [] if _has_identity(repo) else list(_FALLBACK_IDENTITY)
+    args = [*fallback, "commit-tree", f"{head_sha}^{{tree}}", "-p", base_sha, "-m", message]
+    try:
+        return _git(args, repo)
+    except _CommandFailed as failed:
+        raise GitError(f"cannot squash the task's commits: {_summarise(failed.stderr)}") from None
+
+
+_FALLBACK_IDENTITY = ("-c", "user.name=taskyard", "-c", "user.email=taskyard@localhost")
+
+
+def _has_identity(repo: Path) -> bool:
+    try:
+        _git(["var", "GIT_COMMITTER_IDENT"], repo)
+    except _CommandFailed:
+        return False
+    return True
+
+
+def _source_key(repo: str) -> str:
+    """The source as prepare_source names its cache: a URL, or a work tree's top level."""
+    return repo if is_remote(repo) else str(_local_top_level(Path(repo).expanduser().absolute()))
+
+
+def read_file_at(
+    repo: str, cache_dir: Path, sha: str, path: str, result: tuple[Path, str] | None = None
+) -> bytes | None:
+    """The content of `path` at commit `sha` of a task's source, or None when it is not a file
+    there. Objects come from the source's cache, after fetching the task's (bundle, branch)
+    `result` into it when the commit is not there yet."""
+    try:
+        with _locked_cache(cache_dir, _source_key(repo)) as cache:
+            if result is not None and _verify_commit(cache, sha) is None:
+                bundle, branch = result
+                _fetch_bundle_objects(cache, bundle, f"refs/heads/{branch}")
+            return _git_bytes(["cat-file", "blob", f"{sha}:{path}"], cache)
+    except (_CommandFailed, GitError):
+        return None
+
+
+def import_result(
+    repo: Path, bundle: Path, task_branch: str, base_sha: str, new_branch: str
+) -> str:
+    """Create `new_branch` in `repo` at the bundle's `task_branch`; return its head sha.
+
+    Only objects and the new ref are written: the working tree, the index and the current
+    branch are left exactly as they are.
+    """
+    check_new_branch(_local_top_level(repo), new_branch)
+    top, sha = fetch_result(repo, bundle, task_branch, base_sha)
+    create_branch(top, new_branch, sha)
+    return sha

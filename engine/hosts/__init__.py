@@ -1,0 +1,1 @@
+"""The Docker hosts tasks run on, the pool that places them, and what gc removes."""

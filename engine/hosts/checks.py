@@ -1,0 +1,84 @@
+"""What `taskyard hosts` reports: each host's state and load, and a step-by-step check of one."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from engine.hosts.host import Host, HostError
+from engine.record.states import TaskStatus
+from engine.record.views import TaskRecord
+from sandboxes.base import SandboxError
+
+PROBE_SECONDS = 15.0
+"""How long a host has to answer before it is reported down."""
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    """A host's row in `taskyard hosts`."""
+
+    name: str
+    address: str
+    origin: str
+    state: str
+    error: str
+    running: int
+    queued: int
+    max_tasks: int
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """One step of `taskyard hosts check`: what was checked, whether it passed, details."""
+
+    step: str
+    ok: bool
+    detail: str
+
+
+async def probe(host: Host) -> None:
+    """Reach the host (bounded in time); its state and error say how it went."""
+    try:
+        await asyncio.wait_for(host.connect(), PROBE_SECONDS)
+    except HostError:
+        pass
+    except TimeoutError:
+        host.mark_down(f"no answer within {PROBE_SECONDS:g} s")
+
+
+def host_status(host: Host, active_tasks: list[TaskRecord]) -> HostStatus:
+    """The host's state with the active tasks running on it or waiting for it."""
+    active = [task for task in active_tasks if task.host == host.name]
+    queued = sum(1 for task in active if task.status == TaskStatus.QUEUED.value)
+    spec = host.spec
+    return HostStatus(
+        host.name,
+        spec.shown_address,
+        spec.origin,
+        host.state,
+        host.error,
+        len(active) - queued,
+        queued,
+        spec.max_tasks,
+    )
+
+
+async def check_host(host: Host, image: str) -> list[HostCheck]:
+    """Connection (SSH for remote hosts), the Docker engine, then the sandbox image."""
+    link = "SSH" if host.spec.kind == "ssh" else "socket"
+    try:
+        backend = await asyncio.wait_for(host.connect(), PROBE_SECONDS)
+    except (HostError, TimeoutError) as error:
+        detail = str(error) or f"no answer within {PROBE_SECONDS:g} s"
+        return [HostCheck(f"{link} and Docker", False, detail)]
+    checks = [
+        HostCheck(link, True, host.spec.shown_address),
+        HostCheck("Docker", True, "the engine answers"),
+    ]
+    try:
+        present = await backend.has_image(image)
+    except SandboxError as error:
+        return [*checks, HostCheck("sandbox image", False, str(error))]
+    hint = f"missing: build it with `taskyard image build --host {host.name}`"
+    return [*checks, HostCheck("sandbox image", present, image if present else hint)]

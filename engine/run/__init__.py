@@ -1,0 +1,1 @@
+"""Running a task: its sandbox, commands, prompt, and the result with its evidence."""

@@ -1,0 +1,1 @@
+"""Secrets: config references resolved on the host, and their redaction."""
