@@ -130,6 +130,11 @@ ADDED_COLUMNS = {
 }
 """Columns added to tasks after its first release, with their definitions: older stores gain them
 when opened."""
+ADDED_COMMAND_COLUMNS = {
+    "run_id": "TEXT NOT NULL DEFAULT ''",
+    "call_id": "TEXT NOT NULL DEFAULT ''",
+}
+"""Columns added to commands after its first release, gained like ADDED_COLUMNS."""
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created", "status"}
 """Task columns update_task may set; the status is written by the lifecycle alone."""
 JSON_COLUMNS = ("citations", "usage", "findings")
@@ -207,6 +212,11 @@ class CommandRecord:
     output_lines: int
     output_bytes: int
     log_path: str
+    run_id: str = ""
+    """The run id the sandbox knows the command by, chosen before it started; empty in older
+    stores."""
+    call_id: str = ""
+    """The model's tool call the command ran for; empty for the engine's own commands."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -248,10 +258,11 @@ class Store:
             raise StoreError(f"cannot open the task store {path}: {error}") from None
 
     def _add_missing_columns(self) -> None:
-        present = {row["name"] for row in self._db.execute("PRAGMA table_info(tasks)")}
-        for name, definition in ADDED_COLUMNS.items():
-            if name not in present:
-                self._db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {definition}")
+        for table, added in (("tasks", ADDED_COLUMNS), ("commands", ADDED_COMMAND_COLUMNS)):
+            present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, definition in added.items():
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         self._db.close()

@@ -28,6 +28,7 @@ from sandboxes.base import (
     ExecResult,
     ImageNotFound,
     OutputCallback,
+    RunLost,
     RuntimeNotInstalled,
     Sandbox,
     SandboxBackend,
@@ -45,14 +46,16 @@ from sandboxes.docker_archive import (
     write_host_file,
 )
 from sandboxes.docker_exec import (
+    ENGINE_RESTART_NOTE,
     GROUP_SCRIPT,
-    RESUME_SCRIPT,
-    RUN_DIR,
     ExecOutput,
     LostStream,
     ReceivedOutput,
     ThreadedStream,
     end_run,
+    resume_command,
+    revive,
+    run_directory,
     start_exec_stream,
 )
 from sandboxes.image import DEFAULT_IMAGE_TAG, default_image_tag, dockerfile_bytes
@@ -195,6 +198,17 @@ class Killed:
     restart: SandboxRestart | None
 
 
+@dataclass(frozen=True)
+class Interrupted:
+    """A command ended from outside, with no exit status: `reason` says how."""
+
+    reason: str
+
+
+Ended = int | Killed | Interrupted
+"""How a followed command ended: its exit code, killed at its timeout, or interrupted."""
+
+
 class DockerSandbox(Sandbox):
     """One taskyard container."""
 
@@ -213,25 +227,56 @@ class DockerSandbox(Sandbox):
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
         user: str | None = None,
+        run_id: str | None = None,
     ) -> ExecResult:
-        """Run argv (as user, default the image's), its processes marked as this command's.
+        """Run argv (as user, default the image's), its processes marked as this command's run.
 
         At timeout or cancellation every process the command started is killed, however it
         detached; when that cannot be done from inside (the sandbox is out of processes), the
         sandbox is restarted. When the connection to the engine is lost, the command goes on in
         the container; its output resumes from where it was cut once the engine answers again.
+        When the engine restarted and stopped the sandbox meanwhile, the sandbox is started
+        again and the command is reported interrupted, with its output until then.
         """
         started = time.monotonic()
-        deadline = None if timeout is None else started + timeout
-        run = CommandRun(f"{RUN_DIR}/{uuid.uuid4().hex}", user or "")
+        run = CommandRun(run_directory(run_id or uuid.uuid4().hex), user or "")
         stale, self._read_runs = " ".join(self._read_runs), []
         command = ["sh", "-c", GROUP_SCRIPT, "sh", run.run_dir, stale, *argv]
         exec_id = await self._create_exec(command, workdir=workdir, environment=env, user=run.user)
+        return await self._follow_to_end(exec_id, run, on_output, started, timeout)
+
+    async def reattach(
+        self,
+        run_id: str,
+        *,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        """Follow a run `exec` started, from the first byte of its output kept in the container
+        to its end; RunLost when its record is gone or it ended without an exit status."""
+        started = time.monotonic()
+        run = CommandRun(run_directory(run_id), user or "")
+        exec_id = await self._create_exec(resume_command(run.run_dir, 0), user="0")
+        return await self._follow_to_end(exec_id, run, on_output, started, timeout)
+
+    async def _follow_to_end(
+        self,
+        exec_id: str,
+        run: CommandRun,
+        on_output: OutputCallback | None,
+        started: float,
+        timeout: float | None,
+    ) -> ExecResult:
+        """Follow the exec of a run to its end and say how it ended."""
+        deadline = None if timeout is None else started + timeout
         ended = await self._follow(exec_id, run, ReceivedOutput(on_output), deadline)
         duration = time.monotonic() - started
         if isinstance(ended, Killed):
             return ExecResult(None, timed_out=True, duration=duration, restart=ended.restart)
         self._read_runs.append(posixpath.basename(run.run_dir))
+        if isinstance(ended, Interrupted):
+            return ExecResult(None, False, duration, interrupted=ended.reason)
         return ExecResult(ended, timed_out=False, duration=duration)
 
     async def _create_exec(self, command: list[str], **options: Any) -> str:
@@ -242,30 +287,37 @@ class DockerSandbox(Sandbox):
 
     async def _follow(
         self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
-    ) -> int | Killed:
+    ) -> Ended:
         """The command's exit code, its output streamed; Killed when it timed out.
 
         After a lost connection, waits for the engine and streams the rest of the output from
-        the command's own copy of it.
+        the command's own copy of it; Interrupted when the engine stopped the sandbox meanwhile.
         """
+        revived = False
         while True:
             try:
                 return await self._stream(exec_id, run, received, deadline)
             except LostStream as lost:
-                exec_id = await self._resume(run.run_dir, received.size, lost)
+                exec_id, restarted = await self._resume(run.run_dir, received.size, lost)
+                revived = revived or restarted
+            except RunLost:
+                if not revived:
+                    raise
+                return Interrupted(ENGINE_RESTART_NOTE)
 
-    async def _resume(self, run_dir: str, sent: int, lost: LostStream) -> str:
-        """Wait until the engine answers, then start streaming the output from byte `sent`.
+    async def _resume(self, run_dir: str, sent: int, lost: LostStream) -> tuple[str, bool]:
+        """Wait until the engine answers, start the sandbox if the engine stopped it, then start
+        streaming the output from byte `sent`; the exec and whether the sandbox was started.
 
         A linked engine is waited for as long as its link reconnects; a local one for
         RESUME_WAIT_SECONDS."""
         give_up = time.monotonic() + RESUME_WAIT_SECONDS
         delay = RESUME_FIRST_DELAY
+        revived = False
         while True:
             try:
-                return await self._create_exec(
-                    ["sh", "-c", RESUME_SCRIPT, "sh", run_dir, str(sent)], user="0"
-                )
+                revived = await self._connection.run(lambda api: revive(api, self.id)) or revived
+                return await self._create_exec(resume_command(run_dir, sent), user="0"), revived
             except BackendUnavailable as error:
                 if self._connection.link is not None:
                     raise
@@ -341,8 +393,9 @@ class DockerSandbox(Sandbox):
         )
 
     async def start(self) -> None:
-        """Start the container again after stop()."""
-        await self._connection.run(lambda api: api.start(self.id))
+        """Start the container again after stop() (nothing when it runs); the commands it was
+        running when it stopped are recorded as lost."""
+        await self._connection.run(lambda api: revive(api, self.id))
 
     async def stop(self) -> None:
         """Stop the container, keeping its filesystem."""
