@@ -304,6 +304,14 @@ class Store:
         )
         return cursor.rowcount == 1
 
+    def claim_task(self, task_id: str, owner: str, new_owner: str) -> bool:
+        """Make `new_owner` the task's owner if `owner` still is; whether it was."""
+        cursor = self._db.execute(
+            "UPDATE tasks SET owner = ?, updated = ? WHERE id = ? AND owner = ?",
+            (new_owner, time.time(), task_id, owner),
+        )
+        return cursor.rowcount == 1
+
     def get_task(self, task_id: str) -> TaskRecord | None:
         row = self._db.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
         return _task_from_row(row) if row else None

@@ -84,8 +84,18 @@ def event_printer(as_json: bool, attempt: int | None = None) -> PrintEvent:
 
 
 async def run_task(engine: Engine, request: TaskRequest, as_json: bool) -> int:
-    """Submit, follow every attempt's events to its end; 0 when one is ready for review."""
+    """Submit, follow every attempt's events to its end; 0 when one is ready for review.
+
+    Tasks a stopped taskyard process left are taken up first, and waited for before leaving."""
     await engine.preflight(request)
+    resumed = await engine.resume_tasks()
+    code = await run_attempts(engine, request, as_json)
+    await asyncio.gather(*(engine.wait(task_id) for task_id in resumed))
+    return code
+
+
+async def run_attempts(engine: Engine, request: TaskRequest, as_json: bool) -> int:
+    """Submit, follow every attempt's events to its end; 0 when one is ready for review."""
     subscription = engine.subscribe()
     records = await engine.submit_attempts(request)
     if len(records) == 1:
