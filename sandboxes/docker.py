@@ -53,6 +53,7 @@ from sandboxes.docker_exec import (
     ReceivedOutput,
     ThreadedStream,
     end_run,
+    is_running,
     resume_command,
     revive,
     run_directory,
@@ -103,6 +104,9 @@ KILL_GRACE_SECONDS = 5.0
 RESUME_WAIT_SECONDS = 150.0
 """How long a command whose connection was lost waits for the engine to answer again (longer
 than an SSH tunnel's own reconnect budget)."""
+STOPPING_RETRIES = 8
+"""How often resuming a command tries again when its sandbox refuses the exec: it was found
+running while it stopped, and is started on the next try."""
 RESUME_FIRST_DELAY = 0.25
 RESUME_MAX_DELAY = 2.0
 LINK_RETRIES = 3
@@ -310,10 +314,11 @@ class DockerSandbox(Sandbox):
         streaming the output from byte `sent`; the exec and whether the sandbox was started.
 
         A linked engine is waited for as long as its link reconnects; a local one for
-        RESUME_WAIT_SECONDS."""
+        RESUME_WAIT_SECONDS. A sandbox still stopping is tried again STOPPING_RETRIES times."""
         give_up = time.monotonic() + RESUME_WAIT_SECONDS
         delay = RESUME_FIRST_DELAY
         revived = False
+        refused = 0
         while True:
             try:
                 revived = await self._connection.run(lambda api: revive(api, self.id)) or revived
@@ -327,6 +332,10 @@ class DockerSandbox(Sandbox):
                         f"was running ({lost}) and it did not answer again within "
                         f"{RESUME_WAIT_SECONDS:g}s: {error}"
                     ) from error
+            except SandboxError:
+                refused += 1
+                if refused > STOPPING_RETRIES:
+                    raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, RESUME_MAX_DELAY)
 
@@ -334,9 +343,7 @@ class DockerSandbox(Sandbox):
         self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
     ) -> int | Killed:
         """Start one exec of the command (or of its resumption) and stream it to its end."""
-        output = ExecOutput(
-            lambda: self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
-        )
+        output = ExecOutput(lambda: self._open_exec(exec_id))
         stream = ThreadedStream(output.chunks(), name=f"taskyard-exec-{exec_id[:12]}")
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
@@ -354,6 +361,18 @@ class DockerSandbox(Sandbox):
                 output.abort()
             return Killed(restart)
         return output.exit_code()
+
+    def _open_exec(self, exec_id: str) -> Any:
+        """Start an exec and return its stream (blocking); LostStream when the sandbox stopped
+        meanwhile, so that the command resumes once it is started again."""
+        try:
+            return self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
+        except BackendUnavailable:
+            raise
+        except SandboxError as error:
+            if self._connection.blocking(lambda api: is_running(api, self.id)):
+                raise
+            raise LostStream(f"the sandbox stopped: {error}") from error
 
     async def _end_run(self, run: CommandRun) -> SandboxRestart | None:
         return await self._connection.run(lambda api: end_run(api, self.id, run.run_dir, run.user))
