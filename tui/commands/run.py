@@ -154,6 +154,16 @@ def exit_code(finished: TaskFinished) -> int:
     return 1
 
 
+def finished_state(event: CommandFinished) -> str:
+    """How a command ended, in a few words: its exit code, killed at its timeout, or stopped
+    from outside."""
+    if event.timed_out:
+        return "timed out, killed"
+    if event.exit_code is None:
+        return "stopped"
+    return f"exit {event.exit_code}"
+
+
 def print_json_event(event: Event) -> None:
     print_json(event.to_dict())
 
@@ -214,7 +224,7 @@ class HumanPrinter:
         if not self._at_line_start:
             sys.stdout.write("\n")
             self._at_line_start = True
-        state = "timed out, killed" if event.timed_out else f"exit {event.exit_code}"
+        state = finished_state(event)
         mark = "✓" if event.exit_code == 0 else "✗"
         self._say(f"  {mark} {state} ({event.duration:.1f}s, {event.output_lines} lines)")
 
