@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from engine.accept import accepting as accept
 from engine.accept.accepting import Accepted, AcceptRequest
@@ -35,8 +36,8 @@ from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.paths import Paths, default_paths
 from engine.record.bus import EventBus, Subscription
-from engine.record.events import EVENT_TYPES, Event, TaskQueued, event_from_dict
-from engine.record.lease import Lease, live_owners
+from engine.record.events import EVENT_TYPES, Event, TaskQueued, TaskResumed, event_from_dict
+from engine.record.lease import LEASE_SECONDS, Lease, live_owners
 from engine.record.lifecycle import TaskLifecycle
 from engine.record.states import ACTIVE, TaskStatus
 from engine.record.store import Store
@@ -51,6 +52,7 @@ from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 
 MIN_ID_PREFIX = 4
 """The fewest characters of a task id that name it, unless the id itself is shorter."""
+RESUMED_REASON = "the taskyard process running it stopped renewing its lease; taken up here"
 
 
 def _new_task_id(store: Store) -> str:
@@ -79,7 +81,6 @@ class Engine:
         self._model = model
         self._running: dict[str, asyncio.Task[None]] = {}
         self._lease = Lease(self.store, busy=lambda: bool(self._running))
-        self._mark_interrupted_tasks()
 
     def _hosts(self, backend: SandboxBackend | None) -> list[Host]:
         """The configured and discovered hosts; only `local`, on `backend`, when one is given."""
@@ -131,17 +132,34 @@ class Engine:
             self._model = make_model_client(self.model_settings())
         return self._model
 
-    def _mark_interrupted_tasks(self) -> None:
-        """Tasks left active by an owner whose lease is stale are failed, with their record
-        kept."""
-        live = live_owners(self.store)
-        reason = (
-            "interrupted: the taskyard process running it stopped renewing its lease: "
-            "follow it up or retry it"
-        )
+    async def resume_tasks(self, stale_after: float = LEASE_SECONDS) -> list[str]:
+        """Take up every active task whose owner's lease is older than `stale_after` seconds
+        and run it on here; returns their ids.
+
+        A queued task starts as usual; one stopped in provisioning or setup fails (setup is
+        not run twice); one in its agent loop goes on in its container, its running command
+        followed to its end. Each is claimed first, so no two engines take up the same task."""
+        live = live_owners(self.store, stale_after)
+        taken: list[str] = []
         for task in self.store.tasks_in(ACTIVE):
-            if task.owner not in live:
-                self.lifecycle.move(task.id, TaskStatus.FAILED, reason, error=reason)
+            if task.id in self._running or task.owner in live:
+                continue
+            if not self.store.claim_task(task.id, task.owner, self._lease.claim()):
+                continue
+            self.bus.emit(TaskResumed(task_id=task.id, reason=RESUMED_REASON))
+            self._take_up(self.task(task.id))
+            taken.append(task.id)
+        return taken
+
+    def _take_up(self, record: TaskRecord) -> None:
+        """Start a claimed task again: a queued one from the start, any other where it was.
+        Without a model client (no API key) it fails, saying so."""
+        try:
+            run = self._task_run(record, pinned=record.host or None)
+        except ModelError as error:
+            self.lifecycle.move(record.id, TaskStatus.FAILED, str(error), error=str(error))
+            return
+        self._launch(record.id, run.run() if record.status == TaskStatus.QUEUED else run.resume())
 
     def image_for(self, request: TaskRequest) -> str:
         environment = self.config.environment(request.environment)
@@ -276,12 +294,19 @@ class Engine:
     def _start(
         self, record: TaskRecord, follow_up: str | None = None, pinned: str | None = None
     ) -> None:
-        context = RunContext(self.config, self.paths, self.store, self.bus, self.hosts, self.model)
-        run = TaskRun(context, record, pinned)
+        run = self._task_run(record, pinned)
         work = run.run() if follow_up is None else self._follow_up(run, follow_up)
-        job = asyncio.create_task(work, name=f"task-{record.id}")
-        self._running[record.id] = job
-        job.add_done_callback(lambda _: self._running.pop(record.id, None))
+        self._launch(record.id, work)
+
+    def _task_run(self, record: TaskRecord, pinned: str | None = None) -> TaskRun:
+        context = RunContext(self.config, self.paths, self.store, self.bus, self.hosts, self.model)
+        return TaskRun(context, record, pinned)
+
+    def _launch(self, task_id: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run a task's work as a job of this engine, until it ends."""
+        job = asyncio.create_task(work, name=f"task-{task_id}")
+        self._running[task_id] = job
+        job.add_done_callback(lambda _: self._running.pop(task_id, None))
 
     async def _follow_up(self, run: TaskRun, prompt: str) -> None:
         """Run a follow-up turn; when it ends ready and the task has a pull request, push the

@@ -29,6 +29,11 @@ class ImageNotFound(SandboxError):
     """The requested image does not exist on the backend."""
 
 
+class RunLost(SandboxError):
+    """A command's run cannot be followed to its end: its record in the sandbox is gone, or it
+    ended without recording an exit status (its processes were killed from outside)."""
+
+
 class RuntimeNotInstalled(SandboxError):
     """The requested container runtime is not installed on the backend."""
 
@@ -82,13 +87,17 @@ class SandboxRestart:
 
 @dataclass(frozen=True)
 class ExecResult:
-    """How a command ended. `exit_code` is None only when it was killed for its timeout."""
+    """How a command ended. `exit_code` is None only when it was killed for its timeout or
+    interrupted from outside."""
 
     exit_code: int | None
     timed_out: bool
     duration: float
     restart: SandboxRestart | None = None
     """Set when ending the killed command took a restart of the sandbox."""
+    interrupted: str = ""
+    """Why the command was ended from outside before recording its exit status (its engine
+    restarted and stopped the sandbox, which was started again); empty otherwise."""
 
 
 @dataclass(frozen=True)
@@ -116,12 +125,27 @@ class Sandbox(ABC):
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
         user: str | None = None,
+        run_id: str | None = None,
     ) -> ExecResult:
         """Run argv (as `user`, default the image's), streaming output to on_output.
 
-        At timeout or cancellation every process the command started is killed, however it
-        detached.
+        `run_id` (hex, chosen by the caller; a new one when None) names the command's run, so
+        `reattach` can follow it later. At timeout or cancellation every process the command
+        started is killed, however it detached.
         """
+
+    @abstractmethod
+    async def reattach(
+        self,
+        run_id: str,
+        *,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        """Follow the command run `run_id` started by `exec`, from the first byte of its output
+        to its end, and return how it ended; RunLost when that cannot be known. At timeout the
+        run is killed like `exec` kills it (`user` is the user it runs as)."""
 
     @abstractmethod
     async def read_file(self, path: str) -> bytes:
@@ -149,7 +173,8 @@ class Sandbox(ABC):
 
     @abstractmethod
     async def start(self) -> None:
-        """Start the sandbox again after stop()."""
+        """Start the sandbox again after stop() (nothing when it runs); the commands it was
+        running when it stopped are recorded as lost."""
 
     @abstractmethod
     async def stop(self) -> None:

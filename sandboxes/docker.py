@@ -28,6 +28,7 @@ from sandboxes.base import (
     ExecResult,
     ImageNotFound,
     OutputCallback,
+    RunLost,
     RuntimeNotInstalled,
     Sandbox,
     SandboxBackend,
@@ -45,14 +46,17 @@ from sandboxes.docker_archive import (
     write_host_file,
 )
 from sandboxes.docker_exec import (
+    ENGINE_RESTART_NOTE,
     GROUP_SCRIPT,
-    RESUME_SCRIPT,
-    RUN_DIR,
     ExecOutput,
     LostStream,
     ReceivedOutput,
     ThreadedStream,
     end_run,
+    is_running,
+    resume_command,
+    revive,
+    run_directory,
     start_exec_stream,
 )
 from sandboxes.image import DEFAULT_IMAGE_TAG, default_image_tag, dockerfile_bytes
@@ -100,6 +104,9 @@ KILL_GRACE_SECONDS = 5.0
 RESUME_WAIT_SECONDS = 150.0
 """How long a command whose connection was lost waits for the engine to answer again (longer
 than an SSH tunnel's own reconnect budget)."""
+STOPPING_RETRIES = 8
+"""How often resuming a command tries again when its sandbox refuses the exec: it was found
+running while it stopped, and is started on the next try."""
 RESUME_FIRST_DELAY = 0.25
 RESUME_MAX_DELAY = 2.0
 LINK_RETRIES = 3
@@ -195,6 +202,17 @@ class Killed:
     restart: SandboxRestart | None
 
 
+@dataclass(frozen=True)
+class Interrupted:
+    """A command ended from outside, with no exit status: `reason` says how."""
+
+    reason: str
+
+
+Ended = int | Killed | Interrupted
+"""How a followed command ended: its exit code, killed at its timeout, or interrupted."""
+
+
 class DockerSandbox(Sandbox):
     """One taskyard container."""
 
@@ -213,25 +231,56 @@ class DockerSandbox(Sandbox):
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
         user: str | None = None,
+        run_id: str | None = None,
     ) -> ExecResult:
-        """Run argv (as user, default the image's), its processes marked as this command's.
+        """Run argv (as user, default the image's), its processes marked as this command's run.
 
         At timeout or cancellation every process the command started is killed, however it
         detached; when that cannot be done from inside (the sandbox is out of processes), the
         sandbox is restarted. When the connection to the engine is lost, the command goes on in
         the container; its output resumes from where it was cut once the engine answers again.
+        When the engine restarted and stopped the sandbox meanwhile, the sandbox is started
+        again and the command is reported interrupted, with its output until then.
         """
         started = time.monotonic()
-        deadline = None if timeout is None else started + timeout
-        run = CommandRun(f"{RUN_DIR}/{uuid.uuid4().hex}", user or "")
+        run = CommandRun(run_directory(run_id or uuid.uuid4().hex), user or "")
         stale, self._read_runs = " ".join(self._read_runs), []
         command = ["sh", "-c", GROUP_SCRIPT, "sh", run.run_dir, stale, *argv]
         exec_id = await self._create_exec(command, workdir=workdir, environment=env, user=run.user)
+        return await self._follow_to_end(exec_id, run, on_output, started, timeout)
+
+    async def reattach(
+        self,
+        run_id: str,
+        *,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        """Follow a run `exec` started, from the first byte of its output kept in the container
+        to its end; RunLost when its record is gone or it ended without an exit status."""
+        started = time.monotonic()
+        run = CommandRun(run_directory(run_id), user or "")
+        exec_id = await self._create_exec(resume_command(run.run_dir, 0), user="0")
+        return await self._follow_to_end(exec_id, run, on_output, started, timeout)
+
+    async def _follow_to_end(
+        self,
+        exec_id: str,
+        run: CommandRun,
+        on_output: OutputCallback | None,
+        started: float,
+        timeout: float | None,
+    ) -> ExecResult:
+        """Follow the exec of a run to its end and say how it ended."""
+        deadline = None if timeout is None else started + timeout
         ended = await self._follow(exec_id, run, ReceivedOutput(on_output), deadline)
         duration = time.monotonic() - started
         if isinstance(ended, Killed):
             return ExecResult(None, timed_out=True, duration=duration, restart=ended.restart)
         self._read_runs.append(posixpath.basename(run.run_dir))
+        if isinstance(ended, Interrupted):
+            return ExecResult(None, False, duration, interrupted=ended.reason)
         return ExecResult(ended, timed_out=False, duration=duration)
 
     async def _create_exec(self, command: list[str], **options: Any) -> str:
@@ -242,30 +291,38 @@ class DockerSandbox(Sandbox):
 
     async def _follow(
         self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
-    ) -> int | Killed:
+    ) -> Ended:
         """The command's exit code, its output streamed; Killed when it timed out.
 
         After a lost connection, waits for the engine and streams the rest of the output from
-        the command's own copy of it.
+        the command's own copy of it; Interrupted when the engine stopped the sandbox meanwhile.
         """
+        revived = False
         while True:
             try:
                 return await self._stream(exec_id, run, received, deadline)
             except LostStream as lost:
-                exec_id = await self._resume(run.run_dir, received.size, lost)
+                exec_id, restarted = await self._resume(run.run_dir, received.size, lost)
+                revived = revived or restarted
+            except RunLost:
+                if not revived:
+                    raise
+                return Interrupted(ENGINE_RESTART_NOTE)
 
-    async def _resume(self, run_dir: str, sent: int, lost: LostStream) -> str:
-        """Wait until the engine answers, then start streaming the output from byte `sent`.
+    async def _resume(self, run_dir: str, sent: int, lost: LostStream) -> tuple[str, bool]:
+        """Wait until the engine answers, start the sandbox if the engine stopped it, then start
+        streaming the output from byte `sent`; the exec and whether the sandbox was started.
 
         A linked engine is waited for as long as its link reconnects; a local one for
-        RESUME_WAIT_SECONDS."""
+        RESUME_WAIT_SECONDS. A sandbox still stopping is tried again STOPPING_RETRIES times."""
         give_up = time.monotonic() + RESUME_WAIT_SECONDS
         delay = RESUME_FIRST_DELAY
+        revived = False
+        refused = 0
         while True:
             try:
-                return await self._create_exec(
-                    ["sh", "-c", RESUME_SCRIPT, "sh", run_dir, str(sent)], user="0"
-                )
+                revived = await self._connection.run(lambda api: revive(api, self.id)) or revived
+                return await self._create_exec(resume_command(run_dir, sent), user="0"), revived
             except BackendUnavailable as error:
                 if self._connection.link is not None:
                     raise
@@ -275,6 +332,10 @@ class DockerSandbox(Sandbox):
                         f"was running ({lost}) and it did not answer again within "
                         f"{RESUME_WAIT_SECONDS:g}s: {error}"
                     ) from error
+            except SandboxError:
+                refused += 1
+                if refused > STOPPING_RETRIES:
+                    raise
             await asyncio.sleep(delay)
             delay = min(delay * 2, RESUME_MAX_DELAY)
 
@@ -282,9 +343,7 @@ class DockerSandbox(Sandbox):
         self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
     ) -> int | Killed:
         """Start one exec of the command (or of its resumption) and stream it to its end."""
-        output = ExecOutput(
-            lambda: self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
-        )
+        output = ExecOutput(lambda: self._open_exec(exec_id))
         stream = ThreadedStream(output.chunks(), name=f"taskyard-exec-{exec_id[:12]}")
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
@@ -302,6 +361,18 @@ class DockerSandbox(Sandbox):
                 output.abort()
             return Killed(restart)
         return output.exit_code()
+
+    def _open_exec(self, exec_id: str) -> Any:
+        """Start an exec and return its stream (blocking); LostStream when the sandbox stopped
+        meanwhile, so that the command resumes once it is started again."""
+        try:
+            return self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
+        except BackendUnavailable:
+            raise
+        except SandboxError as error:
+            if self._connection.blocking(lambda api: is_running(api, self.id)):
+                raise
+            raise LostStream(f"the sandbox stopped: {error}") from error
 
     async def _end_run(self, run: CommandRun) -> SandboxRestart | None:
         return await self._connection.run(lambda api: end_run(api, self.id, run.run_dir, run.user))
@@ -341,8 +412,9 @@ class DockerSandbox(Sandbox):
         )
 
     async def start(self) -> None:
-        """Start the container again after stop()."""
-        await self._connection.run(lambda api: api.start(self.id))
+        """Start the container again after stop() (nothing when it runs); the commands it was
+        running when it stopped are recorded as lost."""
+        await self._connection.run(lambda api: revive(api, self.id))
 
     async def stop(self) -> None:
         """Stop the container, keeping its filesystem."""

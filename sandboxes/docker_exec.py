@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import struct
 import threading
@@ -13,7 +14,7 @@ import docker.errors
 import docker.utils
 from docker.api.client import APIClient
 
-from sandboxes.base import OutputCallback, SandboxError, SandboxRestart
+from sandboxes.base import OutputCallback, RunLost, SandboxError, SandboxRestart
 
 RUN_DIR = "/tmp/.taskyard-runs"
 """Where each command keeps its process group id, a copy of its output and its exit status."""
@@ -25,6 +26,13 @@ RESTART_TIMEOUT_SECONDS = 1
 """How long a restart waits for the container's processes to stop before killing them."""
 LOST_STATUS = "lost"
 """The status RESUME_SCRIPT reports when the command ended without recording one."""
+RUN_ID = re.compile(r"[0-9a-f]{8,64}")
+"""What a run id looks like: it names the run's directory under RUN_DIR."""
+ENGINE_RESTART_NOTE = (
+    "interrupted by a Docker restart: the Docker engine stopped the sandbox, which ended the "
+    "command's processes; the sandbox was started again with its files kept"
+)
+"""Why a command has no exit status when its engine restarted while it ran."""
 
 RUN_MARKER = "TASKYARD_RUN"
 """The environment variable that marks every process of a command: its value is the command's
@@ -33,7 +41,8 @@ run id, inherited by each child however it detaches (setsid, double fork, `timeo
 GROUP_SCRIPT = (
     'dir="$1"; stale="$2"; shift 2; root="${dir%/*}"; '
     'mkdir -p -m 1777 "$root" 2>/dev/null; mkdir -p "$dir" || exit 125; '
-    'for old in $stale; do rm -rf "${root:?}/$old" 2>/dev/null; done; '
+    'for old in $stale; do [ -e "$root/$old/status" ] && '
+    'rm -rf "${root:?}/$old" 2>/dev/null; done; '
     f'echo $$ > "$dir/pid"; export {RUN_MARKER}="${{dir##*/}}"; '
     "if tee -p /dev/null </dev/null >/dev/null 2>&1; then keep=-p; else keep=; fi; "
     '{ "$@" 2>&1; echo $? > "$dir/status.new"; } | tee $keep "$dir/log"; '
@@ -45,7 +54,7 @@ the command's processes with RUN_MARKER, runs argv with stderr on stdout's pipe 
 survives, keeps a copy of that output and its exit status in the command's directory (they
 outlive a lost connection: `tee -p` goes on writing the copy when the stream is gone), and ends
 with the status on stderr. Directories of commands already read to their end are removed on
-the way."""
+the way, never one without a recorded status (a run that may still be followed)."""
 
 RESUME_SCRIPT = (
     'dir="$1"; sent="$2"; '
@@ -62,6 +71,13 @@ RESUME_SCRIPT = (
 )
 """Streams a command's recorded output from byte `sent` on, live, until its status is recorded;
 then reports that status the way GROUP_SCRIPT does."""
+
+MARK_LOST_SCRIPT = (
+    f'for dir in {RUN_DIR}/*; do [ -d "$dir" ] || continue; '
+    f'[ -e "$dir/status" ] || echo {LOST_STATUS} > "$dir/status"; rm -f "$dir/pid"; done'
+)
+"""Records every command without a status as lost: run at a container's start, when none of
+the processes it was running is left (and their pids may be taken by new ones)."""
 
 RUN_PROCESSES_AWK = (
     '$1 == "end" { complete = 1; next } '
@@ -242,7 +258,7 @@ class ExecOutput:
         if self.status is None:
             raise LostStream("the output of a command ended before the command did")
         if self.status == LOST_STATUS or not self.status.isdigit():
-            raise SandboxError(
+            raise RunLost(
                 "a command ended without recording its exit status: its processes were killed "
                 "from outside the task (out of memory, or the container restarted?)"
             )
@@ -314,6 +330,29 @@ def pids_limit_reached(api: APIClient, container_id: str) -> int | None:
     if isinstance(current, int) and isinstance(limit, int) and 0 < limit <= current:
         return limit
     return None
+
+
+def run_directory(run_id: str) -> str:
+    """The directory of the command run `run_id`; SandboxError when it is not a run id."""
+    if not RUN_ID.fullmatch(run_id):
+        raise SandboxError(f"{run_id!r} is not a command run id (8 to 64 lowercase hex digits)")
+    return f"{RUN_DIR}/{run_id}"
+
+
+def resume_command(run_dir: str, sent: int) -> list[str]:
+    """The command that streams a run's output from byte `sent` to its end, then its status."""
+    return ["sh", "-c", RESUME_SCRIPT, "sh", run_dir, str(sent)]
+
+
+def revive(api: APIClient, container_id: str) -> bool:
+    """Start the container when it is stopped, recording the commands it ran as lost (their
+    processes ended with it); whether it was stopped."""
+    if is_running(api, container_id):
+        return False
+    api.start(container_id)
+    marker = api.exec_create(container_id, ["sh", "-c", MARK_LOST_SCRIPT], user="0")
+    api.exec_start(marker["Id"])
+    return True
 
 
 def is_running(api: APIClient, container_id: str) -> bool:

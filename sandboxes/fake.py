@@ -26,6 +26,7 @@ from sandboxes.base import (
     ExecResult,
     ImageNotFound,
     OutputCallback,
+    RunLost,
     Sandbox,
     SandboxBackend,
     SandboxError,
@@ -44,6 +45,7 @@ class FakeExec:
     workdir: str
     env: dict[str, str]
     user: str | None
+    run_id: str | None = None
 
 
 class FakeSandbox(Sandbox):
@@ -84,15 +86,15 @@ class FakeSandbox(Sandbox):
         timeout: float | None = None,
         on_output: OutputCallback | None = None,
         user: str | None = None,
+        run_id: str | None = None,
     ) -> ExecResult:
         """Run argv as a local process group in the mapped workdir; kill the group at timeout.
 
-        `user` is recorded, not switched to.
+        `user` and `run_id` are recorded, not used.
         """
         self._require_running()
-        call = FakeExec(
-            list(argv), workdir or self.spec.workdir, {**self.spec.env, **(env or {})}, user
-        )
+        environment = {**self.spec.env, **(env or {})}
+        call = FakeExec(list(argv), workdir or self.spec.workdir, environment, user, run_id)
         self.execs.append(call)
         started = time.monotonic()
         process = await self._spawn(call, on_output)
@@ -133,6 +135,17 @@ class FakeSandbox(Sandbox):
             )
         except FileNotFoundError:
             return report(on_output, 127, f"sh: 1: {call.argv[0]}: not found")
+
+    async def reattach(
+        self,
+        run_id: str,
+        *,
+        timeout: float | None = None,
+        on_output: OutputCallback | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        """RunLost: the fake keeps no copy of a command's output to follow."""
+        raise RunLost(f"run {run_id} cannot be followed on the fake backend")
 
     async def read_file(self, path: str) -> bytes:
         """Return a file's bytes; FileNotFoundError or IsADirectoryError when it is not a file."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
@@ -108,15 +107,19 @@ async def test_an_opened_pull_request_announces_pr_opened(tmp_path: Path) -> Non
     await engine.close()
 
 
-def test_an_interrupted_task_is_failed_through_the_lifecycle(tmp_path: Path) -> None:
+async def test_a_task_interrupted_in_setup_is_failed_through_the_lifecycle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state").ensure()
     store = Store(paths.database)
     store.insert_task(record("dead", "setup", "999999999"))
     store.close()
     engine = Engine(paths, Config())
-    dead = engine.task("dead")
-    assert dead.status is TaskStatus.FAILED and dead.error.startswith("interrupted")
+    await engine.resume_tasks()
+    dead = await engine.wait("dead")
+    assert dead.status is TaskStatus.FAILED and dead.error == "interrupted during setup: retry it"
     [changed] = stored_changes(engine.store, "dead")
     assert isinstance(changed, TaskStatusChanged)
     assert changed.status is TaskStatus.FAILED and changed.detail == dead.error
-    asyncio.run(engine.close())
+    await engine.close()

@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from engine.api import Engine
 from engine.config import Config
 from engine.paths import Paths
@@ -80,25 +82,48 @@ def reopened(paths: Paths, *records: TaskRecord, leases: dict[str, float]) -> En
 async def test_a_task_whose_owner_holds_a_live_lease_is_left_alone(tmp_path: Path) -> None:
     paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
     engine = reopened(paths, record("live", "running", "other"), leases={"other": time.time()})
-    assert engine.task("live").status == "running"
+    assert await engine.resume_tasks() == []
+    assert engine.task("live").status == "running" and engine.task("live").owner == "other"
     await engine.close()
 
 
-async def test_a_task_whose_owner_lease_is_stale_is_marked_interrupted(tmp_path: Path) -> None:
+async def test_a_task_whose_owner_lease_is_stale_is_taken_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
     stale = time.time() - LEASE_SECONDS - 1
     tasks = [record("dead", "running", "gone"), record("done", "ready", "gone")]
     engine = reopened(paths, *tasks, leases={"gone": stale})
-    dead = engine.task("dead")
-    assert dead.status == "failed" and dead.error.startswith("interrupted: ")
-    assert "follow it up or retry it" in dead.error
+    assert engine.task("dead").status == "running"
+    assert await engine.resume_tasks() == ["dead"]
+    dead = await engine.wait("dead")
+    assert dead.status == "failed" and dead.error == "interrupted during setup: retry it"
+    assert dead.owner != "gone"
+    assert next(e["type"] for e in engine.store.events("dead")) == "task.resumed"
     assert engine.task("done").status == "ready"
     await engine.close()
+
+
+async def test_two_engines_never_take_up_the_same_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
+    first = reopened(paths, record("dead", "setup", "gone"), leases={})
+    second = Engine(paths, Config())
+    taken = [*await first.resume_tasks(), *await second.resume_tasks()]
+    assert taken == ["dead"]
+    assert (await first.wait("dead")).status == "failed"
+    await first.close()
+    await second.close()
 
 
 async def test_a_reused_pid_cannot_keep_a_dead_task_alive(tmp_path: Path) -> None:
     paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
     engine = reopened(paths, record("old", "running", str(os.getpid())), leases={})
+    await engine.resume_tasks()
+    await engine.wait("old")
     assert engine.task("old").status == "failed"
     await engine.close()
 

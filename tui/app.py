@@ -130,7 +130,9 @@ class TaskyardApp(App[None]):
 
 
 async def run_board(engine: Engine, repo: Path) -> int:
-    """Run the board until the person quits; returns the exit code."""
+    """Take up the tasks a stopped taskyard process left, then run the board until the person
+    quits; returns the exit code."""
+    await engine.resume_tasks()
     app = TaskyardApp(engine, repo)
     await app.run_async()
     return app.return_code or 0

@@ -56,6 +56,16 @@ def item_from_dict(data: dict[str, Any]) -> ConversationItem:
     return AssistantMessage(text=data["text"], tool_calls=calls)
 
 
+def turns_since_prompt(conversation: list[ConversationItem]) -> int:
+    """The model turns taken since the last user message: what a run has used of max_turns."""
+    turns = 0
+    for item in reversed(conversation):
+        if isinstance(item, UserMessage):
+            break
+        turns += isinstance(item, AssistantMessage)
+    return turns
+
+
 class AgentLoop:
     """One task's conversation with the model, recorded as it happens."""
 
@@ -71,6 +81,7 @@ class AgentLoop:
         emit: Callable[[Event], None],
         conversation: list[ConversationItem],
         turn: int = 0,
+        turns_used: int = 0,
     ) -> None:
         self.task_id = task_id
         self._client = client
@@ -81,6 +92,8 @@ class AgentLoop:
         self._emit = emit
         self.conversation = conversation
         self.turn = turn
+        self._turns_used = turns_used
+        """Turns this run already took before its process stopped; they count against max_turns."""
         self.usage = Usage()
         self._answer_unanswered_calls()
 
@@ -106,7 +119,7 @@ class AgentLoop:
             return LoopOutcome("", self.usage, f"max_wall_seconds ({limit:g}s)")
 
     async def _turns(self) -> LoopOutcome:
-        turns_this_run = 0
+        turns_this_run = self._turns_used
         while True:
             if turns_this_run >= self._limits.max_turns:
                 return LoopOutcome("", self.usage, f"max_turns ({self._limits.max_turns})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 from collections import deque
 from pathlib import Path
 from typing import BinaryIO
@@ -36,13 +37,28 @@ class _Line:
 
 
 class OutputRecorder:
-    """Streams output to a log file; keeps the first and last lines for the model's view."""
+    """Streams output to a log file; keeps the first and last lines for the model's view.
 
-    def __init__(self, log_path: Path, head_lines: int, tail_lines: int, line_cap: int = 1000):
+    With `rewrite`, the output is written again over the log file from its start: the bytes it
+    holds already stay in place while they are written again, and only what goes beyond them
+    is passed on for display. The file is never left shorter than it was.
+    """
+
+    def __init__(
+        self,
+        log_path: Path,
+        head_lines: int,
+        tail_lines: int,
+        line_cap: int = 1000,
+        rewrite: bool = False,
+    ):
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
-        self._file: BinaryIO = log_path.open("wb")
+        self.shown = log_path.stat().st_size if rewrite and log_path.exists() else 0
+        """Bytes of output shown before: the log file's size when it is rewritten."""
+        self._file: BinaryIO = log_path.open("r+b" if self.shown else "wb")
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._fresh_decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._head_lines = head_lines
         self._head: list[str] = []
         self._tail: deque[str] = deque(maxlen=tail_lines)
@@ -57,16 +73,24 @@ class OutputRecorder:
         return self.complete_lines + (1 if self._current.length else 0)
 
     def feed(self, data: bytes) -> str:
-        """Store data; return it decoded for display (undecodable bytes replaced)."""
+        """Store data; return the part not shown before, decoded for display (undecodable
+        bytes replaced)."""
         self._file.write(data)
         self._file.flush()
+        fresh = data[max(0, self.shown - self.bytes) :]
         self.bytes += len(data)
         text = self._decoder.decode(data)
         self._take(text)
-        return text
+        if len(fresh) == len(data):
+            return text
+        return self._fresh_decoder.decode(fresh)
 
     def close(self) -> None:
+        """Finish the model's view and the log file, cut to the output unless that is shorter
+        than what was shown."""
         self._take(self._decoder.decode(b"", final=True))
+        if 0 < self.shown <= self.bytes:
+            self._file.truncate()
         self._file.close()
 
     def _take(self, text: str) -> None:
@@ -99,6 +123,16 @@ class OutputRecorder:
             return "\n".join(head + tail)
         marker = f"[… {elided} lines elided (lines {shown_after}-{shown_after + elided - 1}) …]"
         return "\n".join([*head, marker, *tail])
+
+
+def stored_view(log_path: Path, head_lines: int, tail_lines: int) -> OutputRecorder:
+    """A closed recorder that read a stored log file, for the model's view of it."""
+    recorder = OutputRecorder(Path(os.devnull), head_lines, tail_lines)
+    with log_path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            recorder.feed(block)
+    recorder.close()
+    return recorder
 
 
 def count_lines(path: Path) -> int:

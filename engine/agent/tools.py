@@ -9,12 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.agent.repair import ABORTED_RESULT, recovery_for
 from engine.models.base import AssistantMessage, ToolCall, ToolSpec
 from engine.patch import PatchError, apply_patch
 from engine.record.events import Event, PatchApplied, ToolCallRejected
-from engine.run.commands import CommandRunner
+from engine.record.views import CommandRecord
+from engine.run.commands import CommandOutcome, CommandRunner
 from engine.secrets.values import Redactor
-from sandboxes.base import Sandbox
+from sandboxes.base import RunLost, Sandbox
 
 SHELL = ToolSpec(
     name="shell",
@@ -218,12 +220,36 @@ class ToolBox:
         """Run one tool call and return what the model should read, secrets redacted."""
         return self.redactor.redact_text(await self._dispatch(call))
 
+    async def resumed(self, call: ToolCall, command: CommandRecord | None) -> str:
+        """The result of a call a stopped process was running, secrets redacted: what `call`
+        would have returned, from its command's record or followed to its end in the sandbox;
+        the aborted result when that cannot be known."""
+        recovery = recovery_for(call, command)
+        if recovery == "aborted" or command is None:
+            return ABORTED_RESULT
+        try:
+            timeout = self._timeout(parse_shell_args(call.arguments).timeout_ms)
+        except ToolArgumentError:
+            return ABORTED_RESULT
+        try:
+            outcome = await self._resumed_outcome(recovery, command, timeout)
+        except RunLost:
+            return ABORTED_RESULT
+        return self.redactor.redact_text(outcome.report(timeout))
+
+    async def _resumed_outcome(
+        self, recovery: str, command: CommandRecord, timeout: float
+    ) -> CommandOutcome:
+        if recovery == "recorded":
+            return self.runner.recorded_outcome(command)
+        return await self.runner.reattach(self.sandbox, command, timeout=timeout, user=self.user)
+
     async def _dispatch(self, call: ToolCall) -> str:
         try:
             if reason := oversized(call):
                 raise ToolArgumentError(reason)
             if call.name == "shell":
-                return await self._shell(parse_shell_args(call.arguments))
+                return await self._shell(parse_shell_args(call.arguments), call.call_id)
             if call.name == "apply_patch" and self.allow_patch:
                 return await self._patch(parse_patch_args(call.arguments))
             raise ToolArgumentError(f"unknown tool {call.name[:64]!r}; use {self._tool_names()}")
@@ -237,7 +263,7 @@ class ToolBox:
         self.emit(ToolCallRejected(task_id=self.runner.task_id, tool=tool[:64], error=message))
         return f"error: {message}"
 
-    async def _shell(self, args: ShellArgs) -> str:
+    async def _shell(self, args: ShellArgs, call_id: str) -> str:
         if args.command[0] == "apply_patch" and len(args.command) == 2 and self.allow_patch:
             return await self._patch(args.command[1])
         check_command_arguments(args.command)
@@ -250,6 +276,7 @@ class ToolBox:
             timeout=timeout,
             env=self.env,
             user=self.user,
+            call_id=call_id,
         )
         return outcome.report(timeout)
 

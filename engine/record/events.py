@@ -63,6 +63,14 @@ class FollowUpStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskResumed(Event):
+    """The process running the task stopped, and another one takes it up where it was."""
+
+    type: ClassVar[str] = "task.resumed"
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SourcePrepared(Event):
     type: ClassVar[str] = "source.prepared"
     base_sha: str
@@ -184,6 +192,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TaskQueued,
     TaskStatusChanged,
     FollowUpStarted,
+    TaskResumed,
     SourcePrepared,
     SandboxReady,
     NetworkChanged,

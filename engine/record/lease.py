@@ -56,6 +56,6 @@ class Lease:
         self._store.drop_lease(self.owner)
 
 
-def live_owners(store: Store) -> set[str]:
-    """The owners whose lease was renewed within LEASE_SECONDS."""
-    return store.owners_renewed_since(time.time() - LEASE_SECONDS)
+def live_owners(store: Store, stale_after: float = LEASE_SECONDS) -> set[str]:
+    """The owners whose lease was renewed within `stale_after` seconds."""
+    return store.owners_renewed_since(time.time() - stale_after)

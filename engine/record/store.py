@@ -101,6 +101,11 @@ ADDED_COLUMNS = {
 }
 """Columns added to tasks after its first release, with their definitions: older stores gain them
 when opened."""
+ADDED_COMMAND_COLUMNS = {
+    "run_id": "TEXT NOT NULL DEFAULT ''",
+    "call_id": "TEXT NOT NULL DEFAULT ''",
+}
+"""Columns added to commands after its first release, gained like ADDED_COLUMNS."""
 UPDATABLE = frozenset(TASK_COLUMNS) - {"id", "created", "status"}
 """Task columns update_task may set; the status is written by the lifecycle alone."""
 JSON_COLUMNS = ("citations", "usage", "findings")
@@ -143,10 +148,11 @@ class Store:
             raise StoreError(f"cannot open the task store {path}: {error}") from None
 
     def _add_missing_columns(self) -> None:
-        present = {row["name"] for row in self._db.execute("PRAGMA table_info(tasks)")}
-        for name, definition in ADDED_COLUMNS.items():
-            if name not in present:
-                self._db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {definition}")
+        for table, added in (("tasks", ADDED_COLUMNS), ("commands", ADDED_COMMAND_COLUMNS)):
+            present = {row["name"] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            for name, definition in added.items():
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
 
     def close(self) -> None:
         self._db.close()
@@ -185,6 +191,14 @@ class Store:
         cursor = self._db.execute(
             f"UPDATE tasks SET {assignments} WHERE id = :id AND status = :current",
             {**changes, "id": task_id, "current": current.value},
+        )
+        return cursor.rowcount == 1
+
+    def claim_task(self, task_id: str, owner: str, new_owner: str) -> bool:
+        """Make `new_owner` the task's owner if `owner` still is; whether it was."""
+        cursor = self._db.execute(
+            "UPDATE tasks SET owner = ?, updated = ? WHERE id = ? AND owner = ?",
+            (new_owner, time.time(), task_id, owner),
         )
         return cursor.rowcount == 1
 

@@ -81,6 +81,11 @@ class CommandRecord:
     output_lines: int
     output_bytes: int
     log_path: str
+    run_id: str = ""
+    """The run id the sandbox knows the command by, chosen before it started; empty in older
+    stores."""
+    call_id: str = ""
+    """The model's tool call the command ran for; empty for the engine's own commands."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -6,18 +6,19 @@ before it reaches the log file, the events, the store or the model's view.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.agent.output import OutputRecorder
+from engine.agent.output import OutputRecorder, stored_view
 from engine.record.events import CommandFinished, CommandStarted, Event, OutputChunk
 from engine.record.store import Store
 from engine.record.views import CommandRecord
 from engine.secrets.values import Redactor, StreamRedactor
-from sandboxes.base import ExecResult, Sandbox, SandboxRestart
+from sandboxes.base import ExecResult, OutputCallback, Sandbox, SandboxRestart
 
 SHOWN_ARGUMENT_CHARS = 2000
 """Arguments longer than this are shown (in events and command records) by their two ends."""
@@ -69,6 +70,11 @@ class CommandOutcome:
         """The text the model gets back: chunk id first, then exit code, then output."""
         if self.result.timed_out:
             status = f"exit_code: timeout ({self.killed(timeout)})"
+        elif self.result.interrupted:
+            status = (
+                f"exit_code: none ({self.result.interrupted}; the output below is what it "
+                "wrote until then: run it again if you need its result)"
+            )
         else:
             status = f"exit_code: {self.result.exit_code}"
         return (
@@ -115,29 +121,89 @@ class CommandRunner:
         timeout: float,
         env: dict[str, str] | None = None,
         user: str | None = None,
+        call_id: str = "",
     ) -> CommandOutcome:
-        """Run argv, streaming redacted output to the log file and as events; record its end."""
-        chunk_id = self._new_chunk_id()
+        """Run argv, streaming redacted output to the log file and as events; record its end.
+
+        Its run id is recorded before it starts (with `call_id`, the tool call it runs for), so
+        another process can follow it to its end when this one stops."""
+        chunk_id, run_id = self._new_chunk_id(), secrets.token_hex(16)
         log_path = self._logs_dir / self.task_id / f"{chunk_id}.log"
         recorder = OutputRecorder(log_path, self._head_lines, self._tail_lines)
         shown = shown_argv([self.redactor.redact_text(arg) for arg in argv])
-        self._record_start(chunk_id, shown, workdir, phase, log_path)
+        self._record_start(chunk_id, shown, workdir, phase, log_path, run_id, call_id)
+        return await self._recorded(
+            chunk_id,
+            shown,
+            recorder,
+            time.time(),
+            lambda on_output: sandbox.exec(
+                argv,
+                workdir=workdir,
+                env=env,
+                timeout=timeout,
+                on_output=on_output,
+                user=user,
+                run_id=run_id,
+            ),
+        )
+
+    async def reattach(
+        self, sandbox: Sandbox, record: CommandRecord, *, timeout: float, user: str | None = None
+    ) -> CommandOutcome:
+        """Follow a command whose process stopped to its end, from the first byte of the copy
+        of its output kept in the sandbox, killed at its own timeout like `run` kills it.
+
+        Its output is redacted again from the start and its log file rewritten to what an
+        uninterrupted run would have written; only output beyond what the log held is
+        announced; its end is recorded like `run` records it. RunLost when its end cannot be
+        known (then it is recorded as ended without an exit code)."""
+        recorder = OutputRecorder(
+            Path(record.log_path), self._head_lines, self._tail_lines, rewrite=True
+        )
+        remaining = max(0.0, record.started + timeout - time.time())
+        return await self._recorded(
+            record.chunk_id,
+            record.command,
+            recorder,
+            record.started,
+            lambda on_output: sandbox.reattach(
+                record.run_id, timeout=remaining, on_output=on_output, user=user
+            ),
+        )
+
+    async def _recorded(
+        self,
+        chunk_id: str,
+        shown: list[str],
+        recorder: OutputRecorder,
+        started: float,
+        follow: Callable[[OutputCallback], Awaitable[ExecResult]],
+    ) -> CommandOutcome:
+        """Follow a command with `follow`, its output redacted into the recorder and announced;
+        record its end, also when following it fails."""
         stream = self.redactor.stream()
 
         def on_output(data: bytes) -> None:
             self._take(recorder, chunk_id, stream.feed(data))
 
         try:
-            result = await sandbox.exec(
-                argv, workdir=workdir, env=env, timeout=timeout, on_output=on_output, user=user
-            )
+            result = await follow(on_output)
         except BaseException:
             self._close(recorder, chunk_id, stream)
             self._record_finish(chunk_id, shown, ExecResult(None, False, 0.0), recorder)
             raise
         self._close(recorder, chunk_id, stream)
+        result = dataclasses.replace(result, duration=time.time() - started)
         self._record_finish(chunk_id, shown, result, recorder)
         return CommandOutcome(chunk_id, result, recorder.model_view(), recorder.lines)
+
+    def recorded_outcome(self, record: CommandRecord) -> CommandOutcome:
+        """The outcome of a command recorded to its end, read back from its log file."""
+        view = stored_view(Path(record.log_path), self._head_lines, self._tail_lines)
+        finished = record.finished if record.finished is not None else record.started
+        result = ExecResult(record.exit_code, record.timed_out, finished - record.started)
+        return CommandOutcome(record.chunk_id, result, view.model_view(), view.lines)
 
     def _take(self, recorder: OutputRecorder, chunk_id: str, data: bytes) -> None:
         """Store redacted output, then announce it."""
@@ -151,7 +217,14 @@ class CommandRunner:
         recorder.close()
 
     def _record_start(
-        self, chunk_id: str, argv: list[str], workdir: str, phase: str, log_path: Path
+        self,
+        chunk_id: str,
+        argv: list[str],
+        workdir: str,
+        phase: str,
+        log_path: Path,
+        run_id: str,
+        call_id: str,
     ) -> None:
         record = CommandRecord(
             chunk_id=chunk_id,
@@ -166,6 +239,8 @@ class CommandRunner:
             output_lines=0,
             output_bytes=0,
             log_path=str(log_path),
+            run_id=run_id,
+            call_id=call_id,
         )
         self._store.start_command(record)
         self._emit(
@@ -177,6 +252,8 @@ class CommandRunner:
     def _record_finish(
         self, chunk_id: str, argv: list[str], result: ExecResult, recorder: OutputRecorder
     ) -> None:
+        if recorder.bytes < recorder.shown:
+            recorder = stored_view(recorder.log_path, self._head_lines, self._tail_lines)
         self._store.finish_command(
             self.task_id,
             chunk_id,

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import posixpath
+import time
 import traceback
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from engine.agent.loop import AgentLoop, LoopLimits, LoopOutcome, item_from_dict
+from engine.agent.loop import (
+    AgentLoop,
+    LoopLimits,
+    LoopOutcome,
+    item_from_dict,
+    item_to_dict,
+    turns_since_prompt,
+)
+from engine.agent.repair import dangling_calls
 from engine.agent.tools import ToolBox
 from engine.config import CA_ENV_VARS, Config, ConfigError, Environment
 from engine.git import gitops
@@ -20,7 +30,15 @@ from engine.git.host_result import cached_result
 from engine.hosts.gc import HOME_LABEL, TASK_LABEL
 from engine.hosts.host import LOCAL, HostError
 from engine.hosts.pool import HostPool
-from engine.models.base import ConversationItem, ModelClient, ModelError, UserMessage
+from engine.models.base import (
+    AssistantMessage,
+    ConversationItem,
+    ModelClient,
+    ModelError,
+    ToolResult,
+    Usage,
+    UserMessage,
+)
 from engine.paths import Paths
 from engine.record.bus import EventBus
 from engine.record.events import (
@@ -71,6 +89,11 @@ ASK_ENV = {
     "GIT_CONFIG_VALUE_0": "*",
 }
 SYSTEM_STEP_TIMEOUT = 300.0
+SETUP_INTERRUPTED = "interrupted during setup: retry it"
+"""Why a task whose process stopped before its agent began fails: setup is not run twice."""
+CONTAINER_GONE = "its container is gone: retry it"
+RECONNECT_POLL_SECONDS = 1.0
+"""How often a resumed task tries its host again while it is down."""
 EXPECTED_ERRORS = (
     gitops.GitError,
     HostError,
@@ -208,6 +231,11 @@ class TaskRun:
         """Run a follow-up turn to a terminal status, like run()."""
         await self._guarded(self._follow_up(prompt))
 
+    async def resume(self) -> None:
+        """Take the task up where the process that ran it stopped, to a terminal status, like
+        run(): a task still in provisioning or setup fails, one in its agent loop goes on."""
+        await self._guarded(self._resume())
+
     async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
         try:
             await work
@@ -277,6 +305,77 @@ class TaskRun:
             self.task.instructions, conversation, prompt, turn=len(store.turns(self.task.id))
         )
         await self._finish(self.task.base_sha, outcome)
+
+    async def _resume(self) -> None:
+        """Reach the task's sandbox again, give the tool calls that were running their results,
+        and go on with the agent loop (or straight to the result, when it had answered)."""
+        if self.task.status != TaskStatus.RUNNING or not self.task.instructions:
+            await self._attach_left_sandbox()
+            raise TaskError(SETUP_INTERRUPTED)
+        await self._load_secrets()
+        await self._reach_sandbox()
+        conversation = await self._recovered_conversation()
+        last = conversation[-1] if conversation else None
+        if isinstance(last, AssistantMessage) and not last.tool_calls:
+            outcome = LoopOutcome(last.text, Usage())
+        else:
+            outcome = await self._agent(
+                self.task.instructions,
+                conversation,
+                None,
+                turn=len(self.ctx.store.turns(self.task.id)),
+                turns_used=turns_since_prompt(conversation),
+            )
+        await self._finish(self.task.base_sha, outcome)
+
+    async def _attach_left_sandbox(self) -> None:
+        """Take a handle on the sandbox a stopped process left, when it can be reached, so that
+        ending the task stops it."""
+        if not (self.task.host and self.task.sandbox_id):
+            return
+        with contextlib.suppress(HostError, SandboxError):
+            backend = await self.ctx.hosts.get(self.task.host).connect()
+            self.sandbox = await backend.attach(self.task.sandbox_id)
+
+    async def _reach_sandbox(self) -> None:
+        """The task's container on its host, started if it stopped; TaskError when the host
+        stays down for its reconnect_seconds or the container is gone."""
+        backend = await self._reach_host()
+        try:
+            self.sandbox = await backend.attach(self.task.sandbox_id)
+        except BackendUnavailable:
+            raise
+        except SandboxError as error:
+            raise TaskError(f"{CONTAINER_GONE} ({error})") from None
+        await self.sandbox.start()
+
+    async def _reach_host(self) -> SandboxBackend:
+        """A slot on the task's host, tried again while it is down, for its reconnect_seconds."""
+        name = self.task.host or LOCAL
+        give_up = time.monotonic() + self.ctx.hosts.get(name).spec.reconnect_seconds
+        while True:
+            try:
+                return await self._place(name)
+            except HostError as error:
+                if time.monotonic() >= give_up:
+                    raise TaskError(
+                        f"host {name} is down ({error}): retry the task (r on the board) to "
+                        "run it again on a host that is up"
+                    ) from None
+            await asyncio.sleep(RECONNECT_POLL_SECONDS)
+
+    async def _recovered_conversation(self) -> list[ConversationItem]:
+        """The stored conversation, each call the stopped process was running given its
+        result, stored too."""
+        store, tools = self.ctx.store, self._toolbox()
+        conversation = [item_from_dict(item) for item in store.conversation(self.task.id)]
+        commands = {c.call_id: c for c in store.commands(self.task.id) if c.call_id}
+        for call in dangling_calls(conversation):
+            output = await tools.resumed(call, commands.get(call.call_id))
+            result = ToolResult(call_id=call.call_id, output=output)
+            conversation.append(result)
+            store.append_conversation(self.task.id, item_to_dict(result))
+        return conversation
 
     def _workdir(self) -> str:
         return posixpath.join(REPO_DIR, self.environment.workdir).rstrip("/") or REPO_DIR
@@ -431,15 +530,9 @@ class TaskRun:
         await self._require_sandbox().set_network(False)
         self._emit(NetworkChanged(task_id=self.task.id, enabled=False))
 
-    async def _agent(
-        self,
-        instructions: str,
-        conversation: list[ConversationItem],
-        prompt: str,
-        turn: int = 0,
-    ) -> LoopOutcome:
+    def _toolbox(self) -> ToolBox:
         agent = self.ctx.config.agent
-        tools = ToolBox(
+        return ToolBox(
             sandbox=self._require_sandbox(),
             runner=self.commands,
             emit=self._emit,
@@ -452,18 +545,31 @@ class TaskRun:
             env=ASK_ENV if self.ask_mode else None,
             redactor=self.redactor,
         )
+
+    async def _agent(
+        self,
+        instructions: str,
+        conversation: list[ConversationItem],
+        prompt: str | None,
+        turn: int = 0,
+        turns_used: int = 0,
+    ) -> LoopOutcome:
+        """Run the agent loop on the conversation, after `prompt` when one is given."""
+        agent = self.ctx.config.agent
         loop = AgentLoop(
             task_id=self.task.id,
             client=self.ctx.model,
-            tools=tools,
+            tools=self._toolbox(),
             instructions=instructions,
             limits=LoopLimits(agent.max_turns, agent.max_wall_seconds, agent.max_tokens),
             store=self.ctx.store,
             emit=self._emit,
             conversation=conversation,
             turn=turn,
+            turns_used=turns_used,
         )
-        loop.add(UserMessage(text=prompt))
+        if prompt is not None:
+            loop.add(UserMessage(text=prompt))
         return await self._disk_limited(loop.run())
 
     async def _finish(self, base_sha: str, outcome: LoopOutcome) -> None:

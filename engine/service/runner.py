@@ -47,7 +47,7 @@ async def _serve(paths: Paths) -> None:
     engine = Engine(paths)
     service = Service(engine)
     stop_on_signals(service)
-    await service.run()
+    await service.run(take_up=True)
     engine.abandon()
     log.info("service %s stopped; its running tasks go on", os.getpid())
     logging.shutdown()

@@ -271,10 +271,16 @@ class Service:
         self._last_busy = time.monotonic()
         self._environment = environment_fingerprint(os.environ)
 
-    async def run(self, ready: Callable[[], None] | None = None) -> None:
+    async def run(self, ready: Callable[[], None] | None = None, take_up: bool = False) -> None:
         """Listen and serve until stopped or idle; the engine and its tasks are left as they
-        are (the caller closes or abandons it)."""
+        are (the caller closes or abandons it).
+
+        With `take_up`, every active task of another owner is taken up first: the caller holds
+        the state dir's service lock, so any other owner is a service that died."""
         private_dir(self.paths)
+        if take_up:
+            taken = await self.engine.resume_tasks(stale_after=0.0)
+            log.info("took up %d tasks left active: %s", len(taken), " ".join(taken) or "-")
         path = service_socket(self.paths)
         path.unlink(missing_ok=True)
         with SocketAddress(path) as address:

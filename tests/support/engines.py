@@ -20,11 +20,16 @@ def scripted_engine(
     home: Path, server: ScriptedModelServer, wire_api: str = "chat", **config: Any
 ) -> Engine:
     """An Engine on the real Docker backend whose model is the scripted server."""
+    return engine_at(home, server.base_url, wire_api, **config)
+
+
+def engine_at(home: Path, base_url: str, wire_api: str = "chat", **config: Any) -> Engine:
+    """An Engine on the real Docker backend whose model is the server at base_url."""
     settings = ModelSettings(
         model="scripted-codex",
         wire_api=wire_api,  # type: ignore[arg-type]
         api_key="test-key",
-        base_url=server.base_url,
+        base_url=base_url,
         max_retries=1,
         stream_idle_timeout=10.0,
     )

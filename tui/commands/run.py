@@ -85,8 +85,18 @@ def event_printer(as_json: bool, attempt: int | None = None) -> PrintEvent:
 
 
 async def run_task(engine: Engine, request: TaskRequest, as_json: bool) -> int:
-    """Submit, follow every attempt's events to its end; 0 when one is ready for review."""
+    """Submit, follow every attempt's events to its end; 0 when one is ready for review.
+
+    Tasks a stopped taskyard process left are taken up first, and waited for before leaving."""
     await engine.preflight(request)
+    resumed = await engine.resume_tasks()
+    code = await run_attempts(engine, request, as_json)
+    await asyncio.gather(*(engine.wait(task_id) for task_id in resumed))
+    return code
+
+
+async def run_attempts(engine: Engine, request: TaskRequest, as_json: bool) -> int:
+    """Submit, follow every attempt's events to its end; 0 when one is ready for review."""
     subscription = engine.subscribe()
     records = await engine.submit_attempts(request)
     if len(records) == 1:
@@ -143,6 +153,16 @@ def exit_code(finished: TaskFinished) -> int:
     reason = f": {finished.error}" if finished.error else ""
     print(f"taskyard: task {finished.task_id} {finished.status}{reason}", file=sys.stderr)
     return 1
+
+
+def finished_state(event: CommandFinished) -> str:
+    """How a command ended, in a few words: its exit code, killed at its timeout, or stopped
+    from outside."""
+    if event.timed_out:
+        return "timed out, killed"
+    if event.exit_code is None:
+        return "stopped"
+    return f"exit {event.exit_code}"
 
 
 def print_json_event(event: Event) -> None:
@@ -205,7 +225,7 @@ class HumanPrinter:
         if not self._at_line_start:
             sys.stdout.write("\n")
             self._at_line_start = True
-        state = "timed out, killed" if event.timed_out else f"exit {event.exit_code}"
+        state = finished_state(event)
         mark = "✓" if event.exit_code == 0 else "✗"
         self._say(f"  {mark} {state} ({event.duration:.1f}s, {event.output_lines} lines)")
 

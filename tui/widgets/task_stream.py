@@ -22,6 +22,7 @@ from engine.record.events import (
     PatchApplied,
     PullRequestChanged,
     TaskFinished,
+    TaskResumed,
     TaskStatusChanged,
     ToolCallRejected,
 )
@@ -45,6 +46,8 @@ def note_for(event: Event) -> StreamNote | None:
         return StreamNote("agent", "Agent", event.text)
     if isinstance(event, FollowUpStarted):
         return StreamNote("prompt", "Follow-up", event.prompt)
+    if isinstance(event, TaskResumed):
+        return StreamNote("status", "Resumed", event.reason, inline=True)
     if isinstance(event, TaskStatusChanged) and event.status not in TERMINAL:
         return StreamNote("status", f"· {event.status}", event.detail, inline=True)
     if isinstance(event, PatchApplied):
