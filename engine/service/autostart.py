@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
 
 from engine.errors import EngineError
 from engine.paths import Paths
-from engine.service.unix import SocketAddress, log_path, private_dir, socket_path
+from engine.service.errors import NotRunning
+from engine.service.unix import log_path, private_dir
+
+T = TypeVar("T")
 
 START_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.02
@@ -32,11 +37,37 @@ def service_command(paths: Paths) -> list[str]:
     ]
 
 
-async def start_service(paths: Paths, timeout: float = START_TIMEOUT_SECONDS) -> None:
-    """Start the service in its own session, its output in the service log; return once it
-    listens. EngineError, with the end of its log, when it exits or does not answer in time."""
+async def start_service(
+    paths: Paths, attempt: Callable[[], Awaitable[T]], timeout: float = START_TIMEOUT_SECONDS
+) -> T:
+    """Start the service in its own session, its output in the service log, and return what
+    `attempt` (a connection) gives once it succeeds. A service that finds another holding the
+    lock (one that is still dying, or that won a race) is started again until one answers.
+    EngineError, with what the service wrote, when it exits otherwise or does not answer."""
     private_dir(paths)
     log = log_path(paths)
+    give_up = time.monotonic() + timeout
+    process, start = _spawn(paths, log)
+    while True:
+        try:
+            return await attempt()
+        except NotRunning:
+            pass
+        code = process.poll()
+        if code == ALREADY_RUNNING_EXIT:
+            process, start = _spawn(paths, log)
+        elif code is not None:
+            written = _written(log, start)
+            raise EngineError(f"the taskyard service did not start (exit {code}):\n{written}")
+        if time.monotonic() > give_up:
+            raise EngineError(
+                f"the taskyard service did not answer within {timeout:g}s (log: {log})"
+            )
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _spawn(paths: Paths, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """The service process, and where its output starts in the log."""
     with open(log, "ab") as output:
         start = output.tell()
         process = subprocess.Popen(
@@ -47,28 +78,7 @@ async def start_service(paths: Paths, timeout: float = START_TIMEOUT_SECONDS) ->
             start_new_session=True,
             env=os.environ.copy(),
         )
-    give_up = time.monotonic() + timeout
-    while not _listening(paths):
-        code = process.poll()
-        if code is not None and code != ALREADY_RUNNING_EXIT:
-            raise EngineError(
-                f"the taskyard service did not start (exit {code}):\n{_written(log, start)}"
-            )
-        if time.monotonic() > give_up:
-            raise EngineError(
-                f"the taskyard service did not answer within {timeout:g}s (log: {log})"
-            )
-        await asyncio.sleep(POLL_SECONDS)
-
-
-def _listening(paths: Paths) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        try:
-            with SocketAddress(socket_path(paths)) as address:
-                probe.connect(address)
-        except OSError:
-            return False
-    return True
+    return process, start
 
 
 def _written(path: os.PathLike[str], start: int, lines: int = 15) -> str:

@@ -14,10 +14,10 @@ import os
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import EngineError
 from engine.paths import Paths, default_paths
 from engine.service import codec
 from engine.service.autostart import start_service
+from engine.service.errors import NotRunning, ServiceError
 from engine.service.protocol import (
     MAX_MESSAGE_BYTES,
     VERSION,
@@ -44,14 +44,6 @@ if TYPE_CHECKING:
     from engine.requests import TaskRequest
     from engine.run.evidence import Evidence
     from engine.run.ranking import RankedAttempt
-
-
-class ServiceError(EngineError):
-    """The service cannot be reached, refused this client, or went away."""
-
-
-class NotRunning(ServiceError):
-    """No service answers on the socket."""
 
 
 class ClientSubscription:
@@ -99,8 +91,7 @@ class ServiceClient:
         except NotRunning:
             if not start:
                 raise
-        await start_service(paths)
-        return await cls.open(paths, name)
+        return await start_service(paths, lambda: cls.open(paths, name))
 
     @classmethod
     async def open(cls, paths: Paths, name: str = "cli") -> ServiceClient:
@@ -122,15 +113,24 @@ class ServiceClient:
         return client
 
     async def _greet(self, name: str) -> None:
-        self._writer.write(encode_message(hello(name)))
-        await self._writer.drain()
+        """Say hello and read the answer; a service that refuses may close before it reads the
+        hello, so its answer is read even when sending failed."""
+        with contextlib.suppress(ConnectionError):
+            self._writer.write(encode_message(hello(name)))
+            await self._writer.drain()
         try:
             reply = await read_message(self._reader)
-        except (ProtocolError, ConnectionError) as error:
+        except ConnectionError as error:
+            self._writer.close()
+            raise NotRunning(f"the taskyard service went away while greeting: {error}") from None
+        except ProtocolError as error:
             raise ServiceError(f"the taskyard service did not greet this client: {error}") from None
-        if reply is None or "refused" in reply:
+        if reply is None:
+            self._writer.close()
+            raise NotRunning("the taskyard service closed the connection while greeting")
+        if "refused" in reply:
             await self.close()
-            reason = (reply or {}).get("refused", "it closed the connection")
+            reason = reply["refused"]
             raise ServiceError(f"the taskyard service refused this client: {reason}")
         version = reply.get("welcome", {}).get("version")
         if version != VERSION:

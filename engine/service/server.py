@@ -206,6 +206,15 @@ class Session:
             self._writer.write(b"".join(encode_message(m) for m in _coalesced(batch)))
             await self._writer.drain()
 
+    async def hang_up(self, grace: float = 2.0) -> None:
+        """Send what is queued (within `grace` seconds), then end the connection."""
+        deadline = time.monotonic() + grace
+        while not self._outgoing.empty() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            await asyncio.wait_for(self._writer.drain(), max(0.0, deadline - time.monotonic()))
+        self._writer.close()
+
     async def _close(self, sender: asyncio.Task[None]) -> None:
         for number in list(self._calls.subscriptions):
             self._unsubscribe(number)
@@ -265,7 +274,8 @@ class Service:
         minutes = engine.config.service.idle_minutes if idle_minutes is None else idle_minutes
         self._idle_seconds = minutes * 60
         self._gc_interval = gc_interval
-        self._sessions: set[asyncio.Task[None]] = set()
+        self._sessions: dict[asyncio.Task[None], Session | None] = {}
+        """Each connected client's handler task and its session, once greeted."""
         self._stopping = asyncio.Event()
         self._started = time.time()
         self._last_busy = time.monotonic()
@@ -309,32 +319,39 @@ class Service:
     ) -> None:
         server.close()
         service_socket(self.paths).unlink(missing_ok=True)
-        for task in [*background, *self._sessions]:
+        for task in background:
             task.cancel()
+        await asyncio.gather(
+            *(session.hang_up() for session in self._sessions.values() if session is not None)
+        )
+        for task, session in self._sessions.items():
+            if session is None:
+                task.cancel()
         await asyncio.gather(*background, *self._sessions, return_exceptions=True)
 
     async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._sessions.add(task)
+        self._sessions[task] = None
         try:
             if await self._greet(reader, writer):
-                await Session(self, reader, writer).run()
+                session = self._sessions[task] = Session(self, reader, writer)
+                await session.run()
         finally:
-            self._sessions.discard(task)
+            self._sessions.pop(task, None)
             self._last_busy = time.monotonic()
 
     async def _greet(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        """Check the peer's uid and protocol version; tell it why when it is refused."""
-        sock = writer.get_extra_info("socket")
-        uid = peer_uid(sock)
+        """Read the hello, then check the peer's uid and protocol version; tell it why when it
+        is refused (after its hello, so it reads the answer instead of a reset)."""
+        try:
+            hello = await asyncio.wait_for(read_message(reader), timeout=10)
+        except (TimeoutError, ProtocolError, ConnectionError):
+            hello = None
+        uid = peer_uid(writer.get_extra_info("socket"))
         if uid != os.getuid():
             log.warning("refused a client of uid %s", uid)
             return await self._refuse(writer, f"the service accepts only uid {os.getuid()}")
-        try:
-            hello = await asyncio.wait_for(read_message(reader), timeout=10)
-        except (TimeoutError, ProtocolError):
-            hello = None
         version = (hello or {}).get("hello", {}).get("version")
         if version != VERSION:
             return await self._refuse(writer, version_mismatch(version, "client"))
