@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from engine.errors import EngineError
 from engine.paths import Paths
@@ -17,6 +18,8 @@ START_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.02
 ALREADY_RUNNING_EXIT = 3
 """The exit status of a service that found another one holding the state dir's lock."""
+ERROR_PREFIX = "taskyard: "
+"""How the service begins the one line that says why it cannot serve."""
 
 
 def service_command(paths: Paths) -> list[str]:
@@ -38,6 +41,7 @@ async def start_service(paths: Paths, timeout: float = START_TIMEOUT_SECONDS) ->
     private_dir(paths)
     log = log_path(paths)
     with open(log, "ab") as output:
+        start = output.tell()
         process = subprocess.Popen(
             service_command(paths),
             stdin=subprocess.DEVNULL,
@@ -50,7 +54,7 @@ async def start_service(paths: Paths, timeout: float = START_TIMEOUT_SECONDS) ->
     while not _listening(paths):
         code = process.poll()
         if code is not None and code != ALREADY_RUNNING_EXIT:
-            raise EngineError(f"the taskyard service did not start (exit {code}):\n{_tail(log)}")
+            raise EngineError(_start_failure(log, start, code))
         if time.monotonic() > give_up:
             raise EngineError(
                 f"the taskyard service did not answer within {timeout:g}s (log: {log})"
@@ -68,6 +72,14 @@ def _listening(paths: Paths) -> bool:
     return True
 
 
-def _tail(path: os.PathLike[str], lines: int = 15) -> str:
-    with open(path, encoding="utf-8", errors="replace") as log:
-        return "".join(log.readlines()[-lines:]).rstrip()
+def _start_failure(log: Path, start: int, code: int) -> str:
+    """One line on why the service exited: its own `taskyard: ...` line when it printed one (a
+    bad config, say), else its last line and where its log is."""
+    with open(log, "rb") as output:
+        output.seek(start)
+        lines = output.read().decode("utf-8", errors="replace").strip().splitlines()
+    said = [line for line in lines if line.startswith(ERROR_PREFIX)]
+    if said:
+        return said[-1].removeprefix(ERROR_PREFIX)
+    last = f": {lines[-1].strip()}" if lines else ""
+    return f"the taskyard service did not start (exit {code}){last} (log: {log})"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-from engine.api import Engine
 from tui.commands.common import with_engine
+
+if TYPE_CHECKING:
+    from engine.api import Engine
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
