@@ -20,6 +20,7 @@ from tests.support.board import store_task, stored_engine
 from tests.support.cli import TASKYARD, model_env, run_taskyard
 from tests.support.model_server import Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
+from tui.commands.logs import overlap
 
 SLEEP = ["sleep", "120"]
 
@@ -279,3 +280,44 @@ async def test_logs_of_an_ended_task_print_its_reason_once(tmp_path: Path, follo
     assert logged.returncode == 1
     assert logged.stderr == "taskyard: task bbbb0002 failed: image not found\n"
     assert "failed: task bbbb0002" in logged.stdout
+
+
+COUNTING = ["sh", "-c", "for i in $(seq 1 40); do echo line $i; sleep 0.1; done"]
+
+
+def counting_started(task_id: str, env: dict[str, str]) -> bool:
+    shown = json.loads(ok(run_taskyard("show", task_id, "--json", env=env)))
+    return any(command["command"] == COUNTING for command in shown["commands"])
+
+
+def test_logs_follow_joined_mid_command_prints_each_line_once(
+    docker_available: None, tmp_path: Path
+) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    script = [Reply(tool_calls=[shell(*COUNTING)]), Reply(text="Counted.")]
+    with ScriptedModelServer(script) as server:
+        env = model_env(server, tmp_path / "home", "chat")
+        run = ["run", "Count", "--repo", str(repo), "--mode", "ask", "--detach"]
+        task_id = ok(run_taskyard(*run, env=env)).strip()
+        wait_for(lambda: counting_started(task_id, env), timeout=120)
+        followed = ok(run_taskyard("logs", "-f", task_id, env=env))
+    counted = [line for line in followed.splitlines() if line.startswith("  │ line ")]
+    assert counted == [f"  │ line {i}" for i in range(1, 41)], followed
+    assert ok(run_taskyard("logs", task_id, env=env)) == followed
+
+
+@pytest.mark.parametrize(
+    ("shown", "live", "repeated"),
+    [
+        ("abc", "", 0),
+        ("", "abc", 0),
+        ("line 1\nline 2\n", "line 2\nline 3\n", 7),
+        ("x\nx\n", "x\nx\nx\n", 4),
+        ("a\nb\n", "c\n", 0),
+        ("ab", "abc", 2),
+    ],
+)
+def test_live_output_already_read_is_measured_by_its_overlap(
+    shown: str, live: str, repeated: int
+) -> None:
+    assert overlap(shown, live) == repeated
