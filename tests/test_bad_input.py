@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, TextArea
 
-from engine.api import Engine, EngineError, TaskRequest
+from engine.api import EngineError, TaskRequest
+from engine.service.client import ServiceClient
 from tests.support.board import store_task, stored_engine, wait_until
 from tests.support.cli import TASKYARD, run_taskyard
 from tests.support.model_server import Reply, ScriptedModelServer
@@ -295,10 +296,10 @@ def test_an_unexpected_exception_in_a_command_is_one_line_and_logged(
     home = tmp_path / "home"
     monkeypatch.setenv("TASKYARD_HOME", str(home))
 
-    def broken(self: Engine, include_archived: bool = False) -> None:
+    async def broken(self: ServiceClient, include_archived: bool = False) -> None:
         raise RuntimeError("the store shelf fell over")
 
-    monkeypatch.setattr(Engine, "tasks", broken)
+    monkeypatch.setattr(ServiceClient, "tasks", broken)
     code = cli.main(["tasks"])
     out, err = capfd.readouterr()
     log = home / "state" / INTERNAL_ERROR_LOG

@@ -12,6 +12,7 @@ from textual.widgets import Label, Static
 
 from engine.api import Engine
 from tests.support.board import CALC_DIFF, FROZEN_NOW, store_command, store_task, stored_engine
+from tests.support.service import client_of
 from tui.app import TaskyardApp
 from tui.commands.show import show_task
 from tui.widgets.check_list import CheckList
@@ -91,10 +92,9 @@ def section(output: str, title: str) -> list[str]:
 async def test_show_marks_each_check_and_warns_on_a_claim_its_last_run_contradicts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    engine = claiming_task(tmp_path / "home")
-    assert await show_task(engine, TASK, as_json=False) == 0
+    async with client_of(claiming_task(tmp_path / "home")) as client:
+        assert await show_task(client, TASK, as_json=False) == 0
     output = capsys.readouterr().out
-    await engine.close()
     checks = section(output, "checks")
     assert checks[0] == "checks  ✗ 1 of 2 commands failed on its last run (3 runs)"
     assert [line.split()[:5] for line in checks[1:]] == [
@@ -124,10 +124,9 @@ async def test_show_marks_each_check_and_warns_on_a_claim_its_last_run_contradic
 async def test_show_json_carries_the_evidence(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    engine = claiming_task(tmp_path / "home")
-    assert await show_task(engine, TASK, as_json=True) == 0
+    async with client_of(claiming_task(tmp_path / "home")) as client:
+        assert await show_task(client, TASK, as_json=True) == 0
     shown = json.loads(capsys.readouterr().out)
-    await engine.close()
     evidence = shown["evidence"]
     assert [(run["chunk_id"], run["outcome"], run["exit_code"]) for run in evidence["checks"]] == [
         ("c0ffee01", "fail", 1),
@@ -155,9 +154,9 @@ async def test_show_backs_a_claim_the_last_runs_support(
             ("c0ffee04", ["timeout", "5", "pytest", "-x"], "ok\n", 0),
         ],
     )
-    await show_task(engine, TASK, as_json=False)
+    async with client_of(engine) as client:
+        await show_task(client, TASK, as_json=False)
     output = capsys.readouterr().out
-    await engine.close()
     checks = section(output, "checks")
     assert checks[0] == "checks  ✓ the last run of each of 2 commands passed (4 runs)"
     assert checks[2].split()[:4] == ["?", "unfinished", "—", "c0ffee02"]
@@ -174,9 +173,9 @@ async def test_show_says_when_no_check_ran(
     engine = stored_engine(tmp_path / "home")
     store_task(engine, TASK, final_message="Everything works now.")
     store_runs(engine, [("c0ffee01", ["ls"], "calc.py\n", 0)])
-    await show_task(engine, TASK, as_json=False)
+    async with client_of(engine) as client:
+        await show_task(client, TASK, as_json=False)
     output = capsys.readouterr().out
-    await engine.close()
     assert section(output, "checks") == ["checks  none: the agent ran no test or check command"]
     assert (
         '⚠ WARNING: the answer says "Everything works" but the agent ran no test or check '

@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.agent_script import TEST_COMMAND, shell
 from tests.support.board import store_command, store_task, stored_engine
-from tests.support.cli import run_taskyard
+from tests.support.cli import run_taskyard, stop_service
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import FIX_PATCH, git, make_calc_repo
 from tests.test_followup_docker import ADD_TEST_PATCH
@@ -60,6 +60,7 @@ async def test_followup_refuses_unknown_empty_running_and_sandboxless_tasks(
         run_taskyard("followup", "dddd0004", "more", env=env),
         "task dddd0004 has no sandbox to continue in: retry it instead",
     )
+    stop_service(env)
     del env["OPENAI_API_KEY"]
     assert_refused(run_taskyard("followup", "aaaa0001", "more", env=env), "OPENAI_API_KEY")
 

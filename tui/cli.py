@@ -1,21 +1,50 @@
-"""The `taskyard` command: the board with no arguments, else one of the plain subcommands."""
+"""The `taskyard` command: the board with no arguments, else one of the plain subcommands.
+
+Only the module of the command named is imported, so a command that talks to the service loads
+no more than it needs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 
-from tui.commands import apply, apply_patch, followup, gc, hosts, image, pr, run, show, tasks
 from tui.commands.common import fail, with_engine
 from tui.last_resort import end_quietly_on_broken_pipe, report_internal_error
 from tui.present import terminal_output
 
-SUBCOMMANDS = (run, followup, tasks, show, apply, pr, hosts, image, gc, apply_patch)
+COMMANDS = {
+    "run": "run",
+    "followup": "followup",
+    "logs": "logs",
+    "tasks": "tasks",
+    "show": "show",
+    "cancel": "cancel",
+    "retry": "retry",
+    "archive": "archive",
+    "apply": "apply",
+    "pr": "pr",
+    "hosts": "hosts",
+    "gc": "gc",
+    "serve": "serve",
+    "image": "image",
+    "apply-patch": "apply_patch",
+}
+"""Each subcommand's module in tui.commands, in the order help lists them."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_modules(argv: list[str]) -> list[ModuleType]:
+    """The module of the first subcommand argv names, or all of them (for help and errors)."""
+    named = [COMMANDS[arg] for arg in argv if arg in COMMANDS][:1] or list(COMMANDS.values())
+    return [importlib.import_module(f"tui.commands.{name}") for name in named]
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for argv: the named subcommand's, or every subcommand's when none is named."""
     parser = argparse.ArgumentParser(
         prog="taskyard",
         description="Run coding agents on tasks, each in its own Docker container. "
@@ -28,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="repository the board starts new tasks in (default: .)",
     )
     subparsers = parser.add_subparsers(metavar="COMMAND")
-    for module in SUBCOMMANDS:
+    for module in command_modules(sys.argv[1:] if argv is None else argv):
         module.register(subparsers)
     return parser
 
@@ -36,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 @terminal_output()
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; all it prints goes through `terminal_output`."""
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     try:

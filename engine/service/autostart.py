@@ -22,6 +22,8 @@ START_TIMEOUT_SECONDS = 60.0
 POLL_SECONDS = 0.02
 ALREADY_RUNNING_EXIT = 3
 """The exit status of a service that found another one holding the state dir's lock."""
+ERROR_PREFIX = "taskyard: "
+"""How the service begins the one line that says why it cannot serve."""
 
 
 def service_command(paths: Paths) -> list[str]:
@@ -57,8 +59,7 @@ async def start_service(
         if code == ALREADY_RUNNING_EXIT:
             process, start = _spawn(paths, log)
         elif code is not None:
-            written = _written(log, start)
-            raise EngineError(f"the taskyard service did not start (exit {code}):\n{written}")
+            raise EngineError(_start_failure(log, start, code))
         if time.monotonic() > give_up:
             raise EngineError(
                 f"the taskyard service did not answer within {timeout:g}s (log: {log})"
@@ -81,9 +82,14 @@ def _spawn(paths: Paths, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     return process, start
 
 
-def _written(path: os.PathLike[str], start: int, lines: int = 15) -> str:
-    """The last `lines` lines written to the log from byte `start` on."""
-    with open(path, "rb") as log:
-        log.seek(start)
-        text = log.read().decode("utf-8", errors="replace")
-    return "\n".join(text.rstrip().splitlines()[-lines:])
+def _start_failure(log: Path, start: int, code: int) -> str:
+    """One line on why the service exited: its own `taskyard: ...` line when it printed one (a
+    bad config, say), else its last line and where its log is."""
+    with open(log, "rb") as output:
+        output.seek(start)
+        lines = output.read().decode("utf-8", errors="replace").strip().splitlines()
+    said = [line for line in lines if line.startswith(ERROR_PREFIX)]
+    if said:
+        return said[-1].removeprefix(ERROR_PREFIX)
+    last = f": {lines[-1].strip()}" if lines else ""
+    return f"the taskyard service did not start (exit {code}){last} (log: {log})"

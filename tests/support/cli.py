@@ -38,3 +38,9 @@ def model_env(server: ScriptedModelServer, home: Path, wire_api: str) -> dict[st
         "TASKYARD_WIRE_API": wire_api,
         "TASKYARD_MODEL": "scripted-codex",
     }
+
+
+def stop_service(env: dict[str, str]) -> None:
+    """Stop the service of env's TASKYARD_HOME: the next command starts one with its own env."""
+    stopped = run_taskyard("serve", "stop", env=env, timeout=60)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr

@@ -6,19 +6,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from engine.accept.accepting import Accepted, AcceptRequest
 from engine.accept.choice import Choice
 from engine.accept.safety import UnsafeResult
-from engine.api import Engine, EngineError
+from engine.errors import EngineError
 from tui.commands.common import (
+    absolute_path,
     add_attempt_argument,
     chosen_attempt,
     fail,
     plural,
-    with_engine,
+    with_client,
 )
 from tui.editor import EditorError, edit_in_file, read_edited
+
+if TYPE_CHECKING:
+    from engine.service.client import ServiceClient
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,10 +84,10 @@ def hunk_spec(value: str) -> tuple[str, int]:
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: apply_task(engine, args)))
+    return asyncio.run(with_client(lambda client: apply_task(client, args)))
 
 
-async def apply_task(engine: Engine, args: argparse.Namespace) -> int:
+async def apply_task(client: ServiceClient, args: argparse.Namespace) -> int:
     if args.worktree and args.branch:
         return fail("--branch names a new branch; with --worktree no branch is made")
     if args.worktree and args.squash:
@@ -94,15 +99,15 @@ async def apply_task(engine: Engine, args: argparse.Namespace) -> int:
         choice,
         onto_worktree=args.worktree,
         allow_unsafe=args.allow_unsafe,
-        repo=args.repo,
+        repo=None if args.repo is None else absolute_path(args.repo),
         branch=args.branch,
         squash=args.squash,
     )
     try:
-        task_id = chosen_attempt(engine, args).id
+        task_id = (await chosen_attempt(client, args)).id
         if args.edit:
-            return await accept_edited(engine, task_id, request)
-        accepted = await engine.accept(task_id, request)
+            return await accept_edited(client, task_id, request)
+        accepted = await client.accept(task_id, request)
     except UnsafeResult as error:
         return fail(f"{error}\n{unsafe_advice(error)}", code=1)
     except EngineError as error:
@@ -122,9 +127,9 @@ def unsafe_advice(error: UnsafeResult) -> str:
     return f"{look}; leave those files out with --path, or accept anyway with --allow-unsafe"
 
 
-async def accept_edited(engine: Engine, task_id: str, request: AcceptRequest) -> int:
+async def accept_edited(client: ServiceClient, task_id: str, request: AcceptRequest) -> int:
     """Open the chosen patch in the editor, then accept what the person saved."""
-    patch = await engine.chosen_patch(task_id, request.choice)
+    patch = await client.chosen_patch(task_id, request.choice)
     try:
         path = edit_in_file(patch)
     except EditorError as error:
@@ -141,7 +146,7 @@ async def accept_edited(engine: Engine, task_id: str, request: AcceptRequest) ->
         branch=request.branch,
     )
     try:
-        accepted = await engine.accept(task_id, edited_request)
+        accepted = await client.accept(task_id, edited_request)
     except EngineError as error:
         advice = unsafe_advice(error) if isinstance(error, UnsafeResult) else ""
         kept = f"your edited patch is kept in {path}"

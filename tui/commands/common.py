@@ -1,4 +1,7 @@
-"""What the plain commands share: opening the engine and reporting errors."""
+"""What the plain commands share: reaching the service (or an engine), and reporting errors.
+
+Kept light: a command that only talks to the service loads no model client, Docker or UI code.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,16 @@ import argparse
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from engine.api import Engine, EngineError
-from engine.config import ConfigError
-from engine.record.store import StoreError
-from engine.record.views import TaskRecord
+from engine.errors import EngineError
 from engine.service.client import ServiceClient
 from tui.present import json_text, plain
 
-USER_ERRORS = (EngineError, ConfigError, StoreError)
+if TYPE_CHECKING:
+    from engine.api import Engine
+    from engine.record.views import TaskRecord
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -25,14 +28,20 @@ def fail(message: str, code: int = 2) -> int:
 
 
 async def with_engine(work: Callable[[Engine], Awaitable[int]]) -> int:
-    """Open the engine, run work, close the engine; user errors become messages."""
+    """Open an engine in this process, run work, close the engine; user errors become messages.
+    For what cannot go through the service: the board and building the image."""
+    from engine.api import Engine
+    from engine.config import ConfigError
+    from engine.record.store import StoreError
+
+    user_errors = (EngineError, ConfigError, StoreError)
     try:
         engine = Engine()
-    except USER_ERRORS as error:
+    except user_errors as error:
         return fail(str(error))
     try:
         return await work(engine)
-    except USER_ERRORS as error:
+    except user_errors as error:
         return fail(str(error))
     finally:
         await engine.close()
@@ -43,11 +52,11 @@ async def with_client(work: Callable[[ServiceClient], Awaitable[int]]) -> int:
     errors become messages. Tasks go on in the service whatever happens here."""
     try:
         client = await ServiceClient.connect()
-    except USER_ERRORS as error:
+    except EngineError as error:
         return fail(str(error))
     try:
         return await work(client)
-    except USER_ERRORS as error:
+    except EngineError as error:
         return fail(str(error))
     finally:
         await client.close()
@@ -90,6 +99,11 @@ def add_attempt_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def chosen_attempt(engine: Engine, args: argparse.Namespace) -> TaskRecord:
+async def chosen_attempt(client: ServiceClient, args: argparse.Namespace) -> TaskRecord:
     """The task `args.task`, or its attempt `args.attempt` when given."""
-    return engine.attempt(args.task, args.attempt)
+    return await client.attempt(args.task, args.attempt)
+
+
+def absolute_path(path: str) -> str:
+    """A local path as the service must get it: its cwd is not this command's."""
+    return str(Path(path).expanduser().resolve())

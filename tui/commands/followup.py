@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
-from engine.api import Engine
 from engine.record.events import PullRequestChanged
-from tui.commands.common import with_engine
+from tui.commands.common import with_client
 from tui.commands.run import HumanPrinter, PrintEvent, follow_to_end, print_json_event
+
+if TYPE_CHECKING:
+    from engine.service.client import ServiceClient
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,24 +29,26 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def main(args: argparse.Namespace) -> int:
     printer = print_json_event if args.json else HumanPrinter().print
     return asyncio.run(
-        with_engine(lambda engine: follow_up_task(engine, args.task, args.prompt, printer))
+        with_client(lambda client: follow_up_task(client, args.task, args.prompt, printer))
     )
 
 
-async def follow_up_task(engine: Engine, task_id: str, prompt: str, printer: PrintEvent) -> int:
+async def follow_up_task(
+    client: ServiceClient, task_id: str, prompt: str, printer: PrintEvent
+) -> int:
     """Start the follow-up turn and follow it to its end, then to the update of the task's pull
     request, if it has one; 0 when ready for review again."""
-    task = engine.task(task_id)
-    subscription = engine.subscribe(task.id)
+    task = await client.task(task_id)
+    subscription = await client.subscribe(task.id)
     started = time.time()
     try:
-        await engine.follow_up(task.id, prompt)
+        await client.follow_up(task.id, prompt)
     except BaseException:
         subscription.close()
         raise
     code = await follow_to_end(subscription, task.id, printer)
-    await engine.wait(task.id)
-    for event in engine.events(task.id):
+    await client.wait(task.id)
+    for event in await client.events(task.id):
         if isinstance(event, PullRequestChanged) and event.ts >= started:
             printer(event)
     return code

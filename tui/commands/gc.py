@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-from engine.api import Engine
-from engine.hosts.gc import ContainerRemoval, FileRemoval, GcReport
-from tui.commands.common import with_engine
+from tui.commands.common import with_client
+
+if TYPE_CHECKING:
+    from engine.hosts.gc import ContainerRemoval, FileRemoval, GcReport
+    from engine.service.client import ServiceClient
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,11 +34,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: collect(engine, args.dry_run, args.all)))
+    return asyncio.run(with_client(lambda client: collect(client, args.dry_run, args.all)))
 
 
-async def collect(engine: Engine, dry_run: bool, with_files: bool) -> int:
-    report = await engine.collect_garbage(dry_run, with_files)
+async def collect(client: ServiceClient, dry_run: bool, with_files: bool) -> int:
+    report = await client.collect_garbage(dry_run, with_files)
     verb = "would remove" if dry_run else "removed"
     for container in report.containers:
         print(f"{verb} {container_line(container)}")

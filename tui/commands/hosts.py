@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+from typing import TYPE_CHECKING
 
-from engine.api import Engine
-from tui.commands.common import print_json, with_engine
+from tui.commands.common import print_json, with_client
+
+if TYPE_CHECKING:
+    from engine.service.client import ServiceClient
 
 STATE_MARKS = {"connected": "●", "reconnecting": "◌", "connecting": "◌", "down": "✗", "idle": "·"}
 
@@ -25,15 +28,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: list_hosts(engine, args.json)))
+    return asyncio.run(with_client(lambda client: list_hosts(client, args.json)))
 
 
 def main_check(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: check(engine, args.name)))
+    return asyncio.run(with_client(lambda client: check(client, args.name)))
 
 
-async def list_hosts(engine: Engine, as_json: bool) -> int:
-    statuses = await engine.host_statuses()
+async def list_hosts(client: ServiceClient, as_json: bool) -> int:
+    statuses = await client.host_statuses()
     if as_json:
         for status in statuses:
             print_json(dataclasses.asdict(status))
@@ -50,8 +53,8 @@ async def list_hosts(engine: Engine, as_json: bool) -> int:
     return 0
 
 
-async def check(engine: Engine, name: str) -> int:
-    checks = await engine.check_host(name)
+async def check(client: ServiceClient, name: str) -> int:
+    checks = await client.check_host(name)
     for step in checks:
         print(f"{'✓' if step.ok else '✗'} {step.step:<14} {step.detail}")
     return 0 if all(step.ok for step in checks) else 1

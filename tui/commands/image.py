@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from engine.api import Engine
-from tui.commands.common import with_engine
+from engine.service.client import ServiceClient
+from tui.commands.common import with_client
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: build(engine, args.tag, args.host)))
+    return asyncio.run(with_client(lambda client: build(client, args.tag, args.host)))
 
 
 def write_output(data: bytes) -> None:
@@ -29,7 +29,7 @@ def write_output(data: bytes) -> None:
     sys.stdout.flush()
 
 
-async def build(engine: Engine, tag: str | None, host: str) -> int:
-    built = await engine.build_image(tag, write_output, host)
+async def build(client: ServiceClient, tag: str | None, host: str) -> int:
+    built = await client.build_image(tag, write_output, host)
     print(f"\nbuilt {built} on {host}")
     return 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from engine.accept.safety import UnsafeResult
-from engine.api import Engine
-from engine.delivery.deliver import Delivery
-from tui.commands.common import add_attempt_argument, chosen_attempt, fail, with_engine
+from tui.commands.common import add_attempt_argument, chosen_attempt, fail, with_client
+
+if TYPE_CHECKING:
+    from engine.delivery.deliver import Delivery
+    from engine.service.client import ServiceClient
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,13 +40,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: open_pull_request(engine, args)))
+    return asyncio.run(with_client(lambda client: open_pull_request(client, args)))
 
 
-async def open_pull_request(engine: Engine, args: argparse.Namespace) -> int:
-    task = chosen_attempt(engine, args)
+async def open_pull_request(client: ServiceClient, args: argparse.Namespace) -> int:
+    task = await chosen_attempt(client, args)
     try:
-        delivery = await engine.open_pull_request(
+        delivery = await client.open_pull_request(
             task.id, args.draft, squash=args.squash, allow_unsafe=args.allow_unsafe
         )
     except UnsafeResult as error:

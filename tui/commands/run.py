@@ -1,17 +1,20 @@
-"""`taskyard run PROMPT`: run one task (or several attempts of it) to its end, printing progress
-or JSON Lines; attempts are ranked by evidence at the end."""
+"""`taskyard run PROMPT`: run one task (or several attempts of it) in the service and follow it
+to its end, printing progress or JSON Lines; attempts are ranked by evidence at the end. With
+--detach, print the task ids once queued. Ctrl-C cancels the tasks it started."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from engine.api import Engine
 from engine.diff.diffs import diff_stat
-from engine.record.bus import Subscription
+from engine.errors import EngineError
+from engine.git.gitops import is_remote
 from engine.record.events import (
     AgentMessage,
     CommandFinished,
@@ -28,11 +31,17 @@ from engine.record.events import (
 )
 from engine.record.states import TERMINAL, TaskStatus
 from engine.requests import MAX_ATTEMPTS, TaskRequest
-from tui.commands.common import command_line, plural, print_json, with_engine
+from tui.commands.common import absolute_path, command_line, plural, print_json, with_client
 from tui.commands.ranking import print_ranking
 from tui.present import plain
 
+if TYPE_CHECKING:
+    from engine.record.views import TaskRecord
+    from engine.service.client import ClientSubscription, ServiceClient
+
 PrintEvent = Callable[[Event], None]
+T = TypeVar("T")
+INTERRUPTED_EXIT = 130
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,6 +61,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"run N attempts in parallel and rank them by evidence (1 to {MAX_ATTEMPTS})",
     )
     parser.add_argument("--json", action="store_true", help="JSON Lines events on stdout")
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="print the task ids once queued and return; the service runs them "
+        "(`taskyard logs -f ID` follows one)",
+    )
     parser.set_defaults(handler=main)
 
 
@@ -68,7 +83,7 @@ def attempts_count(text: str) -> int:
 def main(args: argparse.Namespace) -> int:
     request = TaskRequest(
         prompt=args.prompt,
-        repo=args.repo,
+        repo=args.repo if is_remote(args.repo) else absolute_path(args.repo),
         ref=args.ref,
         environment=args.env,
         mode=args.mode,
@@ -76,7 +91,21 @@ def main(args: argparse.Namespace) -> int:
         host=args.host,
         attempts=args.attempts,
     )
-    return asyncio.run(with_engine(lambda engine: run_task(engine, request, args.json)))
+    if args.detach:
+        return asyncio.run(with_client(lambda client: queue_tasks(client, request, args.json)))
+    return asyncio.run(with_client(lambda client: run_task(client, request, args.json)))
+
+
+async def queue_tasks(client: ServiceClient, request: TaskRequest, as_json: bool) -> int:
+    """Submit and return: the ids of the queued tasks, one a line (a JSON array with --json)."""
+    await client.preflight(request)
+    records = await client.submit_attempts(request)
+    if as_json:
+        print_json([{"id": record.id, "attempt": record.attempt} for record in records])
+    else:
+        for record in records:
+            print(record.id)
+    return 0
 
 
 def event_printer(as_json: bool, attempt: int | None = None) -> PrintEvent:
@@ -84,30 +113,79 @@ def event_printer(as_json: bool, attempt: int | None = None) -> PrintEvent:
     return print_json_event if as_json else HumanPrinter(attempt).print
 
 
-async def run_task(engine: Engine, request: TaskRequest, as_json: bool) -> int:
+async def run_task(client: ServiceClient, request: TaskRequest, as_json: bool) -> int:
     """Submit, follow every attempt's events to its end; 0 when one is ready for review.
-
-    Tasks a stopped taskyard process left are taken up first, and waited for before leaving."""
-    await engine.preflight(request)
-    resumed = await engine.resume_tasks()
-    code = await run_attempts(engine, request, as_json)
-    await asyncio.gather(*(engine.wait(task_id) for task_id in resumed))
-    return code
-
-
-async def run_attempts(engine: Engine, request: TaskRequest, as_json: bool) -> int:
-    """Submit, follow every attempt's events to its end; 0 when one is ready for review."""
-    subscription = engine.subscribe()
-    records = await engine.submit_attempts(request)
-    if len(records) == 1:
-        return await follow_to_end(subscription, records[0].id, event_printer(as_json))
-    printers = {record.id: event_printer(as_json, record.attempt) for record in records}
-    codes = [exit_code(event) for event in await follow_all(subscription, printers)]
-    report_ranking(engine, records[0].id, as_json)
+    Interrupted, cancel the attempts and exit 130."""
+    await client.preflight(request)
+    subscription = await client.subscribe()
+    with Interruption() as interruption:
+        try:
+            records = await client.submit_attempts(request)
+        except BaseException:
+            subscription.close()
+            raise
+        several = len(records) > 1
+        printers = {
+            record.id: event_printer(as_json, record.attempt if several else None)
+            for record in records
+        }
+        finished = await interruption.guard(follow_all(subscription, printers))
+    if finished is None:
+        return await cancel_started(client, records)
+    codes = [exit_code(event) for event in finished]
+    if len(records) > 1:
+        await report_ranking(client, records[0].id, as_json)
     return 0 if 0 in codes else 1
 
 
-async def follow_to_end(subscription: Subscription, task_id: str, printer: PrintEvent) -> int:
+class Interruption:
+    """Ctrl-C while a command follows the tasks it started: instead of an exception anywhere,
+    what it follows is cancelled, so it can cancel those tasks before it exits."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self._guarded: asyncio.Task[Any] | None = None
+
+    def __enter__(self) -> Interruption:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, self._interrupt)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+
+    def _interrupt(self) -> None:
+        self.seen = True
+        if self._guarded is not None:
+            self._guarded.cancel()
+
+    async def guard(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """The result of work, or None when interrupted before or during it."""
+        if self.seen:
+            work.close()
+            return None
+        guarded = asyncio.ensure_future(work)
+        self._guarded = guarded
+        try:
+            return await guarded
+        except asyncio.CancelledError:
+            if not self.seen:
+                raise
+            return None
+
+
+async def cancel_started(client: ServiceClient, records: list[TaskRecord]) -> int:
+    """Cancel the tasks of an interrupted run in the service; exit 130."""
+    for record in records:
+        try:
+            await client.cancel(record.id)
+        except EngineError:
+            continue
+    ids = ", ".join(record.id for record in records)
+    print(f"taskyard: interrupted: cancelled task {ids}", file=sys.stderr)
+    return INTERRUPTED_EXIT
+
+
+async def follow_to_end(subscription: ClientSubscription, task_id: str, printer: PrintEvent) -> int:
     """Print the task's events until it finishes, then close the subscription; 0 when the
     task is ready for review."""
     finished = await follow_all(subscription, {task_id: printer})
@@ -115,7 +193,7 @@ async def follow_to_end(subscription: Subscription, task_id: str, printer: Print
 
 
 async def follow_all(
-    subscription: Subscription, printers: dict[str, PrintEvent]
+    subscription: ClientSubscription, printers: dict[str, PrintEvent]
 ) -> list[TaskFinished]:
     """Print the events of the given tasks until each has finished, then close the
     subscription; their task.finished events."""
@@ -135,9 +213,9 @@ async def follow_all(
     return list(finished.values())
 
 
-def report_ranking(engine: Engine, task_id: str, as_json: bool) -> None:
+async def report_ranking(client: ServiceClient, task_id: str, as_json: bool) -> None:
     """The attempts ranked by evidence: a table, or one JSON line of type attempts.ranked."""
-    ranked = engine.ranked_attempts(task_id)
+    ranked = await client.ranked_attempts(task_id)
     if as_json:
         attempts = [entry.to_dict() for entry in ranked]
         ranking = {"type": "attempts.ranked", "task_id": task_id, "ts": time.time()}

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from engine.accept.safety import Finding
-from engine.api import Engine
 from engine.diff.diffs import diff_stat
-from engine.record.views import CommandRecord, TaskRecord
-from engine.run.evidence import Evidence
-from tui.commands.common import command_line, print_json, with_engine
+from tui.commands.common import command_line, print_json, with_client
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
 from tui.commands.ranking import print_ranking
 from tui.present import reveal
+
+if TYPE_CHECKING:
+    from engine.record.views import CommandRecord, TaskRecord
+    from engine.run.evidence import Evidence
+    from engine.service.client import ServiceClient
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,14 +27,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: show_task(engine, args.task, args.json)))
+    return asyncio.run(with_client(lambda client: show_task(client, args.task, args.json)))
 
 
-async def show_task(engine: Engine, task_id: str, as_json: bool) -> int:
-    record = engine.task(task_id)
-    commands = engine.commands(record.id)
-    evidence = engine.evidence(record.id)
-    ranked = engine.ranked_attempts(record.id)
+async def show_task(client: ServiceClient, task_id: str, as_json: bool) -> int:
+    record = await client.task(task_id)
+    commands = await client.commands(record.id)
+    evidence = await client.evidence(record.id)
+    ranked = await client.ranked_attempts(record.id)
     if as_json:
         listed = [c.to_dict() for c in commands]
         attempts = [entry.to_dict() for entry in ranked] if len(ranked) > 1 else []

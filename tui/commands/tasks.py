@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import time
 from collections import Counter
+from typing import TYPE_CHECKING
 
-from engine.api import Engine
-from engine.record.views import TaskRecord
-from tui.commands.common import first_line, print_json, with_engine
+from tui.commands.common import first_line, print_json, with_client
+
+if TYPE_CHECKING:
+    from engine.record.views import TaskRecord
+    from engine.service.client import ServiceClient
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_engine(lambda engine: list_tasks(engine, args.all, args.json)))
+    return asyncio.run(with_client(lambda client: list_tasks(client, args.all, args.json)))
 
 
 def age(seconds: float) -> str:
@@ -31,8 +34,8 @@ def age(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-async def list_tasks(engine: Engine, include_archived: bool, as_json: bool) -> int:
-    records = engine.tasks(include_archived)
+async def list_tasks(client: ServiceClient, include_archived: bool, as_json: bool) -> int:
+    records = await client.tasks(include_archived)
     if as_json:
         print_json([summary(record) for record in records])
         return 0
