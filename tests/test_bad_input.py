@@ -13,13 +13,13 @@ import pytest
 from textual.widgets import Input, TextArea
 
 from engine.api import EngineError, TaskRequest
-from engine.service.client import ServiceClient
 from tests.support.board import store_task, stored_engine, wait_until
 from tests.support.cli import TASKYARD, run_taskyard
 from tests.support.model_server import Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
 from tui import cli
 from tui.app import TaskyardApp
+from tui.commands import tasks as tasks_command
 from tui.last_resort import BROKEN_PIPE_EXIT, INTERNAL_ERROR_LOG
 from tui.screens.composer import ComposerScreen
 
@@ -296,10 +296,10 @@ def test_an_unexpected_exception_in_a_command_is_one_line_and_logged(
     home = tmp_path / "home"
     monkeypatch.setenv("TASKYARD_HOME", str(home))
 
-    async def broken(self: ServiceClient, include_archived: bool = False) -> None:
+    def broken(method: str, **args: object) -> None:
         raise RuntimeError("the store shelf fell over")
 
-    monkeypatch.setattr(ServiceClient, "tasks", broken)
+    monkeypatch.setattr(tasks_command, "ask_service", broken)
     code = cli.main(["tasks"])
     out, err = capfd.readouterr()
     log = home / "state" / INTERNAL_ERROR_LOG

@@ -7,7 +7,6 @@ no more than it needs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import sys
 from pathlib import Path
@@ -88,6 +87,8 @@ def open_board(repo: Path) -> int:
     repo = repo.expanduser()
     if not repo.is_dir():
         return fail(f"{repo} is not a directory: pass --repo PATH of a repository")
+    import asyncio
+
     from tui.app import run_board
 
     resolved = repo.resolve()

@@ -56,6 +56,10 @@ WIRE_ERRORS = frozenset(
 """The errors a call may raise on the client as they were raised in the service."""
 
 
+EVENTS_MODULE = "engine.record.events"
+"""Events cross the wire in their own form (`Event.to_dict`), not field by field."""
+
+
 class CodecError(ValueError):
     """A value that is not of a wire type, or data that does not decode to one."""
 
@@ -77,9 +81,9 @@ def encode(value: Any) -> Any:
         return value
     if isinstance(value, enum.Enum):
         return {"$enum": _checked(type(value)), "value": value.value}
-    if _is_event(value):
-        return {"$event": value.to_dict()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if type(value).__module__ == EVENTS_MODULE:
+            return {"$event": value.to_dict()}  # type: ignore[attr-defined]
         fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"$type": _checked(type(value)), "fields": fields}
     return _encode_container(value)
@@ -108,12 +112,6 @@ def _checked(cls: type) -> str:
     if name not in WIRE_TYPES:
         raise CodecError(f"{name} is not a type the service protocol carries")
     return name
-
-
-def _is_event(value: Any) -> bool:
-    from engine.record.events import Event
-
-    return isinstance(value, Event)
 
 
 def decode(data: Any) -> Any:

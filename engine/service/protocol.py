@@ -16,12 +16,14 @@ forwarded SSH socket carries the same bytes.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
 
 VERSION = 1
 """Bumped whenever a message or a method changes meaning; both ends must agree."""
@@ -68,10 +70,17 @@ def encode_message(message: dict[str, Any]) -> bytes:
 
 async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
     """The next message, or None at the end of the stream."""
+    import asyncio
+
     try:
         line = await reader.readline()
     except (asyncio.LimitOverrunError, ValueError):
         raise ProtocolError(f"a message longer than {MAX_MESSAGE_BYTES} bytes") from None
+    return decode_line(line)
+
+
+def decode_line(line: bytes) -> dict[str, Any] | None:
+    """The message on one line as read (newline included), or None for the end of the stream."""
     if not line:
         return None
     if not line.endswith(b"\n"):

@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import EngineError
-from engine.service.client import ServiceClient
+from engine.paths import default_paths
+from engine.service.errors import NotRunning
+from engine.service.oneshot import call_once
 from tui.present import json_text, plain
 
 if TYPE_CHECKING:
     from engine.api import Engine
     from engine.record.views import TaskRecord
+    from engine.service.client import ServiceClient
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -50,6 +53,8 @@ async def with_engine(work: Callable[[Engine], Awaitable[int]]) -> int:
 async def with_client(work: Callable[[ServiceClient], Awaitable[int]]) -> int:
     """Connect to the service (starting it when none answers), run work, disconnect; user
     errors become messages. Tasks go on in the service whatever happens here."""
+    from engine.service.client import ServiceClient
+
     try:
         client = await ServiceClient.connect()
     except EngineError as error:
@@ -58,6 +63,27 @@ async def with_client(work: Callable[[ServiceClient], Awaitable[int]]) -> int:
         return await work(client)
     except EngineError as error:
         return fail(str(error))
+    finally:
+        await client.close()
+
+
+def ask_service(method: str, **args: Any) -> Any:
+    """One call to the service without asyncio; when none runs, it is started first. Raises
+    the call's EngineError."""
+    try:
+        return call_once(default_paths(), method, **args)
+    except NotRunning:
+        import asyncio
+
+        return asyncio.run(_ask_started(method, args))
+
+
+async def _ask_started(method: str, args: dict[str, Any]) -> Any:
+    from engine.service.client import ServiceClient
+
+    client = await ServiceClient.connect()
+    try:
+        return await client.call(method, **args)
     finally:
         await client.close()
 

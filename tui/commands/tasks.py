@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from tui.commands.common import first_line, print_json, with_client
+from engine.errors import EngineError
+from tui.commands.common import ask_service, fail, first_line, print_json
 
 if TYPE_CHECKING:
     from engine.record.views import TaskRecord
-    from engine.service.client import ServiceClient
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +22,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(args: argparse.Namespace) -> int:
-    return asyncio.run(with_client(lambda client: list_tasks(client, args.all, args.json)))
+    try:
+        records = ask_service("tasks", include_archived=args.all)
+    except EngineError as error:
+        return fail(str(error))
+    return list_tasks(records, args.json)
 
 
 def age(seconds: float) -> str:
@@ -34,8 +37,8 @@ def age(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-async def list_tasks(client: ServiceClient, include_archived: bool, as_json: bool) -> int:
-    records = await client.tasks(include_archived)
+def list_tasks(records: list[TaskRecord], as_json: bool) -> int:
+    """Print the tasks newest first, or as a JSON array."""
     if as_json:
         print_json([summary(record) for record in records])
         return 0
