@@ -68,6 +68,15 @@ def test_tasks_imports_no_model_client_docker_or_ui(tmp_path: Path) -> None:
     assert "tui.commands.tasks" in modules and "engine.service.client" in modules
     heavy = {"textual", "openai", "docker", "engine.api"}
     assert sorted(name for name in modules if name.split(".")[0] in heavy or name in heavy) == []
+    warm = subprocess.run(
+        command, env=home_env(tmp_path), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert warm.returncode == 0 and warm.stdout.startswith("no tasks yet"), warm.stderr
+    modules = json.loads(listed.read_text())
+    assert "engine.service.oneshot" in modules
+    assert [name for name in ("asyncio", "engine.service.client") if name in modules] == [], (
+        "with the service running, tasks asks it without asyncio"
+    )
 
 
 def test_serve_status_and_stop(tmp_path: Path) -> None:
