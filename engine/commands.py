@@ -140,9 +140,12 @@ class CommandRunner:
 
     def _take(self, recorder: OutputRecorder, chunk_id: str, data: bytes) -> None:
         """Store redacted output, then announce it."""
+        offset = recorder.chars
         text = recorder.feed(data) if data else ""
         if text:
-            self._emit(OutputChunk(task_id=self.task_id, chunk_id=chunk_id, text=text))
+            self._emit(
+                OutputChunk(task_id=self.task_id, chunk_id=chunk_id, text=text, offset=offset)
+            )
 
     def _close(self, recorder: OutputRecorder, chunk_id: str, stream: StreamRedactor) -> None:
         """Pass on what the redactor held back, then close the log file."""

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tui.commands import apply, apply_patch, followup, gc, hosts, image, pr, run, show, tasks
-from tui.commands.common import fail, with_engine
+from tui.commands.common import fail
 from tui.last_resort import end_quietly_on_broken_pipe, report_internal_error
 from tui.present import terminal_output
 
@@ -62,7 +62,7 @@ def open_board(repo: Path) -> int:
     from tui.app import run_board
 
     resolved = repo.resolve()
-    return asyncio.run(with_engine(lambda engine: run_board(engine, resolved)))
+    return asyncio.run(run_board(resolved))
 
 
 if __name__ == "__main__":

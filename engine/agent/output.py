@@ -50,6 +50,8 @@ class OutputRecorder:
         self._current = _Line(line_cap)
         self.complete_lines = 0
         self.bytes = 0
+        self.chars = 0
+        """Characters of decoded output returned by `feed` so far."""
 
     @property
     def lines(self) -> int:
@@ -63,6 +65,7 @@ class OutputRecorder:
         self.bytes += len(data)
         text = self._decoder.decode(data)
         self._take(text)
+        self.chars += len(text)
         return text
 
     def close(self) -> None:
