@@ -192,6 +192,7 @@ async def test_follow_up_starts_a_new_turn(tmp_path: Path) -> None:
         assert "Follow-up\nand now tests" in labels
         assert labels.count("Task ready") == 2
         checks = view.result.query_one(CheckList)
+        await wait_until(pilot, lambda: checks.runs, "the result read after the follow-up")
         (check,) = checks.runs
         assert check.command == "python3 -m unittest -q" and check.outcome == "fail"
         assert view.result.has_class("-unsupported-claim")

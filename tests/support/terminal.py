@@ -45,6 +45,14 @@ class Terminal:
             *command,
         )
 
+    def keep_after_exit(self) -> None:
+        """Keep the pane, and what it shows, after its program exits."""
+        self.tmux("set-option", "-t", "board", "remain-on-exit", "on")
+
+    def restart(self, command: list[str], cwd: Path) -> None:
+        """Run `command` again in the pane kept after its program exited."""
+        self.tmux("respawn-pane", "-k", "-t", "board", "-c", str(cwd), *command)
+
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "board")
 

@@ -87,10 +87,10 @@ def detach_notice(running: int) -> str | None:
     """What quitting leaves behind, said as the board closes; None when nothing runs."""
     if not running:
         return None
-    tasks = plural(running, "task")
+    keep = "keeps" if running == 1 else "keep"
     return (
-        f"taskyard: {tasks} keep running in the taskyard service: `taskyard tasks` lists them, "
-        "`taskyard` reopens the board"
+        f"taskyard: {plural(running, 'task')} {keep} running in the taskyard service: "
+        "`taskyard tasks` lists them, `taskyard` reopens the board"
     )
 
 
