@@ -56,6 +56,19 @@ class Terminal:
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "board")
 
+    def printed(self) -> str:
+        """Everything the pane printed, its scrollback too, as one line of single spaces."""
+        return " ".join(self.tmux("capture-pane", "-p", "-S", "-", "-t", "board").split())
+
+    def wait_for_printed(self, text: str, timeout: float = 60.0) -> str:
+        """Poll what the pane printed until text shows (across line breaks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in (printed := self.printed()):
+                return printed
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} was not printed:\n{self.printed()}")
+
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.tmux("send-keys", "-t", "board", *(["-l"] if literal else []), *keys)
 
