@@ -1,11 +1,12 @@
 """The real board streaming 20 tasks: key latency, loop lag, lines on disk, memory, tab show.
 
-TaskyardApp runs headless (App.run_test, 120x40) over an Engine on a temporary TASKYARD_HOME
-with the FakeBackend and no model. 20 running tasks are inserted in the store and opened as tabs
-(BoardScreen.open_task), one visible; a 21st is opened and left hidden. Every task runs one
-command through the engine's CommandRunner, so each chunk is in the command's log file before
-its OutputChunk reaches the bus, between CommandStarted and CommandFinished: a paced stand-in
-for the sandbox prints 2,000 lines/s for 10 s (the 21st: 50,000 lines in the first 5 s).
+TaskyardApp runs headless (App.run_test, 120x40) as a client of an Engine served in this process
+on a real socket, on a temporary TASKYARD_HOME with the FakeBackend and no model. 20 running tasks
+are inserted in the store and opened as tabs (BoardScreen.open_task), one visible; a 21st is
+opened and left hidden. Every task runs one command through the engine's CommandRunner, so each
+chunk is in the command's log file before its OutputChunk reaches the bus, between CommandStarted
+and CommandFinished: a paced stand-in for the sandbox prints 2,000 lines/s for 10 s (the 21st:
+50,000 lines in the first 5 s).
 
 F9 is sent every 50 ms from a thread through the driver, as the terminal driver's input thread
 sends keys, and timed from when it was due to the action the benchmark's subclass binds to it.
@@ -33,6 +34,7 @@ import threading
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -51,6 +53,7 @@ from engine.record.views import TaskRecord
 from engine.run.commands import CommandRunner
 from sandboxes.base import ExecResult, OutputCallback
 from sandboxes.fake import FakeBackend
+from tests.support.service import client_of
 from tui.app import TaskyardApp
 from tui.screens.board import pane_id
 from tui.widgets.command_block import MAX_OUTPUT_LINES
@@ -104,7 +107,9 @@ class BenchmarkApp(TaskyardApp):
     ]
 
     def __init__(self, engine: Engine, repo: Path) -> None:
-        super().__init__(engine, repo)
+        connect = partial(client_of, engine, "board")
+        super().__init__(connect, engine.config, engine.paths.config_dir, repo)
+        self.engine = engine
         self.key_handled: list[float] = []
 
     def action_ping(self) -> None:
@@ -254,7 +259,7 @@ async def show_big_tab(app: BenchmarkApp, task_ids: list[str], seconds: float) -
     for at in (0.7, 0.85):
         await asyncio.sleep(started + seconds * at - time.perf_counter())
         shows.append(await show_tab(app, len(task_ids) - 1, task_ids[-1]))
-        app.board.open_task(task_ids[0])
+        await app.board.open_task(task_ids[0])
     return shows
 
 
@@ -295,7 +300,7 @@ async def run(args: argparse.Namespace, home: Path) -> Results:
     app = BenchmarkApp(engine, repo)
     async with app.run_test(size=SCREEN_SIZE) as pilot:
         for task_id in [*task_ids, task_ids[0]]:
-            app.board.open_task(task_id)
+            await app.board.open_task(task_id)
             await pilot.pause()
         if args.gc_freeze:
             gc.freeze()
@@ -304,8 +309,8 @@ async def run(args: argparse.Namespace, home: Path) -> Results:
         streaming, (produced, shows) = await probe_during(app, stream_all(app, task_ids, args))
         await pilot.pause()
         rss_after = rss_bytes()
-    logs = [Path(command.log_path) for task_id in task_ids for command in engine.commands(task_id)]
-    await engine.close()
+        commands = [command for task_id in task_ids for command in engine.commands(task_id)]
+    logs = [Path(command.log_path) for command in commands]
     on_disk = sum(count_lines(log) for log in logs)
     return Results(idle, streaming, produced, on_disk, rss_after - rss_before, shows)
 

@@ -405,11 +405,7 @@ class Engine:
 
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:
         """Dollars spent on these tokens at the configured prices; None when unpriced."""
-        prices = self.config.model_client
-        if prices.input_price_per_million is None or prices.output_price_per_million is None:
-            return None
-        spent = input_tokens * prices.input_price_per_million
-        return (spent + output_tokens * prices.output_price_per_million) / 1_000_000
+        return self.config.model_client.cost(input_tokens, output_tokens)
 
     def environments(self) -> list[str]:
         """Names of the configured environments, `default` included."""

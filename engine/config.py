@@ -67,6 +67,13 @@ class ModelConfig(_Section):
     output_price_per_million: float | None = Field(default=None, ge=0)
     """US dollars per million output tokens, for cost figures; unset shows none."""
 
+    def cost(self, input_tokens: int, output_tokens: int) -> float | None:
+        """Dollars spent on these tokens at these prices; None when unpriced."""
+        if self.input_price_per_million is None or self.output_price_per_million is None:
+            return None
+        spent = input_tokens * self.input_price_per_million
+        return (spent + output_tokens * self.output_price_per_million) / 1_000_000
+
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)([bkmg]?)b?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}

@@ -3,6 +3,7 @@ tab with a key to switch between them, and started from the composer's attempts 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.support.board import (
     CALC_DIFF,
     FROZEN_NOW,
     EventLog,
+    ServedBoard,
     store_command,
     store_task,
     stored_engine,
@@ -47,7 +49,7 @@ def board_with_attempts(tmp_path: Path) -> TaskyardApp:
             usage={"input_tokens": 50, "output_tokens": 10},
         )
         store_command(engine, task_id, "c1", TESTS, "result\n", exit_code=exit_code)
-    return TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+    return ServedBoard(engine, tmp_path)
 
 
 def row_text(panel: AttemptsPanel, index: int) -> list[str]:
@@ -96,7 +98,6 @@ async def test_attempts_sit_together_and_their_tab_compares_them(tmp_path: Path)
         assert not active_view(app).query(AttemptsPanel)
         await pilot.pause()
         assert " c Attempts" not in str(app.board.query_one(KeyHints).content)
-    await app.engine.close()
 
 
 async def test_the_composer_refuses_attempts_outside_one_to_four(tmp_path: Path) -> None:
@@ -112,7 +113,6 @@ async def test_the_composer_refuses_attempts_outside_one_to_four(tmp_path: Path)
             assert f"Attempts must be 1 to 4, not {value}." in error
         assert app.screen is composer
         assert len(app.engine.tasks()) == 3
-    await app.engine.close()
 
 
 @pytest.mark.usefixtures("docker_available")
@@ -126,28 +126,27 @@ async def test_the_composer_starts_attempts_of_one_task_and_compares_them(
     ]
     log = EventLog()
     with ScriptedModelServer(conversations=conversations) as server:
-        app = TaskyardApp(scripted_engine(tmp_path / "home", server, "responses"), repo)
-        try:
-            async with app.run_test(size=SIZE, message_hook=log) as pilot:
-                await pilot.press("n", *"Look at calc")
-                app.screen.query_one("#attempts", Input).value = "2"
-                await pilot.press("ctrl+s")
-                await wait_until(pilot, lambda: app.screen is app.board, "the composer to close")
-                ids = app.board.table.visible_ids
-                assert len(ids) == 2
-                first, second = app.engine.attempts(ids[0])
-                assert (first.attempt, second.attempt) == (1, 2)
-                assert first.group == second.group == first.id
-                assert ids == [first.id, second.id]
-                await wait_until(
-                    pilot, lambda: log.finished(first.id) and log.finished(second.id), "both ends"
-                )
-                await pilot.press("enter", "c")
-                panel = active_view(app).query_one(AttemptsPanel)
-                await wait_until(
-                    pilot, lambda: row_text(panel, 1)[3] == "ready", "the ranking to update"
-                )
-                ranked = [row_text(panel, index)[4] for index in range(2)]
-                assert ranked == ["— none ran", "✗ 0 pass 1 fail"]
-        finally:
-            await app.engine.close()
+        app = ServedBoard(
+            scripted_engine(tmp_path / "home", server, "responses"), repo, clock=time.time
+        )
+        async with app.run_test(size=SIZE, message_hook=log) as pilot:
+            await pilot.press("n", *"Look at calc")
+            app.screen.query_one("#attempts", Input).value = "2"
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: app.screen is app.board, "the composer to close")
+            ids = app.board.table.visible_ids
+            assert len(ids) == 2
+            first, second = app.engine.attempts(ids[0])
+            assert (first.attempt, second.attempt) == (1, 2)
+            assert first.group == second.group == first.id
+            assert ids == [first.id, second.id]
+            await wait_until(
+                pilot, lambda: log.finished(first.id) and log.finished(second.id), "both ends"
+            )
+            await pilot.press("enter", "c")
+            panel = active_view(app).query_one(AttemptsPanel)
+            await wait_until(
+                pilot, lambda: row_text(panel, 1)[3] == "ready", "the ranking to update"
+            )
+            ranked = [row_text(panel, index)[4] for index in range(2)]
+            assert ranked == ["— none ran", "✗ 0 pass 1 fail"]

@@ -7,18 +7,18 @@ import json
 import os
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import Input, TextArea
 
 from engine.api import EngineError, TaskRequest
-from tests.support.board import store_task, stored_engine, wait_until
+from tests.support.board import ServedBoard, store_task, stored_engine, wait_until
 from tests.support.cli import TASKYARD, run_taskyard
 from tests.support.model_server import Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
 from tui import cli
-from tui.app import TaskyardApp
 from tui.commands import tasks as tasks_command
 from tui.last_resort import BROKEN_PIPE_EXIT, INTERNAL_ERROR_LOG
 from tui.screens.composer import ComposerScreen
@@ -180,7 +180,7 @@ async def test_the_composer_shows_a_repo_that_is_not_git_and_creates_nothing(
     engine = stored_engine(tmp_path / "home", sandbox={"image": "debian:bookworm-slim"})
     plain = tmp_path / "plain"
     plain.mkdir()
-    app = TaskyardApp(engine, tmp_path)
+    app = ServedBoard(engine, tmp_path, clock=time.time)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
         composer = app.screen
@@ -191,8 +191,7 @@ async def test_the_composer_shows_a_repo_that_is_not_git_and_creates_nothing(
         error = composer.query_one("#composer-error")
         await wait_until(pilot, lambda: "not a git repository" in str(error.render()), "error")
         assert app.screen is composer
-    assert engine.tasks() == []
-    await engine.close()
+        assert engine.tasks() == []
 
 
 def test_run_prints_a_failure_once(

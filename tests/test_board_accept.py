@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 
 from engine.record.states import TaskStatus
 from engine.record.views import TaskRecord
-from tests.support.board import FROZEN_NOW, stored_engine, wait_until
+from tests.support.board import ServedBoard, stored_engine, wait_until
 from tests.support.repos import git
 from tests.support.results import (
     HUNK_CHANGES,
@@ -44,7 +44,7 @@ def board(tmp_path: Path, edit: Any = every_kind_of_change) -> tuple[TaskyardApp
     engine = stored_engine(tmp_path / "home")
     repo = base_repo(tmp_path / "repo")
     store_result_task(engine, TASK, repo, edit, tmp_path)
-    return TaskyardApp(engine, repo, clock=lambda: FROZEN_NOW), repo
+    return ServedBoard(engine, repo), repo
 
 
 def notified(app: TaskyardApp, text: str) -> bool:
@@ -52,7 +52,7 @@ def notified(app: TaskyardApp, text: str) -> bool:
 
 
 async def open_chooser(app: TaskyardApp, pilot: Pilot[Any]) -> HunkChooser:
-    app.board.open_task(TASK)
+    await app.board.open_task(TASK)
     await pilot.pause()
     view = app.board.task_view(TASK)
     assert view is not None
@@ -111,7 +111,7 @@ async def test_choose_hunks_accept_them_and_send_the_rest_back(tmp_path: Path) -
 async def test_an_accept_through_the_engine_reaches_the_board_as_an_event(tmp_path: Path) -> None:
     app, _ = board(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        app.board.open_task(TASK)
+        await app.board.open_task(TASK)
         await pilot.pause()
         await app.engine.accept(TASK)
         table = app.board.table
@@ -142,7 +142,7 @@ async def test_an_unsafe_result_asks_first(tmp_path: Path) -> None:
 
     app, repo = board(tmp_path, attributes)
     async with app.run_test(size=SIZE) as pilot:
-        app.board.open_task(TASK)
+        await app.board.open_task(TASK)
         await pilot.press("a", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmUnsafeScreen), "confirm")
         findings = str(app.screen.query_one("#unsafe-findings").render())
@@ -173,7 +173,7 @@ async def test_edit_is_offered_beside_the_chooser_and_needs_a_terminal(tmp_path:
 async def test_accept_as_one_commit(tmp_path: Path) -> None:
     app, repo = board(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        app.board.open_task(TASK)
+        await app.board.open_task(TASK)
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, AcceptScreen), "the dialog")
         assert "s          a new branch with one commit" in str(
@@ -198,7 +198,7 @@ async def test_hidden_history_offers_one_commit_instead(tmp_path: Path) -> None:
 
     app, repo = board(tmp_path, hook_then_gone)
     async with app.run_test(size=SIZE) as pilot:
-        app.board.open_task(TASK)
+        await app.board.open_task(TASK)
         await pilot.press("a", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmUnsafeScreen), "confirm")
         findings = str(app.screen.query_one("#unsafe-findings").render())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Select, Static, TextArea
 
@@ -12,6 +13,7 @@ from engine.record.events import AgentMessage, FollowUpStarted, PatchApplied, Ta
 from tests.support.board import (
     CALC_DIFF,
     FROZEN_NOW,
+    ServedBoard,
     store_command,
     store_task,
     stored_engine,
@@ -45,7 +47,7 @@ def board_app(tmp_path: Path, **config: object) -> TaskyardApp:
     )
     store_task(engine, "cccc0003", prompt="Add a --verbose flag", created=FROZEN_NOW - 400)
     store_task(engine, "dddd0004", prompt="Old work", archived=True)
-    return TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+    return ServedBoard(engine, tmp_path)
 
 
 def cell_text(table: TaskTable, task_id: str, column: str) -> str:
@@ -65,7 +67,6 @@ async def test_board_lists_stored_tasks_newest_first(tmp_path: Path) -> None:
         assert cell_text(table, "aaaa0001", "diff") == "+1 -1"
         assert cell_text(table, "bbbb0002", "status").startswith("✗ failed")
         assert cell_text(table, "bbbb0002", "mode") == "ask"
-    await app.engine.close()
 
 
 async def test_cost_column_prices_tokens_when_prices_are_configured(tmp_path: Path) -> None:
@@ -78,12 +79,10 @@ async def test_cost_column_prices_tokens_when_prices_are_configured(tmp_path: Pa
         await pilot.pause()
         assert cell_text(app.board.table, "aaaa0001", "cost") == "$5.50"
         assert cell_text(app.board.table, "cccc0003", "cost") == "$0.00"
-    await app.engine.close()
     unpriced = board_app(tmp_path / "unpriced")
     async with unpriced.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert cell_text(unpriced.board.table, "aaaa0001", "cost") == "—"
-    await unpriced.engine.close()
 
 
 async def test_filter_by_words_and_status_then_sort(tmp_path: Path) -> None:
@@ -110,7 +109,6 @@ async def test_filter_by_words_and_status_then_sort(tmp_path: Path) -> None:
         await pilot.press("slash", "f", "n")
         assert app.screen is app.board
         assert app.board.query_one("#filter", Input).value == "fn"
-    await app.engine.close()
 
 
 async def test_composer_fields_defaults_and_cancel(tmp_path: Path) -> None:
@@ -138,7 +136,6 @@ async def test_composer_fields_defaults_and_cancel(tmp_path: Path) -> None:
         await pilot.press("escape")
         assert app.screen is app.board
         assert len(app.board.table.rows_by_id) == 3
-    await app.engine.close()
 
 
 async def test_archive_hides_the_task(tmp_path: Path) -> None:
@@ -150,7 +147,6 @@ async def test_archive_hides_the_task(tmp_path: Path) -> None:
         assert table.visible_ids == ["bbbb0002", "aaaa0001"]
         assert app.engine.task("cccc0003").archived
         assert [task.id for task in app.engine.tasks()] == ["aaaa0001", "bbbb0002"]
-    await app.engine.close()
 
 
 async def test_help_lists_every_binding_with_keymap_overrides(tmp_path: Path) -> None:
@@ -171,7 +167,6 @@ async def test_help_lists_every_binding_with_keymap_overrides(tmp_path: Path) ->
         assert app.screen is app.board
         await pilot.press("D")
         assert "cccc0003" not in app.board.table.visible_ids
-    await app.engine.close()
 
 
 async def test_q_quits(tmp_path: Path) -> None:
@@ -180,7 +175,6 @@ async def test_q_quits(tmp_path: Path) -> None:
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code == 0 and not app.is_running
-    await app.engine.close()
 
 
 async def test_a_stored_task_opens_with_its_history_and_tabs_move(tmp_path: Path) -> None:
@@ -212,7 +206,6 @@ async def test_a_stored_task_opens_with_its_history_and_tabs_move(tmp_path: Path
         assert board.tabs.active == "task-cccc0003"
         await pilot.press("w")
         assert board.tabs.active == "board" and board.task_view("cccc0003") is None
-    await engine.close()
 
 
 async def test_a_reopened_task_replays_its_whole_loop_in_order(tmp_path: Path) -> None:
@@ -246,7 +239,7 @@ async def test_a_reopened_task_replays_its_whole_loop_in_order(tmp_path: Path) -
         finished=FROZEN_NOW - 399,
     )
     async with app.run_test(size=SIZE) as pilot:
-        app.board.open_task(task_id)
+        await app.board.open_task(task_id)
         await pilot.pause()
         view = app.board.task_view(task_id)
         assert view is not None
@@ -267,7 +260,6 @@ async def test_a_reopened_task_replays_its_whole_loop_in_order(tmp_path: Path) -
         ]
         first, last = view.stream.blocks.values()
         assert first.collapsed and first.has_class("-failed") and not last.collapsed
-    await engine.close()
 
 
 async def test_citing_a_file_the_task_left_alone_shows_its_lines(tmp_path: Path) -> None:
@@ -284,7 +276,7 @@ async def test_citing_a_file_the_task_left_alone_shows_its_lines(tmp_path: Path)
         final_message="The test 【F:test_calc.py†L1-L2】 is right.",
         citations=[citation],
     )
-    app = TaskyardApp(engine, repo, clock=lambda: FROZEN_NOW)
+    app = ServedBoard(engine, repo)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter")
         view = app.board.task_view("aaaa0001")
@@ -296,7 +288,6 @@ async def test_citing_a_file_the_task_left_alone_shows_its_lines(tmp_path: Path)
         assert str(cited.content) == "\n".join(
             f"{number:>5} │ {line}" for number, line in enumerate(first_lines, 1)
         )
-    await engine.close()
 
 
 async def test_footer_shows_the_keys_that_apply_to_the_active_tab(tmp_path: Path) -> None:
@@ -316,19 +307,23 @@ async def test_footer_shows_the_keys_that_apply_to_the_active_tab(tmp_path: Path
         await pilot.click(KeyHints, offset=(on_board.index("New task"), 0))
         await pilot.pause()
         assert isinstance(app.screen, ComposerScreen)
-    await app.engine.close()
 
 
-async def test_a_narrow_footer_keeps_the_key_that_lists_every_key(tmp_path: Path) -> None:
+@pytest.mark.parametrize("width", [70, 80])
+async def test_a_narrow_footer_keeps_the_keys_that_list_every_key_and_quit(
+    tmp_path: Path, width: int
+) -> None:
     app = board_app(tmp_path)
-    async with app.run_test(size=(70, 30)) as pilot:
+    async with app.run_test(size=(width, 30)) as pilot:
+        await pilot.pause()
+        footers = [str(app.board.query_one(KeyHints).content)]
         await pilot.press("enter")
         await pilot.pause()
-        hints = str(app.board.query_one(KeyHints).content)
-        assert hints.startswith(" n New task ") and hints.endswith(" ? Keys")
+        footers.append(str(app.board.query_one(KeyHints).content))
+    for hints in footers:
+        assert hints.startswith(" n New task ") and hints.endswith(" ? Keys   q Quit")
         assert " A Accept " in hints or " a Accept " in hints
-        assert "palette" not in hints and "Quit" not in hints and len(hints) <= 70
-    await app.engine.close()
+        assert "palette" not in hints and len(hints) <= width
 
 
 def test_live_output_that_history_already_holds_is_skipped() -> None:
@@ -358,4 +353,3 @@ async def test_every_action_is_in_the_command_palette(tmp_path: Path) -> None:
             pilot, lambda: "cccc0003" not in app.board.table.rows_by_id, "archiving", timeout=10
         )
         assert app.engine.task("cccc0003").archived
-    await app.engine.close()

@@ -1,4 +1,5 @@
-"""The bridge: output coalesced per task and frame, other events at once and in order."""
+"""The bridge, through the service: output coalesced per task and frame, other events at once
+and in order, each record-changing one with the record read after it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 from engine.record.bus import EventBus
 from engine.record.events import CommandFinished, CommandStarted, OutputChunk, TaskStatusChanged
-from engine.record.store import Store
-from tui.bridge import EngineEvent, EventBridge, OutputBatch
+from engine.service.client import ServiceClient
+from tests.support.board import store_task, stored_engine
+from tests.support.service import client_of, served
+from tui.bridge import EngineEvent, EventBridge, OutputBatch, ServiceLost
 
 
 def started(task_id: str, chunk_id: str) -> CommandStarted:
@@ -32,15 +35,18 @@ def finished(task_id: str, chunk_id: str) -> CommandFinished:
 
 
 async def run_bridge(tmp_path: Path, emit_all: Callable[[EventBus], None]) -> list[object]:
-    bus = EventBus(Store(tmp_path / "db.sqlite"))
+    """What a bridge on a client of a served engine posts for the events `emit_all` emits."""
+    engine = stored_engine(tmp_path / "home")
+    store_task(engine, "t1", status="running")
     posted: list[object] = []
-    bridge = EventBridge(bus.subscribe(), posted.append, interval=0.05)
-    worker = asyncio.create_task(bridge.run())
-    await asyncio.sleep(0)
-    emit_all(bus)
-    await asyncio.sleep(0.2)
-    worker.cancel()
-    await asyncio.gather(worker, return_exceptions=True)
+    async with client_of(engine) as client:
+        subscription = await client.subscribe()
+        bridge = EventBridge(subscription, client.task, posted.append, interval=0.05)
+        worker = asyncio.create_task(bridge.run())
+        emit_all(engine.bus)
+        await asyncio.sleep(0.5)
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
     return posted
 
 
@@ -48,9 +54,12 @@ async def test_thousands_of_output_lines_become_one_batch_per_task(tmp_path: Pat
     def emit_all(bus: EventBus) -> None:
         for task_id in ("t1", "t2"):
             bus.emit(started(task_id, "c1"))
+        offset = 0
         for line in range(5000):
+            text = f"line {line}\n"
             for task_id in ("t1", "t2"):
-                bus.emit(OutputChunk(task_id=task_id, chunk_id="c1", text=f"line {line}\n"))
+                bus.emit(OutputChunk(task_id=task_id, chunk_id="c1", text=text, offset=offset))
+            offset += len(text)
 
     posted = await run_bridge(tmp_path, emit_all)
     batches = [message for message in posted if isinstance(message, OutputBatch)]
@@ -64,8 +73,8 @@ async def test_thousands_of_output_lines_become_one_batch_per_task(tmp_path: Pat
 async def test_events_come_after_the_output_before_them_with_offsets(tmp_path: Path) -> None:
     def emit_all(bus: EventBus) -> None:
         bus.emit(started("t1", "c1"))
-        bus.emit(OutputChunk(task_id="t1", chunk_id="c1", text="ab"))
-        bus.emit(OutputChunk(task_id="t1", chunk_id="c1", text="cd"))
+        bus.emit(OutputChunk(task_id="t1", chunk_id="c1", text="ab", offset=5))
+        bus.emit(OutputChunk(task_id="t1", chunk_id="c1", text="cd", offset=7))
         bus.emit(finished("t1", "c1"))
         bus.emit(started("t1", "c2"))
         bus.emit(OutputChunk(task_id="t1", chunk_id="c2", text="xy"))
@@ -84,5 +93,23 @@ async def test_events_come_after_the_output_before_them_with_offsets(tmp_path: P
         "task.status",
     ]
     outputs = [message for message in posted if isinstance(message, OutputBatch)]
-    assert [(p.chunk_id, p.offset, p.text) for p in outputs[0].pieces] == [("c1", 0, "abcd")]
+    assert [(p.chunk_id, p.offset, p.text) for p in outputs[0].pieces] == [("c1", 5, "abcd")]
     assert [(p.chunk_id, p.offset, p.text) for p in outputs[1].pieces] == [("c2", 0, "xy")]
+    records = [message.record for message in posted if isinstance(message, EngineEvent)]
+    first_seen, *unchanged, status = records
+    assert first_seen is not None and status is not None and status.id == "t1"
+    assert unchanged == [None, None]
+
+
+async def test_the_service_going_away_is_one_message_not_an_error(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path / "home")
+    posted: list[object] = []
+    async with served(engine) as service:
+        client = await ServiceClient.open(engine.paths, "test")
+        bridge = EventBridge(await client.subscribe(), client.task, posted.append)
+        worker = asyncio.create_task(bridge.run())
+        service.stop()
+        await asyncio.wait_for(worker, timeout=10)
+        await client.close()
+    [lost] = posted
+    assert isinstance(lost, ServiceLost) and "closed the connection" in lost.reason

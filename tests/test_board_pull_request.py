@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 
 from engine.delivery.forge_target import NO_GH_ENV
-from tests.support.board import FROZEN_NOW, store_task, stored_engine, wait_until
+from tests.support.board import FROZEN_NOW, ServedBoard, store_task, stored_engine, wait_until
 from tests.support.delivery import remote_sha, repo_with_remote, store_ready_task
 from tests.support.forge_server import fake_forge
-from tui.app import TaskyardApp
 from tui.widgets.key_hints import KeyHints
 
 SIZE = (120, 40)
@@ -31,7 +30,7 @@ async def test_p_opens_the_pull_request_of_the_selected_task(tmp_path: Path) -> 
         engine = stored_engine(tmp_path / "home", forge=settings)
         store_ready_task(engine, repo, "aaaa0001")
         store_task(engine, "bbbb0002", status="failed", created=FROZEN_NOW - 100)
-        app = TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+        app = ServedBoard(engine, tmp_path)
         async with app.run_test(size=SIZE) as pilot:
             hints = app.board.query_one(KeyHints)
             await pilot.pause()
@@ -57,8 +56,7 @@ async def test_p_opens_the_pull_request_of_the_selected_task(tmp_path: Path) -> 
             await pilot.pause()
             view = app.board.views["aaaa0001"]
             assert f"Pull request #1: {url}" in str(view.result.query_one(".result-note").render())
-        record = engine.task("aaaa0001")
-        await engine.close()
+            record = engine.task("aaaa0001")
     assert [request.method for request in forge.requests] == ["POST"]
     assert remote_sha(bare, "taskyard/aaaa0001") == record.head_sha
     assert (record.status, record.pr_number, record.pr_url) == ("pr-opened", 1, url)
@@ -71,7 +69,7 @@ async def test_a_refused_pull_request_is_an_error_notice(tmp_path: Path) -> None
         engine = stored_engine(tmp_path / "home", forge=settings)
         store_ready_task(engine, repo, "aaaa0001")
         forge.failures.append((401, {"message": "Bad credentials"}))
-        app = TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+        app = ServedBoard(engine, tmp_path)
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("p")
 
@@ -80,7 +78,6 @@ async def test_a_refused_pull_request_is_an_error_notice(tmp_path: Path) -> None
 
             await wait_until(pilot, errors, "the error notice")
             [error] = errors()
-        record = engine.task("aaaa0001")
-        await engine.close()
+            record = engine.task("aaaa0001")
     assert error.startswith("taskyard/aaaa0001 is pushed to origin, but GitHub rejected the token")
     assert (record.status, record.pr_number) == ("ready", 0)

@@ -14,7 +14,14 @@ import pytest
 from textual.pilot import Pilot
 
 from engine.api import Engine
-from tests.support.board import CALC_DIFF, FROZEN_NOW, store_command, store_task, stored_engine
+from tests.support.board import (
+    CALC_DIFF,
+    FROZEN_NOW,
+    ServedBoard,
+    store_command,
+    store_task,
+    stored_engine,
+)
 from tui.app import TaskyardApp
 
 SIZE = (120, 40)
@@ -219,7 +226,7 @@ def store_unsupported_claim(engine: Engine) -> None:
 
 
 def board(tmp_path: Path) -> TaskyardApp:
-    return TaskyardApp(stored_board(tmp_path / "home"), REPO, clock=lambda: FROZEN_NOW)
+    return ServedBoard(stored_board(tmp_path / "home"), REPO)
 
 
 def open_task(task_id: str, *keys: str) -> Callable[[Pilot[Any]], Any]:
@@ -227,7 +234,7 @@ def open_task(task_id: str, *keys: str) -> Callable[[Pilot[Any]], Any]:
         app = pilot.app
         assert isinstance(app, TaskyardApp)
         await hosts_reached(pilot)
-        app.board.open_task(task_id)
+        await app.board.open_task(task_id)
         await pilot.pause()
         await pilot.press(*keys)
         await pilot.pause()
@@ -263,7 +270,7 @@ def test_result_panel_with_an_unsupported_claim(snap_compare: SnapCompare, tmp_p
     """The warning above the answer, the failing last lint run's output, the invalid citation."""
     engine = stored_board(tmp_path / "home")
     store_unsupported_claim(engine)
-    app = TaskyardApp(engine, REPO, clock=lambda: FROZEN_NOW)
+    app = ServedBoard(engine, REPO)
     keys = ("shift+tab", "down", "down", "down")
     assert snap_compare(app, terminal_size=SIZE, run_before=open_task("b7c8d9e0", *keys))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from tests.support.agent_script import TEST_COMMAND
-from tests.support.board import EventLog, calc_fix_script, wait_until
+from tests.support.board import EventLog, ServedBoard, calc_fix_script, wait_until
 from tests.support.engines import scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer, Step
 from tests.support.repos import git, make_calc_repo
@@ -37,12 +38,9 @@ async def running_board(
     repo = make_calc_repo(tmp_path / "calc")
     log = EventLog()
     with ScriptedModelServer(script) as server:
-        app = TaskyardApp(scripted_engine(tmp_path / "home", server), repo)
-        try:
-            async with app.run_test(size=SIZE, message_hook=log) as pilot:
-                yield app, pilot, log
-        finally:
-            await app.engine.close()
+        app = ServedBoard(scripted_engine(tmp_path / "home", server), repo, clock=time.time)
+        async with app.run_test(size=SIZE, message_hook=log) as pilot:
+            yield app, pilot, log
 
 
 async def submit_task(pilot: Pilot[Any], prompt: str) -> str:
@@ -194,6 +192,7 @@ async def test_follow_up_starts_a_new_turn(tmp_path: Path) -> None:
         assert "Follow-up\nand now tests" in labels
         assert labels.count("Task ready") == 2
         checks = view.result.query_one(CheckList)
+        await wait_until(pilot, lambda: checks.runs, "the result read after the follow-up")
         (check,) = checks.runs
         assert check.command == "python3 -m unittest -q" and check.outcome == "fail"
         assert view.result.has_class("-unsupported-claim")

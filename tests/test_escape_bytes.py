@@ -30,7 +30,7 @@ from engine.record.events import (
     ToolCallRejected,
 )
 from tests.support.board import (
-    FROZEN_NOW,
+    ServedBoard,
     recording_driver,
     store_command,
     store_task,
@@ -41,7 +41,6 @@ from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
 from tests.support.terminal import run_on_pty
 from tui import cli
-from tui.app import TaskyardApp
 from tui.commands import run as run_command
 
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[?1049h\x9b2J\x85\x7f\r"
@@ -262,20 +261,19 @@ async def test_escape_bytes_in_every_untrusted_field_never_reach_the_board(
 ) -> None:
     engine = hostile_task(tmp_path / "home")
     written: list[str] = []
-    app = TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+    app = ServedBoard(engine, tmp_path)
     app.driver_class = recording_driver(written)
     async with app.run_test(headless=False, size=(120, 40)) as pilot:
         await pilot.pause()
-        app.board.open_task(TASK)
+        await app.board.open_task(TASK)
         await pilot.pause()
         view = app.board.task_view(TASK)
         assert view is not None
         for _ in range(2):
             view.toggle_result()
             await pilot.pause()
-        app.call_attention(hostile_events()[-1])  # type: ignore[arg-type]
+        app.call_attention(hostile_events()[-1], engine.task(TASK))  # type: ignore[arg-type]
         await pilot.pause()
-    await engine.close()
     assert "Tool call rejected" in "".join(written)
     assert drawn_controls(written) == []
 
@@ -285,7 +283,7 @@ async def test_escape_bytes_in_a_widget_that_skips_plain_never_reach_the_board(
 ) -> None:
     engine = stored_engine(tmp_path / "home")
     written: list[str] = []
-    app = TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+    app = ServedBoard(engine, tmp_path)
     app.driver_class = recording_driver(written)
     linked = Content(f"a link{HOSTILE}").stylize(Style(link=f"https://x/{HOSTILE_NAME}"))
     async with app.run_test(headless=False, size=(120, 40)) as pilot:
@@ -295,6 +293,5 @@ async def test_escape_bytes_in_a_widget_that_skips_plain_never_reach_the_board(
         await app.board.mount(Static(linked))
         log.write_line(f"output{HOSTILE}")
         await pilot.pause()
-    await engine.close()
     assert "a link" in "".join(written)
     assert drawn_controls(written) == []

@@ -11,9 +11,15 @@ import pytest
 from textual.widgets import Label, Static
 
 from engine.api import Engine
-from tests.support.board import CALC_DIFF, FROZEN_NOW, store_command, store_task, stored_engine
+from tests.support.board import (
+    CALC_DIFF,
+    FROZEN_NOW,
+    ServedBoard,
+    store_command,
+    store_task,
+    stored_engine,
+)
 from tests.support.service import client_of
-from tui.app import TaskyardApp
 from tui.commands.show import show_task
 from tui.widgets.check_list import CheckList
 from tui.widgets.citation_list import CitationList
@@ -187,9 +193,9 @@ async def test_result_view_shows_checks_the_warning_and_invalid_citations(
     tmp_path: Path,
 ) -> None:
     engine = claiming_task(tmp_path / "home")
-    app = TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+    app = ServedBoard(engine, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.board.open_task(TASK)
+        await app.board.open_task(TASK)
         await pilot.pause()
         view = app.board.task_view(TASK)
         assert view is not None
@@ -221,7 +227,6 @@ async def test_result_view_shows_checks_the_warning_and_invalid_citations(
         assert str(cited.content) == "    1 │ calc.py:3:5: F841 unused variable"
         cited_title = str(result.query_one(".cited-title", Label).content)
         assert cited_title.startswith("Output  c0ffee04 exit 1")
-    await engine.close()
 
 
 async def test_result_view_without_an_unsupported_claim_hides_the_warning(
@@ -230,9 +235,9 @@ async def test_result_view_without_an_unsupported_claim_hides_the_warning(
     engine = stored_engine(tmp_path / "home")
     store_task(engine, TASK, final_message="Fixed; the tests pass now.", diff=CALC_DIFF)
     store_runs(engine, [("c0ffee01", TESTS, "FAILED\n", 1), ("c0ffee02", TESTS, "OK\n", 0)])
-    app = TaskyardApp(engine, tmp_path, clock=lambda: FROZEN_NOW)
+    app = ServedBoard(engine, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        app.board.open_task(TASK)
+        await app.board.open_task(TASK)
         await pilot.pause()
         view = app.board.task_view(TASK)
         assert view is not None
@@ -240,4 +245,3 @@ async def test_result_view_without_an_unsupported_claim_hides_the_warning(
         assert not view.result.query_one(".evidence-warning", Static).display
         title = view.result.query_one(".checks-title", Label)
         assert str(title.content) == "Checks  passing"
-    await engine.close()

@@ -1,10 +1,13 @@
-"""The board application: one engine, one subscription, the board screen and its dialogs."""
+"""The board application: a client of the service, one subscription to every task's events,
+the board screen and its dialogs. Quitting closes the connection; the tasks go on."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 
@@ -13,12 +16,16 @@ from textual.app import App, SystemCommand
 from textual.filter import LineFilter
 from textual.screen import Screen
 
-from engine.api import Engine
+from engine.config import Config, ConfigError, load_config
+from engine.errors import EngineError
+from engine.paths import Paths, default_paths
 from engine.record.events import TaskFinished
 from engine.record.states import TaskStatus
 from engine.record.views import TaskRecord
 from engine.requests import TaskRequest
-from tui.bridge import EngineEvent, EventBridge, OutputBatch
+from engine.service.client import ServiceClient
+from tui.bridge import EngineEvent, EventBridge, OutputBatch, ServiceLost
+from tui.commands.common import fail
 from tui.control_filter import ControlCharacterFilter
 from tui.present import plain
 from tui.screens.board import BoardScreen
@@ -36,6 +43,18 @@ ATTENTION = {
 }
 
 
+Connect = Callable[[], AbstractAsyncContextManager[ServiceClient]]
+"""Opens the board's connection to the service for the life of the app."""
+
+
+def service_lost_notice(reason: str) -> str:
+    return (
+        f"The taskyard service went away ({plain(reason)}). Tasks it was running go on in "
+        "their containers. Press q, then run taskyard again to reopen the board: it starts "
+        "the service again."
+    )
+
+
 def quiet_garbage_collector() -> None:
     """Keep full collections rare: with many task views each one stalls the loop for ~200 ms."""
     gc.freeze()
@@ -44,27 +63,51 @@ def quiet_garbage_collector() -> None:
 
 
 class TaskyardApp(App[None]):
-    """The full-screen board over one engine, for the repository at `repo`."""
+    """The full-screen board over the service, for the repository at `repo`."""
 
     CSS_PATH = "styles/app.tcss"
     TITLE = "taskyard"
 
-    def __init__(self, engine: Engine, repo: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        connect: Connect,
+        config: Config,
+        config_dir: Path,
+        repo: Path,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__()
-        self.engine = engine
+        self.connect = connect
+        self.config = config
+        self.config_dir = config_dir
         self.repo = repo
         self.clock = clock
-        self.keymap = dict(engine.config.keymap)
+        self.keymap = dict(config.keymap)
         self.board = BoardScreen()
         self.control_filter = ControlCharacterFilter()
+        self.connection = contextlib.AsyncExitStack()
+        self._client: ServiceClient | None = None
+
+    @property
+    def client(self) -> ServiceClient:
+        """The connection to the service (open once the app is mounted)."""
+        assert self._client is not None, "the board is not connected yet"
+        return self._client
 
     async def on_mount(self) -> None:
         quiet_garbage_collector()
         self.set_keymap(self.keymap)
         self.apply_themes()
+        self._client = await self.connection.enter_async_context(self.connect())
+        subscription = await self.client.subscribe()
+        self.board.load(await self.client.tasks(), await self.client.host_states())
         await self.push_screen(self.board)
-        bridge = EventBridge(self.engine.subscribe(), self.post_message)
+        known = self.board.table.rows_by_id
+        bridge = EventBridge(subscription, self.client.task, self.post_message, known)
         self.run_worker(bridge.run(), name="engine-events", group="bridge")
+
+    async def on_unmount(self) -> None:
+        await self.connection.aclose()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the backstop that keeps control characters off the screen."""
@@ -72,9 +115,9 @@ class TaskyardApp(App[None]):
 
     def apply_themes(self) -> None:
         """Register the bundled and the user's themes; use the configured one."""
-        for problem in register_themes(self, self.engine.paths.config_dir):
+        for problem in register_themes(self, self.config_dir):
             self.notify(problem, title="Theme not loaded", severity="error", markup=False)
-        name = self.engine.config.theme
+        name = self.config.theme
         if name in self.available_themes:
             self.theme = name
         else:
@@ -85,25 +128,36 @@ class TaskyardApp(App[None]):
                 markup=False,
             )
 
-    async def start_task(self, request: TaskRequest) -> TaskRecord:
-        """Check what the task needs, then submit it."""
-        await self.engine.preflight(request)
-        return await self.engine.submit(request)
+    async def start_task(self, request: TaskRequest) -> list[TaskRecord]:
+        """Check what the task needs, then submit it; its attempts."""
+        await self.client.preflight(request)
+        return await self.client.submit_attempts(request)
 
     @on(EngineEvent)
     def engine_event(self, message: EngineEvent) -> None:
-        self.board.apply_event(message.event)
-        if isinstance(message.event, TaskFinished):
-            self.call_attention(message.event)
+        self.board.apply_event(message.event, message.record)
+        if isinstance(message.event, TaskFinished) and message.record is not None:
+            self.call_attention(message.event, message.record)
+
+    @on(ServiceLost)
+    def service_lost(self, lost: ServiceLost) -> None:
+        """Say the service went away and how to reopen the board; the board stays readable."""
+        self.notify(
+            service_lost_notice(lost.reason),
+            title="Service gone",
+            severity="error",
+            timeout=3600,
+            markup=False,
+        )
 
     @on(OutputBatch)
     def output_batch(self, batch: OutputBatch) -> None:
         self.board.apply_output(batch)
 
-    def call_attention(self, finished: TaskFinished) -> None:
+    def call_attention(self, finished: TaskFinished, record: TaskRecord) -> None:
         """A notification and the terminal bell for a task that ended."""
         severity, outcome = ATTENTION.get(finished.status, ("information", finished.status))
-        title = task_title(self.engine.task(finished.task_id).prompt)
+        title = task_title(record.prompt)
         detail = (
             f"\n{plain(finished.error)}"
             if finished.error and finished.status == TaskStatus.FAILED
@@ -129,10 +183,19 @@ class TaskyardApp(App[None]):
             )
 
 
-async def run_board(engine: Engine, repo: Path) -> int:
-    """Take up the tasks a stopped taskyard process left, then run the board until the person
-    quits; returns the exit code."""
-    await engine.resume_tasks()
-    app = TaskyardApp(engine, repo)
-    await app.run_async()
-    return app.return_code or 0
+async def run_board(repo: Path, paths: Paths | None = None) -> int:
+    """Connect to the state dir's service (starting it when none answers) and run the board
+    until the person quits; returns the exit code. The tasks go on in the service."""
+    paths = paths or default_paths()
+    try:
+        config = load_config(paths)
+        client = await ServiceClient.connect(paths, name="board")
+    except (EngineError, ConfigError) as error:
+        return fail(str(error))
+    try:
+        connect = partial(contextlib.nullcontext, client)
+        app = TaskyardApp(connect, config, paths.config_dir, repo)
+        await app.run_async()
+        return app.return_code or 0
+    finally:
+        await client.close()

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from tui.commands.common import fail, with_engine
+from tui.commands.common import fail
 from tui.last_resort import end_quietly_on_broken_pipe, report_internal_error
 from tui.present import terminal_output
 
@@ -92,7 +92,7 @@ def open_board(repo: Path) -> int:
     from tui.app import run_board
 
     resolved = repo.resolve()
-    return asyncio.run(with_engine(lambda engine: run_board(engine, resolved)))
+    return asyncio.run(run_board(resolved))
 
 
 if __name__ == "__main__":

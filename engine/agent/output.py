@@ -66,6 +66,8 @@ class OutputRecorder:
         self._current = _Line(line_cap)
         self.complete_lines = 0
         self.bytes = 0
+        self.chars = 0
+        """Characters of the whole output decoded so far (what was shown before included)."""
 
     @property
     def lines(self) -> int:
@@ -81,6 +83,7 @@ class OutputRecorder:
         self.bytes += len(data)
         text = self._decoder.decode(data)
         self._take(text)
+        self.chars += len(text)
         if len(fresh) == len(data):
             return text
         return self._fresh_decoder.decode(fresh)

@@ -106,6 +106,9 @@ class OutputChunk(Event):
     type: ClassVar[str] = "command.output"
     chunk_id: str
     text: str
+    offset: int = 0
+    """Where `text` starts in the command's output, in characters: a client that joins while
+    the command runs places it after what it read from the log."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -209,7 +209,10 @@ class CommandRunner:
         """Store redacted output, then announce it."""
         text = recorder.feed(data) if data else ""
         if text:
-            self._emit(OutputChunk(task_id=self.task_id, chunk_id=chunk_id, text=text))
+            offset = recorder.chars - len(text)
+            self._emit(
+                OutputChunk(task_id=self.task_id, chunk_id=chunk_id, text=text, offset=offset)
+            )
 
     def _close(self, recorder: OutputRecorder, chunk_id: str, stream: StreamRedactor) -> None:
         """Pass on what the redactor held back, then close the log file."""

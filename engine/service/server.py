@@ -242,6 +242,7 @@ def _coalesced(batch: list[dict[str, Any] | tuple[int, Event]]) -> list[dict[str
                 task_id=event.task_id,
                 chunk_id=event.chunk_id,
                 text=last[1].text + event.text,
+                offset=last[1].offset,
                 ts=last[1].ts,
             )
             messages[-1] = {"sub": number, "event": merged.to_dict()}

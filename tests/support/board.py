@@ -1,9 +1,11 @@
-"""Helpers for board tests: stored tasks without Docker, and waits bounded by a deadline."""
+"""Helpers for board tests: the board over a served engine, stored tasks without Docker, and
+waits bounded by a deadline."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from textual.drivers.headless_driver import HeadlessDriver
 from textual.message import Message
 from textual.pilot import Pilot
 
+import tui.app
 from engine.api import Engine
 from engine.config import Config
 from engine.paths import Paths
@@ -21,6 +24,8 @@ from sandboxes.fake import FakeBackend
 from tests.support.agent_script import TEST_COMMAND, chunk_ids
 from tests.support.model_server import Call, RecordedRequest, Reply, Step
 from tests.support.repos import FIX_PATCH
+from tests.support.service import client_of
+from tui.app import TaskyardApp
 from tui.bridge import EngineEvent
 
 FROZEN_NOW = 1_767_225_600.0
@@ -67,6 +72,21 @@ def stored_engine(home: Path, **config: Any) -> Engine:
     board reaches it at once and nothing here needs Docker."""
     paths = Paths(config_dir=home / "config", state_dir=home / "state")
     return Engine(paths, Config.model_validate(config), backend=FakeBackend(home / "sandboxes"))
+
+
+class ServedBoard(TaskyardApp):
+    """The board as a client of `engine`, served on a real socket in the app's own loop for
+    as long as the app runs (the engine is closed after); `engine` stays at hand for setting
+    up and checking the store."""
+
+    CSS_PATH = str(Path(tui.app.__file__).parent / TaskyardApp.CSS_PATH)
+
+    def __init__(
+        self, engine: Engine, repo: Path, clock: Callable[[], float] = lambda: FROZEN_NOW
+    ) -> None:
+        connect = partial(client_of, engine, "board")
+        super().__init__(connect, engine.config, engine.paths.config_dir, repo, clock)
+        self.engine = engine
 
 
 def store_task(engine: Engine, task_id: str, **fields: Any) -> TaskRecord:

@@ -45,8 +45,29 @@ class Terminal:
             *command,
         )
 
+    def keep_after_exit(self) -> None:
+        """Keep the pane, and what it shows, after its program exits."""
+        self.tmux("set-option", "-t", "board", "remain-on-exit", "on")
+
+    def restart(self, command: list[str], cwd: Path) -> None:
+        """Run `command` again in the pane kept after its program exited."""
+        self.tmux("respawn-pane", "-k", "-t", "board", "-c", str(cwd), *command)
+
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "board")
+
+    def printed(self) -> str:
+        """Everything the pane printed, its scrollback too, as one line of single spaces."""
+        return " ".join(self.tmux("capture-pane", "-p", "-S", "-", "-t", "board").split())
+
+    def wait_for_printed(self, text: str, timeout: float = 60.0) -> str:
+        """Poll what the pane printed until text shows (across line breaks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in (printed := self.printed()):
+                return printed
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} was not printed:\n{self.printed()}")
 
     def keys(self, *keys: str, literal: bool = False) -> None:
         self.tmux("send-keys", "-t", "board", *(["-l"] if literal else []), *keys)

@@ -19,7 +19,6 @@ from engine.service.oneshot import call_once
 from tui.present import json_text, plain
 
 if TYPE_CHECKING:
-    from engine.api import Engine
     from engine.record.views import TaskRecord
     from engine.service.client import ServiceClient
 
@@ -28,26 +27,6 @@ def fail(message: str, code: int = 2) -> int:
     """Print `taskyard: message` to stderr and return the exit code."""
     print(f"taskyard: {message}", file=sys.stderr)
     return code
-
-
-async def with_engine(work: Callable[[Engine], Awaitable[int]]) -> int:
-    """Open an engine in this process, run work, close the engine; user errors become messages.
-    For what cannot go through the service: the board and building the image."""
-    from engine.api import Engine
-    from engine.config import ConfigError
-    from engine.record.store import StoreError
-
-    user_errors = (EngineError, ConfigError, StoreError)
-    try:
-        engine = Engine()
-    except user_errors as error:
-        return fail(str(error))
-    try:
-        return await work(engine)
-    except user_errors as error:
-        return fail(str(error))
-    finally:
-        await engine.close()
 
 
 async def with_client(work: Callable[[ServiceClient], Awaitable[int]]) -> int:

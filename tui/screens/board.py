@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
 from textual.content import Content
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
-from engine.api import Engine
-from engine.record.events import (
-    Event,
-    FollowUpStarted,
-    PullRequestChanged,
-    TaskFinished,
-    TaskQueued,
-    TaskStatusChanged,
-    TurnUsage,
-)
+from engine.errors import EngineError
+from engine.record.events import Event, FollowUpStarted, TurnUsage
 from engine.record.states import REVIEWABLE, TaskStatus
 from engine.record.views import TaskRecord
+from engine.service.client import ServiceClient
 from tui.bridge import OutputBatch
 from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
 from tui.screens.board_keys import (
@@ -43,7 +38,7 @@ from tui.widgets.key_hints import KeyHints
 from tui.widgets.task_filter import TaskFilter
 from tui.widgets.task_row import shorten, task_title
 from tui.widgets.task_table import SORT_ORDERS, TaskTable
-from tui.widgets.task_view import TaskView
+from tui.widgets.task_view import Arrival, TaskView, read_history
 
 if TYPE_CHECKING:
     from tui.app import TaskyardApp
@@ -52,7 +47,6 @@ BOARD_TAB = "board"
 TICK_SECONDS = 0.125
 HOST_POLL_SECONDS = 1.0
 TAB_TITLE_WIDTH = 24
-RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished, PullRequestChanged)
 STATUS_MARKS = {
     **dict.fromkeys(REVIEWABLE, "✓"),
     TaskStatus.FAILED: "✗",
@@ -74,6 +68,14 @@ def pane_id(task_id: str) -> str:
     return f"{TASK_PANE_PREFIX}{task_id}"
 
 
+class HostStatesRead(Message):
+    """The hosts' states as the service knows them, read when they changed."""
+
+    def __init__(self, states: dict[str, str]) -> None:
+        super().__init__()
+        self.states = states
+
+
 def tab_label(record: TaskRecord) -> Content:
     mark = STATUS_MARKS.get(record.status, "…")
     return Content(f"{mark} {record.id} {shorten(task_title(record.prompt), TAB_TITLE_WIDTH)}")
@@ -92,6 +94,8 @@ class BoardScreen(EditAcceptActions):
         super().__init__()
         self.composer_defaults: ComposerDefaults | None = None
         self.views: dict[str, TaskView] = {}
+        self.opening: dict[str, list[Arrival]] = {}
+        self.initial_tasks: list[TaskRecord] = []
         self.host_states: dict[str, str] = {}
 
     @property
@@ -99,8 +103,13 @@ class BoardScreen(EditAcceptActions):
         return cast("TaskyardApp", self.app)
 
     @property
-    def engine(self) -> Engine:
-        return self.taskyard.engine
+    def client(self) -> ServiceClient:
+        return self.taskyard.client
+
+    def load(self, tasks: list[TaskRecord], host_states: dict[str, str]) -> None:
+        """What the board shows when it mounts, read from the service before."""
+        self.initial_tasks = tasks
+        self.host_states = host_states
 
     @property
     def table(self) -> TaskTable:
@@ -114,17 +123,40 @@ class BoardScreen(EditAcceptActions):
         yield BoardHeader(id="board-header")
         with TabbedContent(id="tabs", initial=BOARD_TAB), TabPane("Board", id=BOARD_TAB):
             yield Input(placeholder="filter: words, status:running,failed", id="filter")
-            yield TaskTable(clock=self.taskyard.clock, price=self.engine.cost, id="tasks")
+            price = self.taskyard.config.model_client.cost
+            yield TaskTable(clock=self.taskyard.clock, price=price, id="tasks")
             yield Static("No tasks yet. Press n to start one.", id="empty-board")
         yield KeyHints(id="key-hints")
 
     def on_mount(self) -> None:
-        self.table.set_tasks(self.engine.tasks())
+        self.table.set_tasks(self.initial_tasks)
         self.rows_changed()
         self.set_interval(TICK_SECONDS, self.table.tick)
-        self.set_interval(HOST_POLL_SECONDS, self.hosts_changed)
-        self.run_worker(self.engine.host_statuses(), name="reach-hosts", group="hosts")
+        self.set_interval(HOST_POLL_SECONDS, self.poll_hosts)
+        self.run_worker(self.reach_hosts(), name="reach-hosts", group="hosts")
         self.table.focus()
+
+    async def reach_hosts(self) -> None:
+        """Have the service reach every host once, so the header shows their state."""
+        with contextlib.suppress(EngineError):
+            await self.client.host_statuses()
+
+    def poll_hosts(self) -> None:
+        self.run_worker(self.read_host_states(), group="host-poll", exclusive=True)
+
+    async def read_host_states(self) -> None:
+        """Post the hosts' states when they changed."""
+        try:
+            states = await self.client.host_states()
+        except EngineError:
+            return
+        if states != self.host_states:
+            self.post_message(HostStatesRead(states))
+
+    @on(HostStatesRead)
+    def host_states_read(self, read: HostStatesRead) -> None:
+        self.host_states = read.states
+        self.rows_changed()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Board-only and task-tab-only keys leave the footer where they do not apply; so do
@@ -154,18 +186,13 @@ class BoardScreen(EditAcceptActions):
         if not self.query(TaskTable):
             return False
         task_id = self.current_task_id()
-        return task_id is not None and pull_request_applies(self.engine.task(task_id))
+        record = self.known_record(task_id) if task_id is not None else None
+        return record is not None and pull_request_applies(record)
 
     def rows_changed(self) -> None:
         self.empty = not self.table.rows_by_id
-        self.host_states = self.engine.host_states()
         header = self.query_one(BoardHeader)
         header.show(str(self.taskyard.repo), self.table.rows_by_id.values(), self.host_states)
-
-    def hosts_changed(self) -> None:
-        """Redraw the header when a host's state changed."""
-        if self.engine.host_states() != self.host_states:
-            self.rows_changed()
 
     def task_view(self, task_id: str) -> TaskView | None:
         return self.views.get(task_id)
@@ -187,36 +214,53 @@ class BoardScreen(EditAcceptActions):
         view = self.active_view()
         return view.task_id if view is not None else self.table.selected_task_id
 
-    def refresh_task(self, task_id: str) -> TaskRecord:
-        record = self.engine.task(task_id)
+    def known_record(self, task_id: str) -> TaskRecord | None:
+        """The task's latest record on the board: its tab's, or its row's."""
+        view = self.task_view(task_id)
+        if view is not None:
+            return view.record
+        row = self.table.rows_by_id.get(task_id)
+        return row.record if row is not None else None
+
+    def active_tasks(self) -> int:
+        """How many tasks on the board are queued or running."""
+        return sum(row.is_active for row in self.table.rows_by_id.values())
+
+    def show_record(self, record: TaskRecord) -> None:
+        """Bring the task's row, its tab's label and its group's attempts up to date."""
         if not record.archived:
             self.table.upsert(record)
             self.rows_changed()
-        if self.task_view(task_id) is not None:
-            self.tabs.get_tab(pane_id(task_id)).label = tab_label(record)
+        view = self.task_view(record.id)
+        if view is not None and view.is_mounted:
+            self.tabs.get_tab(pane_id(record.id)).label = tab_label(record)
         for view in self.views.values():
             if view.has_attempts and view.record.group == record.group:
                 view.refresh_attempts()
         self.refresh_bindings()
-        return record
 
-    def apply_event(self, event: Event) -> None:
-        """Bring the row and the task's tab, when open, up to date with one event."""
+    def apply_event(self, event: Event, record: TaskRecord | None = None) -> None:
+        """Bring the row and the task's tab, when open, up to date with one event and the
+        record read after it (None when it did not change the record)."""
         row = self.table.rows_by_id.get(event.task_id)
         if isinstance(event, FollowUpStarted) and row is not None:
             row.begin_turns()
-        if isinstance(event, RECORD_EVENTS) or row is None:
-            record = self.refresh_task(event.task_id)
+        if record is not None:
+            self.show_record(record)
         else:
-            record = row.record
+            record = self.known_record(event.task_id)
         if isinstance(event, TurnUsage):
             self.table.add_usage(event.task_id, event.input_tokens, event.output_tokens)
+        if event.task_id in self.opening:
+            self.opening[event.task_id].append((event, record))
         view = self.task_view(event.task_id)
         if view is not None:
             view.apply_event(event, record)
 
     def apply_output(self, batch: OutputBatch) -> None:
         """Command output for the task's tab, when one is open."""
+        if batch.task_id in self.opening:
+            self.opening[batch.task_id].append(batch.pieces)
         view = self.task_view(batch.task_id)
         if view is not None:
             view.apply_output(batch.pieces)
@@ -224,31 +268,34 @@ class BoardScreen(EditAcceptActions):
     async def action_new_task(self) -> None:
         """Open the composer, returning once it is mounted and its prompt has focus."""
         defaults = self.composer_defaults or ComposerDefaults(repo=str(self.taskyard.repo))
-        hosts = list(self.engine.host_states())
-        composer = ComposerScreen(
-            defaults, self.engine.environments(), hosts, self.taskyard.start_task
-        )
+        try:
+            environments = await self.client.environments()
+        except EngineError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        hosts = list(self.host_states)
+        composer = ComposerScreen(defaults, environments, hosts, self.taskyard.start_task)
         await self.app.push_screen(composer, self.task_started)
 
-    def task_started(self, record: TaskRecord | None) -> None:
-        if record is None:
+    def task_started(self, attempts: list[TaskRecord] | None) -> None:
+        if not attempts:
             return
+        record = attempts[0]
         mode = "ask" if record.mode == "ask" else "code"
         self.composer_defaults = ComposerDefaults(
             record.repo, record.ref or "", record.environment, mode
         )
-        attempts = self.engine.attempts(record.id)
         for attempt in attempts:
-            self.refresh_task(attempt.id)
+            self.show_record(attempt)
         self.tabs.active = BOARD_TAB
         self.table.move_cursor(row=self.table.get_row_index(record.id))
         several = f" ({len(attempts)} attempts)" if len(attempts) > 1 else ""
         self.notify(f"Started task {record.id}{several}", markup=False)
 
-    def action_open_task(self) -> None:
+    async def action_open_task(self) -> None:
         task_id = self.table.selected_task_id
         if task_id is not None and self.tabs.active == BOARD_TAB:
-            self.open_task(task_id)
+            await self.open_task(task_id)
 
     @on(DataTable.RowHighlighted, "#tasks")
     def row_highlighted(self) -> None:
@@ -256,16 +303,27 @@ class BoardScreen(EditAcceptActions):
         self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#tasks")
-    def row_selected(self, selected: DataTable.RowSelected) -> None:
-        self.open_task(str(selected.row_key.value))
+    async def row_selected(self, selected: DataTable.RowSelected) -> None:
+        await self.open_task(str(selected.row_key.value))
 
-    def open_task(self, task_id: str) -> None:
-        """Show the task's tab, opening it if needed."""
-        if task_id not in self.views:
-            record = self.engine.task(task_id)
-            self.views[task_id] = TaskView(self.engine, record)
-            self.tabs.add_pane(TabPane(tab_label(record), self.views[task_id], id=pane_id(task_id)))
-        self.tabs.active = pane_id(task_id)
+    async def open_task(self, task_id: str) -> None:
+        """Show the task's tab, opening it with the whole loop so far if needed; what arrives
+        while that is read is applied after it."""
+        if task_id not in self.views and task_id not in self.opening:
+            self.opening[task_id] = []
+            try:
+                history = await read_history(self.client, task_id)
+            except EngineError as error:
+                self.notify(str(error), severity="error", markup=False)
+                return
+            finally:
+                arrived = self.opening.pop(task_id)
+            view = TaskView(self.client, history, arrived)
+            self.views[task_id] = view
+            label = tab_label(history.record)
+            await self.tabs.add_pane(TabPane(label, view, id=pane_id(task_id)))
+        if task_id in self.views:
+            self.tabs.active = pane_id(task_id)
 
     def action_close_tab(self) -> None:
         view = self.active_view()
@@ -301,8 +359,8 @@ class BoardScreen(EditAcceptActions):
             view.show_attempts()
 
     @on(AttemptChosen)
-    def attempt_chosen(self, chosen: AttemptChosen) -> None:
-        self.open_task(chosen.task_id)
+    async def attempt_chosen(self, chosen: AttemptChosen) -> None:
+        await self.open_task(chosen.task_id)
 
     def action_escape(self) -> None:
         if self.filtering:

@@ -70,7 +70,13 @@ ACTIONS = [
     ),
     Binding("s", "sort", "Sort", id="sort", tooltip="Sort by created, status or title", show=False),
     Binding("question_mark", "help", "Keys", id="help", tooltip="Show every key", key_display="?"),
-    Binding("q", "quit_board", "Quit", id="quit", tooltip="Quit taskyard"),
+    Binding(
+        "q",
+        "quit_board",
+        "Quit",
+        id="quit",
+        tooltip="Close the board; running tasks keep running in the service",
+    ),
 ]
 """Actions on tasks and the board: in the footer, the command palette and the help screen.
 

@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
-from engine.api import EngineError
+from engine.errors import EngineError
 from engine.record.views import TaskRecord
 from engine.requests import MAX_ATTEMPTS, Mode, TaskRequest
 
@@ -36,8 +36,8 @@ class ComposerDefaults:
     mode: Mode = "code"
 
 
-class ComposerScreen(ModalScreen[TaskRecord | None]):
-    """A modal form; `ctrl+s` starts the task and closes it with the new record."""
+class ComposerScreen(ModalScreen[list[TaskRecord] | None]):
+    """A modal form; `ctrl+s` starts the task and closes it with its attempts' records."""
 
     CSS_PATH = "../styles/composer.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -61,7 +61,7 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
         defaults: ComposerDefaults,
         environments: list[str],
         hosts: list[str],
-        submit: Callable[[TaskRequest], Awaitable[TaskRecord]],
+        submit: Callable[[TaskRequest], Awaitable[list[TaskRecord]]],
     ) -> None:
         super().__init__()
         self.defaults = defaults
@@ -143,13 +143,13 @@ class ComposerScreen(ModalScreen[TaskRecord | None]):
             return
         self.busy = True
         try:
-            record = await self.submit(self.request())
+            records = await self.submit(self.request())
         except EngineError as error:
             self.error = str(error)
             return
         finally:
             self.busy = False
-        self.dismiss(record)
+        self.dismiss(records)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -9,10 +9,10 @@ from textual.app import App, SuspendNotSupported
 from textual.message import Message
 
 from engine.accept.accepting import AcceptRequest
-from engine.api import EngineError
+from engine.errors import EngineError
 from tui.editor import EditorError, edit_in_file, read_edited
 from tui.present import plain
-from tui.screens.task_actions import TaskActions
+from tui.screens.task_actions import TaskActions, kept_notice
 
 
 class PatchToEdit(Message):
@@ -45,7 +45,7 @@ class EditAcceptActions(TaskActions):
 
         async def work() -> None:
             try:
-                patch = await self.engine.chosen_patch(task.id, choice)
+                patch = await self.client.chosen_patch(task.id, choice)
             except EngineError as error:
                 self.notify(plain(str(error)), severity="error", markup=False)
                 return
@@ -73,5 +73,9 @@ class EditAcceptActions(TaskActions):
             edited.unlink()
             self.notify("The edited patch is empty: cancelled, nothing was accepted")
             return
-        task = self.engine.task(message.task_id)
+        try:
+            task = await self.client.task(message.task_id)
+        except EngineError as error:
+            self.notify(f"{error}\n{kept_notice(edited)}", severity="error", markup=False)
+            return
         await self.ask_target(task, "the edited patch", AcceptRequest(patch=patch), edited)

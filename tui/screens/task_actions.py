@@ -3,7 +3,6 @@ cancel, retry, archive, quit."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,10 +15,11 @@ from textual.screen import Screen
 from engine.accept.accepting import Accepted, AcceptRequest
 from engine.accept.choice import Choice
 from engine.accept.safety import Finding, UnsafeResult
-from engine.api import Engine, EngineError
 from engine.delivery.deliver import Delivery
+from engine.errors import EngineError
 from engine.record.states import ACTIVE, REVIEWABLE
 from engine.record.views import TaskRecord
+from engine.service.client import ServiceClient
 from tui.commands.common import plural
 from tui.present import plain
 from tui.screens.accept_dialogs import (
@@ -31,8 +31,6 @@ from tui.screens.accept_dialogs import (
 from tui.screens.follow_up import FollowUpScreen
 from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.task_row import task_title
-
-QUIT_CONFIRM_SECONDS = 3.0
 
 Result = TypeVar("Result")
 
@@ -85,36 +83,49 @@ def accepted_notice(task_id: str, accepted: Accepted) -> str:
     return f"Task {task_id} accepted: branch {accepted.branch} in {accepted.repo} ({what})"
 
 
+def detach_notice(running: int) -> str | None:
+    """What quitting leaves behind, said as the board closes; None when nothing runs."""
+    if not running:
+        return None
+    keep = "keeps" if running == 1 else "keep"
+    return (
+        f"taskyard: {plural(running, 'task')} {keep} running in the taskyard service: "
+        "`taskyard tasks` lists them, `taskyard` reopens the board"
+    )
+
+
 class TaskActions(Screen[None]):
-    """Action handlers of the board; engine calls that may block run in workers."""
+    """Action handlers of the board; service calls that take long run in workers."""
 
     if TYPE_CHECKING:
 
         @property
-        def engine(self) -> Engine: ...
+        def client(self) -> ServiceClient: ...
 
         def current_task_id(self) -> str | None: ...
+
+        def known_record(self, task_id: str) -> TaskRecord | None: ...
+
+        def active_tasks(self) -> int: ...
 
         def active_chooser(self) -> HunkChooser | None: ...
 
         def task_archived(self, task_id: str) -> None: ...
 
-    quit_requested_at: float | None = None
-
     def current_task(self) -> TaskRecord | None:
-        """The current task's record; a notice when there is none."""
+        """The current task's latest record; a notice when there is none."""
         task_id = self.current_task_id()
-        if task_id is None:
+        record = self.known_record(task_id) if task_id is not None else None
+        if record is None:
             self.notify("No task selected: press n to start one", severity="warning")
-            return None
-        return self.engine.task(task_id)
+        return record
 
     def run_engine_call(
         self,
         call: Awaitable[Result],
         describe: Callable[[Result], str] | None = None,
     ) -> None:
-        """Await an engine call in a worker; notify its error or its description when done.
+        """Await a service call in a worker; notify its error or its description when done.
 
         The worker touches no widget: what the call changed reaches the board as events.
         """
@@ -179,7 +190,7 @@ class TaskActions(Screen[None]):
 
         async def work() -> None:
             try:
-                accepted = await self.engine.accept(task_id, request)
+                accepted = await self.client.accept(task_id, request)
             except UnsafeResult as refused:
                 self.post_message(AcceptRefused(task_id, request, refused.findings, edited))
                 return
@@ -226,7 +237,7 @@ class TaskActions(Screen[None]):
             )
             return
         self.run_engine_call(
-            self.engine.send_back(task.id, rejected),
+            self.client.send_back(task.id, rejected),
             lambda _: f"Sent the changes left out back to task {task.id} as a follow-up",
         )
 
@@ -242,7 +253,7 @@ class TaskActions(Screen[None]):
         def send(prompt: str | None) -> None:
             if prompt:
                 self.run_engine_call(
-                    self.engine.follow_up(task.id, prompt),
+                    self.client.follow_up(task.id, prompt),
                     lambda _: f"Follow-up started on task {task.id}",
                 )
 
@@ -254,7 +265,7 @@ class TaskActions(Screen[None]):
         if task is None:
             return
         self.notify(f"Pushing {task.branch} and opening its pull request…", markup=False)
-        self.run_engine_call(self.engine.open_pull_request(task.id), pull_request_notice)
+        self.run_engine_call(self.client.open_pull_request(task.id), pull_request_notice)
 
     def action_cancel_task(self) -> None:
         task = self.current_task()
@@ -264,18 +275,18 @@ class TaskActions(Screen[None]):
             self.notify(f"Task {task.id} is not running (it is {task.status})")
             return
         self.notify(f"Cancelling task {task.id}…")
-        self.run_engine_call(self.engine.cancel(task.id))
+        self.run_engine_call(self.client.cancel(task.id))
 
     def action_retry(self) -> None:
         task = self.current_task()
         if task is None:
             return
         self.run_engine_call(
-            self.engine.retry(task.id),
+            self.client.retry(task.id),
             lambda record: f"Task {task.id} retried as task {record.id}",
         )
 
-    def action_archive(self) -> None:
+    async def action_archive(self) -> None:
         task = self.current_task()
         if task is None:
             return
@@ -283,7 +294,7 @@ class TaskActions(Screen[None]):
             self.notify(f"Task {task.id} is still {task.status}: cancel it first (x)")
             return
         try:
-            self.engine.archive(task.id)
+            await self.client.archive(task.id)
         except EngineError as error:
             self.notify(str(error), severity="error", markup=False)
             return
@@ -291,15 +302,5 @@ class TaskActions(Screen[None]):
         self.notify(f"Archived task {task.id}: {task_title(task.prompt)}", markup=False)
 
     def action_quit_board(self) -> None:
-        """Quit; while tasks run, only on a second press within a few seconds."""
-        running = [task for task in self.engine.tasks() if task.status in ACTIVE]
-        now = time.monotonic()
-        last = self.quit_requested_at
-        if running and (last is None or now - last > QUIT_CONFIRM_SECONDS):
-            self.quit_requested_at = now
-            self.notify(
-                f"{len(running)} task(s) running: quitting cancels them. Press q again to quit.",
-                severity="warning",
-            )
-            return
-        self.app.exit()
+        """Close the board; running tasks go on in the service, and the terminal says so."""
+        self.app.exit(message=detach_notice(self.active_tasks()))

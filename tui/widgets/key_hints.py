@@ -15,9 +15,9 @@ from textual.style import Style
 from textual.widgets import Static
 
 HINT_GAP = "  "
-HELP_ACTION = "help"
-"""The action that lists every key: its hint never gives way."""
-GIVE_WAY_FIRST = ("command_palette", "quit_board", "filter", "archive", "retry", "close_tab")
+KEPT_ACTIONS = ("help", "quit_board")
+"""The key that lists every key and the one that quits: their hints never give way."""
+GIVE_WAY_FIRST = ("command_palette", "filter", "archive", "retry", "close_tab")
 """Keys whose hints leave a footer too narrow for all, in this order, before any other."""
 
 
@@ -55,14 +55,14 @@ def joined(hints: list[Hint]) -> Content:
 
 def fitted(hints: list[Hint], width: int) -> Content:
     """The hints that fit in width: the board-wide keys in GIVE_WAY_FIRST go first, then the
-    last ones; the key that lists every key stays, at the end."""
+    last ones; the KEPT_ACTIONS stay, at the end."""
     shown = list(hints)
     for action in GIVE_WAY_FIRST:
         if width <= 0 or joined(shown).cell_length <= width:
             return joined(shown)
         shown = [hint for hint in shown if hint[0] != action]
-    keep = [hint for hint in shown if hint[0] == HELP_ACTION]
-    rest = [hint for hint in shown if hint[0] != HELP_ACTION]
+    keep = [hint for hint in shown if hint[0] in KEPT_ACTIONS]
+    rest = [hint for hint in shown if hint[0] not in KEPT_ACTIONS]
     while rest and joined(rest + keep).cell_length > width:
         rest.pop()
     return joined(rest + keep)

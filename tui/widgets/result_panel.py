@@ -11,8 +11,8 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 
-from engine.api import EngineError
 from engine.diff.patchset import FileDiff
+from engine.errors import EngineError
 from engine.record.states import ACTIVE
 from engine.record.views import TaskRecord
 from engine.run.evidence import CheckRun, Evidence
@@ -26,7 +26,7 @@ from tui.widgets.diff_view import DiffView
 from tui.widgets.file_stats import FileStats
 from tui.widgets.hunk_chooser import HunkChooser, hunk_content, shown
 
-ReadOutput = Callable[[str], str]
+ReadOutput = Callable[[str], Awaitable[str]]
 ReadFile = Callable[[str], Awaitable[str | None]]
 ReadFiles = Callable[[], Awaitable[list[FileDiff]]]
 OUTPUT_TAIL_LINES = 200
@@ -41,6 +41,14 @@ class FilesLoaded(Message):
         self.head_sha = head_sha
         self.files = files
         self.error = error
+
+
+class LinesRead(Message):
+    """Lines read for the cited-lines area, for the citation or check last chosen."""
+
+    def __init__(self, lines: Content) -> None:
+        super().__init__()
+        self.lines = lines
 
 
 class ResultPanel(Horizontal):
@@ -192,13 +200,30 @@ class ResultPanel(Horizontal):
             )
         )
         self.set_class(False, "-nothing-cited")
-        try:
-            output = self.read_output(run.chunk_id)
-        except EngineError as error:
-            self.show_lines(Content.styled(str(error), "$error"))
-            return
+        self.read_lines(self.check_tail(run.chunk_id))
+
+    async def check_tail(self, chunk_id: str) -> Content:
+        """The last lines of a command's stored output."""
+        output = await self.read_output(chunk_id)
         count = len(output.splitlines())
-        self.show_lines(text_lines(output, max(1, count - OUTPUT_TAIL_LINES + 1), count))
+        return text_lines(output, max(1, count - OUTPUT_TAIL_LINES + 1), count)
+
+    def read_lines(self, lines: Awaitable[Content]) -> None:
+        """Show `lines` once read (an error instead, when reading fails); a newer read
+        replaces this one."""
+
+        async def work() -> None:
+            try:
+                content = await lines
+            except EngineError as error:
+                content = Content.styled(str(error), "$error")
+            self.post_message(LinesRead(content))
+
+        self.run_worker(work(), group="cited", exclusive=True)
+
+    @on(LinesRead)
+    def lines_read(self, read: LinesRead) -> None:
+        self.show_lines(read.lines)
 
     def scroll_to_cited(self) -> None:
         self.query_one(".result-main", VerticalScroll).scroll_to_widget(
@@ -215,7 +240,7 @@ class ResultPanel(Horizontal):
         start, end = int(str(citation["start"])), int(str(citation["end"]))
         target = str(citation["target"])
         if citation["kind"] != "file":
-            self.show_lines(self.output_lines(target, start, end))
+            self.read_lines(self.output_lines(target, start, end))
             return
         section = file_section(self.record.diff if self.record else "", target)
         hunks = hunk_lines(section, start, end) if section is not None else None
@@ -223,22 +248,17 @@ class ResultPanel(Horizontal):
             self.show_lines(hunks)
         else:
             self.show_lines(Content.styled(f"Reading {target}…", "$text-muted"))
-            self.run_worker(self.show_file_lines(target, start, end), group="cited", exclusive=True)
+            self.read_lines(self.file_lines(target, start, end))
 
     def show_lines(self, lines: Content) -> None:
         self.query_one(".cited-lines", Static).update(lines)
 
-    def output_lines(self, chunk_id: str, start: int, end: int) -> Content:
-        try:
-            output = self.read_output(chunk_id)
-        except EngineError as error:
-            return Content.styled(str(error), "$error")
-        return text_lines(output, start, end)
+    async def output_lines(self, chunk_id: str, start: int, end: int) -> Content:
+        return text_lines(await self.read_output(chunk_id), start, end)
 
-    async def show_file_lines(self, path: str, start: int, end: int) -> None:
-        """A file the task did not change, read from the task's tree."""
+    async def file_lines(self, path: str, start: int, end: int) -> Content:
+        """Lines of a file the task did not change, read from the task's tree."""
         text = await self.read_file(path)
         if text is None:
-            self.show_lines(Content.styled(f"{path} is not in the task's tree.", "$error"))
-        else:
-            self.show_lines(text_lines(text, start, end))
+            return Content.styled(f"{path} is not in the task's tree.", "$error")
+        return text_lines(text, start, end)

@@ -6,7 +6,7 @@ up, and again once they scroll back down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from textual.containers import VerticalScroll
 from textual.geometry import Size
@@ -31,8 +31,6 @@ from engine.record.views import CommandRecord, TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.stream_note import StreamNote
-
-ReadOutput = Callable[[str], str]
 
 
 def finished_note(status: TaskStatus, error: str) -> StreamNote:
@@ -90,7 +88,7 @@ class TaskStream(VerticalScroll):
         record: TaskRecord,
         events: list[Event],
         commands: list[CommandRecord],
-        read_output: ReadOutput,
+        outputs: Mapping[str, str],
     ) -> None:
         """Replay what is recorded, in order: the prompt, then every event, each command with
         its stored output (folded, except the last)."""
@@ -100,7 +98,7 @@ class TaskStream(VerticalScroll):
         for event in events:
             if isinstance(event, CommandStarted) and event.chunk_id in stored:
                 command, folded = stored[event.chunk_id], event.chunk_id != last
-                block = CommandBlock.from_record(command, read_output(event.chunk_id), folded)
+                block = CommandBlock.from_record(command, outputs.get(command.chunk_id, ""), folded)
                 self.blocks[command.chunk_id] = block
                 widgets.append(block)
             elif (note := note_for(event)) is not None:

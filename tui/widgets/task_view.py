@@ -3,17 +3,24 @@ for a best-of-N task also its attempts compared (`c`)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import dataclass
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import TabbedContent, TabPane
 
-from engine.api import Engine
 from engine.diff.patchset import FileDiff
+from engine.errors import EngineError
 from engine.record.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
 from engine.record.states import REVIEWABLE
-from engine.record.views import TaskRecord
+from engine.record.views import CommandRecord, TaskRecord
+from engine.run.evidence import Evidence
+from engine.run.ranking import RankedAttempt
+from engine.service.client import ServiceClient
 from tui.bridge import OutputPiece
 from tui.widgets.attempts_panel import AttemptsPanel
 from tui.widgets.result_panel import ResultPanel
@@ -24,17 +31,77 @@ LOG_PANE = "log"
 RESULT_PANE = "result"
 ATTEMPTS_PANE = "attempts"
 
+Arrival = tuple[Event, TaskRecord | None] | list[OutputPiece]
+"""An event with the record read after it, or a batch of output: what reached a tab's task
+while its history was read."""
+
+
+@dataclass(frozen=True)
+class TaskHistory:
+    """A task's loop as recorded up to `loaded_at`, read from the service when its tab opens."""
+
+    record: TaskRecord
+    attempts: int
+    evidence: Evidence
+    commands: list[CommandRecord]
+    events: list[Event]
+    outputs: dict[str, str]
+    loaded_at: float
+
+
+async def read_history(client: ServiceClient, task_id: str) -> TaskHistory:
+    """Everything recorded of the task so far: events up to now, each command's output."""
+    loaded_at = time.time()
+    record = await client.task(task_id)
+    attempts, evidence, commands, events = await asyncio.gather(
+        client.attempts(record.id),
+        client.evidence(record.id),
+        client.commands(record.id),
+        client.events(record.id, until=loaded_at),
+    )
+    logs = await asyncio.gather(*(client.read_output(record.id, c.chunk_id) for c in commands))
+    outputs = {
+        command.chunk_id: log.decode("utf-8", errors="replace")
+        for command, log in zip(commands, logs, strict=True)
+    }
+    return TaskHistory(record, len(attempts), evidence, commands, events, outputs, loaded_at)
+
+
+class ResultRead(Message):
+    """The task's record and the evidence behind it, read again after its result changed."""
+
+    def __init__(self, record: TaskRecord, evidence: Evidence) -> None:
+        super().__init__()
+        self.record = record
+        self.evidence = evidence
+
+
+class AttemptsRanked(Message):
+    """The attempts of the task's request, ranked again."""
+
+    def __init__(self, ranked: list[RankedAttempt]) -> None:
+        super().__init__()
+        self.ranked = ranked
+
 
 class TaskView(Vertical):
-    """One task, live. History is read from the engine when the tab opens; events older than
-    that read are already in it and are skipped, and so is output before it."""
+    """One task, live. History is read from the service before the tab opens; events older
+    than that read are already in it and are skipped, and so is output it holds."""
 
-    def __init__(self, engine: Engine, record: TaskRecord, **kwargs: object) -> None:
+    def __init__(
+        self,
+        client: ServiceClient,
+        history: TaskHistory,
+        arrived: list[Arrival] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(classes="task-view", **kwargs)  # type: ignore[arg-type]
-        self.engine = engine
-        self.record = record
+        self.client = client
+        self.history = history
+        self.record = history.record
         self.loaded_at: float | None = None
-        self.attempt_count = len(engine.attempts(record.id))
+        self.attempt_count = history.attempts
+        self.arrived: list[Arrival] = list(arrived or [])
 
     @property
     def task_id(self) -> str:
@@ -72,47 +139,83 @@ class TaskView(Vertical):
                     yield AttemptsPanel(self.task_id, classes="attempts-panel")
 
     def on_mount(self) -> None:
-        self.loaded_at = time.time()
-        self.record = self.engine.task(self.task_id)
+        history = self.history
         self.query_one(TaskHeader).show(self.record)
-        self.result.show(self.record, self.engine.evidence(self.task_id))
-        commands = self.engine.commands(self.task_id)
-        events = self.engine.events(self.task_id, until=self.loaded_at)
-        self.stream.load_history(self.record, events, commands, self.read_output)
+        self.result.show(self.record, history.evidence)
+        self.stream.load_history(self.record, history.events, history.commands, history.outputs)
+        self.loaded_at = history.loaded_at
+        for arrival in self.arrived:
+            if isinstance(arrival, tuple):
+                self.apply_event(*arrival)
+            else:
+                self.apply_output(arrival)
+        self.arrived.clear()
         self.refresh_attempts()
         self.focus_pane()
 
     def refresh_attempts(self) -> None:
         """Rank the attempts again from their records (one of them changed)."""
         if self.has_attempts and self.loaded_at is not None:
-            self.query_one(AttemptsPanel).show(self.engine.ranked_attempts(self.task_id))
+            self.run_worker(self.rank_attempts(), group="attempts", exclusive=True)
+
+    async def rank_attempts(self) -> None:
+        try:
+            ranked = await self.client.ranked_attempts(self.task_id)
+        except EngineError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.post_message(AttemptsRanked(ranked))
+
+    @on(AttemptsRanked)
+    def attempts_ranked(self, ranked: AttemptsRanked) -> None:
+        self.query_one(AttemptsPanel).show(ranked.ranked)
 
     def show_attempts(self) -> None:
         self.panes.active = ATTEMPTS_PANE
         self.focus_pane()
 
     async def read_file(self, path: str) -> str | None:
-        return await self.engine.read_file(self.task_id, path)
+        return await self.client.read_file(self.task_id, path)
 
     async def read_files(self) -> list[FileDiff]:
-        return await self.engine.result_files(self.task_id)
+        return await self.client.result_files(self.task_id)
 
-    def read_output(self, chunk_id: str) -> str:
-        return self.engine.read_output(self.task_id, chunk_id).decode("utf-8", errors="replace")
+    async def read_output(self, chunk_id: str) -> str:
+        output = await self.client.read_output(self.task_id, chunk_id)
+        return output.decode("utf-8", errors="replace")
 
-    def apply_event(self, event: Event, record: TaskRecord) -> None:
-        """An event of this task and the task's record after it."""
-        if self.loaded_at is None or event.ts <= self.loaded_at:
+    def apply_event(self, event: Event, record: TaskRecord | None) -> None:
+        """An event of this task and the task's record after it (None: unchanged)."""
+        if self.loaded_at is None:
+            self.arrived.append((event, record))
             return
-        self.record = record
-        self.query_one(TaskHeader).show(record)
+        if event.ts <= self.loaded_at:
+            return
+        self.record = record or self.record
+        self.query_one(TaskHeader).show(self.record)
         self.stream.apply_event(event)
         if isinstance(event, TaskFinished | FollowUpStarted | PullRequestChanged):
-            self.result.show(record, self.engine.evidence(self.task_id))
+            self.run_worker(self.read_result(), group="result", exclusive=True)
+
+    async def read_result(self) -> None:
+        """Read the record and its evidence again, for the result pane."""
+        try:
+            record = await self.client.task(self.task_id)
+            evidence = await self.client.evidence(self.task_id)
+        except EngineError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.post_message(ResultRead(record, evidence))
+
+    @on(ResultRead)
+    def result_read(self, read: ResultRead) -> None:
+        self.result.show(read.record, read.evidence)
 
     def apply_output(self, pieces: list[OutputPiece]) -> None:
-        if self.loaded_at is not None:
-            self.stream.apply_output(pieces)
+        if self.loaded_at is None:
+            self.arrived.append(pieces)
+            return
+        self.stream.apply_output(pieces)
 
     @property
     def showing_result(self) -> bool:

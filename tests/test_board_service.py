@@ -1,0 +1,78 @@
+"""The board as one client of the service among others: a task it did not start, and the
+service going away (two boards at once are in test_board_tmux.py)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from engine.paths import Paths
+from engine.record.events import TaskQueued
+from engine.service.client import ServiceClient
+from tests.support.board import FROZEN_NOW, ServedBoard, store_task, stored_engine, wait_until
+from tests.support.service import served
+from tui.app import TaskyardApp
+
+SIZE = (120, 40)
+
+
+@contextlib.asynccontextmanager
+async def opened(paths: Paths) -> AsyncIterator[ServiceClient]:
+    """A client of the service already running for `paths`."""
+    client = await ServiceClient.open(paths, "board")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def notices(app: TaskyardApp) -> list[str]:
+    return [notification.message for notification in app._notifications]
+
+
+async def test_a_task_queued_by_another_client_gets_its_row(tmp_path: Path) -> None:
+    app = ServedBoard(stored_engine(tmp_path / "home"), tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.board.table.rows_by_id == {}
+        record = store_task(app.engine, "eeee0005", prompt="Started elsewhere", status="queued")
+        queued = TaskQueued(
+            task_id=record.id,
+            prompt=record.prompt,
+            repo=record.repo,
+            ref=record.ref,
+            mode=record.mode,
+            environment=record.environment,
+            image=record.image,
+        )
+        app.engine.bus.emit(queued)
+        table = app.board.table
+        await wait_until(pilot, lambda: "eeee0005" in table.rows_by_id, "the new row", 10)
+        assert str(table.get_cell("eeee0005", "title")) == "Started elsewhere"
+        assert not app.board.empty
+
+
+async def test_the_service_going_away_is_a_notice_that_says_how_to_reopen(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path / "home")
+    store_task(engine, "aaaa0001")
+    async with served(engine) as service:
+        app = TaskyardApp(
+            lambda: opened(engine.paths),
+            engine.config,
+            engine.paths.config_dir,
+            tmp_path,
+            clock=lambda: FROZEN_NOW,
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            service.stop()
+            await wait_until(pilot, lambda: notices(app), "the notice", 10)
+            [notice] = notices(app)
+            assert notice.startswith("The taskyard service went away")
+            assert "run taskyard again to reopen the board" in notice
+            await pilot.press("d")
+            await wait_until(pilot, lambda: len(notices(app)) > 1, "the failed call's notice", 10)
+            assert app.is_running and "aaaa0001" in app.board.table.rows_by_id
+            await pilot.press("q")
+        assert app.return_code == 0
