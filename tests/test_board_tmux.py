@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,15 +137,17 @@ def test_a_task_another_process_runs_shows_on_the_open_board_live(
         terminal.start([TASKYARD], repo, env)
         terminal.wait_for("Press n to start one")
         runner = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.service_run", "Run from a second process", "."],
+            [TASKYARD, "run", "--json", "Run from a second process"],
             cwd=repo,
-            env={**os.environ, **env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+            env={**os.environ, **env},
             stdout=subprocess.PIPE,
             text=True,
         )
         try:
             assert runner.stdout is not None
-            task_id = runner.stdout.readline().strip()
+            queued = json.loads(runner.stdout.readline())
+            assert queued["type"] == "task.queued"
+            task_id = queued["task_id"]
             terminal.wait_for("Run from a second process", timeout=30)
             terminal.keys("Enter")
             terminal.wait_for("before the wait", timeout=60)
