@@ -36,7 +36,14 @@ from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.paths import Paths, default_paths
 from engine.record.bus import EventBus, Subscription
-from engine.record.events import EVENT_TYPES, Event, TaskQueued, TaskResumed, event_from_dict
+from engine.record.events import (
+    EVENT_TYPES,
+    Event,
+    TaskArchived,
+    TaskQueued,
+    TaskResumed,
+    event_from_dict,
+)
 from engine.record.lease import LEASE_SECONDS, Lease, live_owners
 from engine.record.lifecycle import TaskLifecycle
 from engine.record.states import ACTIVE, TaskStatus
@@ -400,8 +407,10 @@ class Engine:
         return await self.submit(request)
 
     def archive(self, task_id: str, archived: bool = True) -> None:
-        """Hide a task from the default listing (or bring it back)."""
-        self.store.update_task(self.task(task_id).id, archived=int(archived))
+        """Hide a task from the default listing (or bring it back); every client is told."""
+        task = self.task(task_id)
+        self.store.update_task(task.id, archived=int(archived))
+        self.bus.emit(TaskArchived(task_id=task.id, archived=archived))
 
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:
         """Dollars spent on these tokens at the configured prices; None when unpriced."""

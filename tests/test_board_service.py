@@ -76,3 +76,18 @@ async def test_the_service_going_away_is_a_notice_that_says_how_to_reopen(tmp_pa
             assert app.is_running and "aaaa0001" in app.board.table.rows_by_id
             await pilot.press("q")
         assert app.return_code == 0
+
+
+async def test_a_task_archived_or_brought_back_by_another_client_follows_on_the_board(
+    tmp_path: Path,
+) -> None:
+    app = ServedBoard(stored_engine(tmp_path / "home"), tmp_path)
+    store_task(app.engine, "ffff0006", prompt="Archived elsewhere")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.board.table
+        await wait_until(pilot, lambda: "ffff0006" in table.rows_by_id, "the row", 10)
+        async with opened(app.engine.paths) as other:
+            await other.archive("ffff0006")
+            await wait_until(pilot, lambda: "ffff0006" not in table.rows_by_id, "removal", 10)
+            await other.archive("ffff0006", archived=False)
+            await wait_until(pilot, lambda: "ffff0006" in table.rows_by_id, "the row again", 10)

@@ -20,6 +20,7 @@ from engine.record.events import (
     FollowUpStarted,
     OutputChunk,
     PullRequestChanged,
+    TaskArchived,
     TaskFinished,
     TaskQueued,
     TaskStatusChanged,
@@ -28,7 +29,14 @@ from engine.record.views import TaskRecord
 from engine.service.client import ServiceError
 
 FRAME_SECONDS = 1 / 30
-RECORD_EVENTS = (TaskQueued, TaskStatusChanged, FollowUpStarted, TaskFinished, PullRequestChanged)
+RECORD_EVENTS = (
+    TaskQueued,
+    TaskStatusChanged,
+    FollowUpStarted,
+    TaskFinished,
+    PullRequestChanged,
+    TaskArchived,
+)
 """Events after which the task's record is read again."""
 
 ReadRecord = Callable[[str], Awaitable[TaskRecord]]

@@ -63,6 +63,14 @@ class FollowUpStarted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskArchived(Event):
+    """The task was hidden from the default listing, or brought back (`archived` false)."""
+
+    type: ClassVar[str] = "task.archived"
+    archived: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class TaskResumed(Event):
     """The process running the task stopped, and another one takes it up where it was."""
 
@@ -196,6 +204,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TaskStatusChanged,
     FollowUpStarted,
     TaskResumed,
+    TaskArchived,
     SourcePrepared,
     SandboxReady,
     NetworkChanged,

@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from engine.errors import EngineError
-from engine.record.events import Event, FollowUpStarted, TurnUsage
+from engine.record.events import Event, FollowUpStarted, TaskArchived, TurnUsage
 from engine.record.states import REVIEWABLE, TaskStatus
 from engine.record.views import TaskRecord
 from engine.service.client import ServiceClient
@@ -242,6 +242,9 @@ class BoardScreen(EditAcceptActions):
     def apply_event(self, event: Event, record: TaskRecord | None = None) -> None:
         """Bring the row and the task's tab, when open, up to date with one event and the
         record read after it (None when it did not change the record)."""
+        if isinstance(event, TaskArchived) and event.archived:
+            self.task_archived(event.task_id)
+            return
         row = self.table.rows_by_id.get(event.task_id)
         if isinstance(event, FollowUpStarted) and row is not None:
             row.begin_turns()
