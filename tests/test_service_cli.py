@@ -330,3 +330,17 @@ def test_live_output_already_read_is_measured_by_its_overlap(
     shown: str, live: str, repeated: int
 ) -> None:
     assert overlap(shown, live) == repeated
+
+
+def test_a_command_says_when_the_service_reads_other_values_than_its_shell(tmp_path: Path) -> None:
+    env = {**home_env(tmp_path), "OPENAI_API_KEY": "the-key-the-service-has"}
+    refused(
+        run_taskyard("cancel", "zzzz9999", env=env),
+        2,
+        "no task 'zzzz9999': `taskyard tasks` lists them",
+    )
+    changed = run_taskyard("cancel", "zzzz9999", env={**env, "OPENAI_API_KEY": "another-key"})
+    assert changed.stderr.splitlines()[0] == (
+        "taskyard: note: the running service has other values of OPENAI_API_KEY than this shell: "
+        "`taskyard serve stop` so the next command starts one with yours"
+    )

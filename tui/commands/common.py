@@ -38,12 +38,23 @@ async def with_client(work: Callable[[ServiceClient], Awaitable[int]]) -> int:
         client = await ServiceClient.connect()
     except EngineError as error:
         return fail(str(error))
+    note_environment(client.environment_differs)
     try:
         return await work(client)
     except EngineError as error:
         return fail(str(error))
     finally:
         await client.close()
+
+
+def note_environment(differing: list[str]) -> None:
+    """Say which variables the running service reads with other values than this shell's."""
+    if differing:
+        print(
+            f"taskyard: note: the running service has other values of {', '.join(differing)} "
+            "than this shell: `taskyard serve stop` so the next command starts one with yours",
+            file=sys.stderr,
+        )
 
 
 def ask_service(method: str, **args: Any) -> Any:
