@@ -433,9 +433,10 @@ class Engine:
 
     async def cancel(self, task_id: str) -> None:
         """Cancel a running task; it is recorded as cancelled and its sandbox stopped."""
-        job = self._running.get(task_id)
+        task = self.task(task_id)
+        job = self._running.get(task.id)
         if job is None:
-            raise EngineError(f"task {task_id} is not running in this process")
+            raise EngineError(f"task {task.id} is not running: it is {task.status}")
         job.cancel()
         await asyncio.gather(job, return_exceptions=True)
 

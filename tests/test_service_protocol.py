@@ -174,3 +174,12 @@ async def test_an_image_build_reports_its_output_before_it_answers(tmp_path: Pat
         built = await client.build_image("sandbox:test", output.append, "local")
     assert built == "sandbox:test"
     assert output == [b"Successfully tagged sandbox:test\n"]
+
+
+async def test_a_call_with_arguments_it_does_not_take_is_a_clear_error(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path)
+    async with client_of(engine) as client:
+        with pytest.raises(EngineError, match="bad arguments to the service's 'tasks'"):
+            await client.call("tasks", no_such_argument=True)
+        with pytest.raises(EngineError, match="the service has no call 'drop_tables'"):
+            await client.call("drop_tables")

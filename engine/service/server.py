@@ -170,6 +170,10 @@ class Session:
         method = CALLS.get(name)
         if method is None:
             raise EngineError(f"the service has no call {name!r}: is the client of this version?")
+        try:
+            inspect.signature(method).bind(self._service.engine, **arguments)
+        except TypeError as error:
+            raise EngineError(f"bad arguments to the service's {name!r}: {error}") from None
         result = method(self._service.engine, **arguments)
         return await result if inspect.isawaitable(result) else result
 
