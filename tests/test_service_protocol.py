@@ -82,13 +82,14 @@ async def test_events_reach_every_subscriber(tmp_path: Path) -> None:
         first = await ServiceClient.open(engine.paths)
         second = await ServiceClient.open(engine.paths)
         subscriptions = [await first.subscribe(), await second.subscribe("bbbb2222")]
-        await first.archive("bbbb2222")
         engine.lifecycle.move("bbbb2222", TaskStatus.ACCEPTED)
-        seen = [await asyncio.wait_for(anext(aiter(s)), 5) for s in subscriptions]
+        await first.archive("bbbb2222")
+        seen = [[await asyncio.wait_for(anext(aiter(s)), 5) for _ in "ab"] for s in subscriptions]
         await first.close()
         await second.close()
-    assert [event.type for event in seen] == ["task.status", "task.status"]
-    assert all(event.status is TaskStatus.ACCEPTED for event in seen)
+    for status, archived in seen:
+        assert status.type == "task.status" and status.status is TaskStatus.ACCEPTED
+        assert archived.type == "task.archived" and archived.archived is True
 
 
 async def test_a_refused_transition_keeps_its_class(tmp_path: Path) -> None:
