@@ -83,7 +83,7 @@ def test_pr_errors_are_one_line_without_a_traceback(home: Path, forge: FakeForge
         f"taskyard: {BRANCH} is pushed to origin, but GitHub rejected the token"
     )
     assert "Traceback" not in result.stderr + result.stdout
-    missing = run_taskyard("pr", "zzzz", env=cli_env(home))
+    missing = run_taskyard("pr", "zzzz", env=cli_env(home, GH_TOKEN="revoked"))
     assert missing.stderr == "taskyard: no task 'zzzz': `taskyard tasks` lists them\n"
 
 
