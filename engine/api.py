@@ -49,7 +49,7 @@ from engine.record.lifecycle import TaskLifecycle
 from engine.record.states import ACTIVE, TaskStatus
 from engine.record.store import Store
 from engine.record.views import CommandRecord, TaskRecord
-from engine.requests import MAX_ATTEMPTS, TaskRequest
+from engine.requests import MAX_ATTEMPTS, TaskRequest, is_remote
 from engine.run.evidence import Evidence, evidence_for
 from engine.run.ranking import RankedAttempt, rank_attempts
 from engine.run.runner import RunContext, TaskRun, runtime_missing
@@ -294,7 +294,7 @@ class Engine:
 
     @staticmethod
     def _normalise_repo(repo: str) -> str:
-        if gitops.is_remote(repo):
+        if is_remote(repo):
             return repo
         return str(Path(repo).expanduser().resolve())
 

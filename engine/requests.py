@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 Mode = Literal["code", "ask"]
 MAX_ATTEMPTS = 4
 """The most attempts one request may run in parallel (best-of-N)."""
+_URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[^/:\s]+@[^/:\s]+:")
+
+
+def is_remote(repo: str) -> bool:
+    """True when `repo` is a URL (scheme://... or user@host:path), not a local path."""
+    return bool(_URL_PATTERN.match(repo))
 
 
 @dataclass(frozen=True)

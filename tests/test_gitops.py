@@ -18,11 +18,11 @@ from engine.git.gitops import (
     checkout_script,
     finish_script,
     import_result,
-    is_remote,
     prepare_source,
     read_file_at,
     result_diff,
 )
+from engine.requests import is_remote
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Tester",

@@ -26,6 +26,7 @@ from engine.git.host_result import (
     squash_message,
 )
 from engine.record.views import TaskRecord
+from engine.requests import is_remote
 
 Target = Literal["branch", "worktree"]
 
@@ -80,7 +81,7 @@ def _bundle(task: TaskRecord) -> Path:
 
 def _local_repo(task: TaskRecord, repo: str | None) -> Path:
     target = repo or task.repo
-    if gitops.is_remote(target):
+    if is_remote(target):
         raise EngineError(
             f"task {task.id} ran on a remote repository: pass --repo PATH of a local clone"
         )

@@ -18,7 +18,7 @@ from engine.delivery.forge_target import ForgeSetupError, ForgeTarget, find_toke
 from engine.delivery.pr_text import pull_request_text
 from engine.delivery.push import base_branch, push_result, remote_url
 from engine.diff.patchset import parse_patch
-from engine.git.gitops import GitError, is_remote
+from engine.git.gitops import GitError
 from engine.git.host_result import cached_result, check_delivery, squash_message
 from engine.paths import Paths
 from engine.record.bus import EventBus
@@ -27,6 +27,7 @@ from engine.record.lifecycle import TaskLifecycle
 from engine.record.states import ACTIVE, REVIEWABLE, TaskStatus
 from engine.record.store import Store
 from engine.record.views import CommandRecord, TaskRecord
+from engine.requests import is_remote
 from engine.secrets.values import Redactor, Secret
 
 Action = Literal["opened", "updated", "pushed"]

@@ -18,9 +18,9 @@ from engine.git.gitops import (
     _locked_cache,
     _summarise,
     fetch_result,
-    is_remote,
     squash_commit,
 )
+from engine.requests import is_remote
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 _AUTH_FAILURES = (

@@ -20,12 +20,12 @@ from pathlib import Path
 import git
 
 from engine.git.bundles import BundleRefused, branch_head, read_header
+from engine.requests import is_remote
 
 BASE_REF = "refs/heads/taskyard-base"
 BUNDLE_NAME = "base.bundle"
 AGENTS_FILE = "AGENTS.md"
 _MIRROR_REFSPECS = ("+refs/heads/*:refs/source/heads/*", "+refs/tags/*:refs/source/tags/*")
-_URL_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[^/:\s]+@[^/:\s]+:")
 _HEX_PATTERN = re.compile(r"^[0-9a-fA-F]{4,40}$")
 _SHA_PATTERN = re.compile(r"\b[0-9a-f]{40}\b")
 _DIFF_OPTIONS = (
@@ -133,11 +133,6 @@ def _summarise(stderr: str) -> str:
         if line.startswith(("fatal: ", "error: ")):
             return line.split(": ", 1)[1]
     return (telling or lines or ["git failed"])[0]
-
-
-def is_remote(repo: str) -> bool:
-    """True when `repo` is a URL (scheme://... or user@host:path), not a local path."""
-    return bool(_URL_PATTERN.match(repo))
 
 
 def _local_top_level(path: Path) -> Path:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.diff.diffs import diff_stat
 from engine.errors import EngineError
-from engine.git.gitops import is_remote
 from engine.record.events import (
     AgentMessage,
     CommandFinished,
@@ -30,7 +29,7 @@ from engine.record.events import (
     ToolCallRejected,
 )
 from engine.record.states import TERMINAL, TaskStatus
-from engine.requests import MAX_ATTEMPTS, TaskRequest
+from engine.requests import MAX_ATTEMPTS, TaskRequest, is_remote
 from tui.commands.common import absolute_path, command_line, plural, print_json, with_client
 from tui.commands.ranking import print_ranking
 from tui.present import plain
