@@ -1,0 +1,158 @@
+"""The service side of benchmarks/board_stream.py, in its own process as taskyard runs it.
+
+Opens an Engine on the FakeBackend for the TASKYARD home given, inserts `tasks` + 1 running
+tasks and serves the engine on its state dir's socket (engine.service.server.Service). Prints
+one JSON line `{"ready": [task ids]}`, then waits for `go` on stdin: every task runs one command
+through the engine's CommandRunner, so each chunk is in the command's log file before its
+OutputChunk is announced. A paced stand-in for the sandbox prints `rate` lines/s for `seconds`
+(the last task: BIG_TASK_LINES lines in the first half). Each line carries the time.time() at
+which it was produced (`@1733079000.123456`). When every command has ended it prints
+`{"produced": lines, "logs": [log paths], "cpu": seconds}` and serves on until `stop` or end
+of input.
+
+    .venv/bin/python benchmarks/paced_service.py HOME [--tasks 20] [--rate 2000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.api import Engine
+from engine.config import Config
+from engine.paths import Paths
+from engine.record.views import TaskRecord
+from engine.run.commands import CommandRunner
+from sandboxes.base import ExecResult, OutputCallback
+from sandboxes.fake import FakeBackend
+from tests.support.service import served
+
+CHUNK_INTERVAL = 0.02
+BIG_TASK_LINES = 50_000
+STAMP = "@"
+"""Marks the production time in a line: `[task 00] 0000042 @1733079000.123456 ...`."""
+
+
+def home_paths(home: Path) -> Paths:
+    return Paths(config_dir=home / "config", state_dir=home / "state")
+
+
+def task_id_of(task: int) -> str:
+    return f"bench{task:03d}"
+
+
+def line_prefix(task: int, number: int) -> str:
+    return f"[task {task:02d}] {number:07d}"
+
+
+def output_line(task: int, number: int, produced_at: float) -> str:
+    """A build-log line stamped with its production time; every tenth is a coloured result."""
+    prefix = f"{line_prefix(task, number)} {STAMP}{produced_at:.6f}"
+    if number % 10 == 0:
+        return f"{prefix} tests/test_module_{number % 97}.py \x1b[32mPASSED\x1b[0m\n"
+    return f"{prefix} compiling src/module_{number % 997}.py ... ok\n"
+
+
+class PacedSandbox:
+    """Stands in for a sandbox whose command prints `lines` build-log lines over `seconds`."""
+
+    def __init__(self, task: int, lines: int, seconds: float) -> None:
+        self.task, self.lines, self.seconds = task, lines, seconds
+
+    async def exec(self, argv: list[str], *, on_output: OutputCallback, **_: Any) -> ExecResult:
+        produced, started = 0, time.perf_counter()
+        while produced < self.lines:
+            elapsed = time.perf_counter() - started
+            due = min(self.lines, int(elapsed / self.seconds * self.lines))
+            if due > produced:
+                now = time.time()
+                text = "".join(output_line(self.task, n, now) for n in range(produced, due))
+                on_output(text.encode())
+                produced = due
+            await asyncio.sleep(CHUNK_INTERVAL)
+        return ExecResult(0, False, time.perf_counter() - started)
+
+
+def insert_running_task(engine: Engine, task: int, repo: Path) -> str:
+    """A running task owned by this process, as the engine records it when it starts."""
+    task_id, now, image = task_id_of(task), time.time(), engine.config.sandbox.image
+    prompt, owner = f"Build and test module {task}", str(os.getpid())
+    record = TaskRecord(
+        task_id, now, now, prompt, str(repo), "main", "code", "default", image, "running"
+    )
+    engine.store.insert_task(replace(record, owner=owner))
+    return task_id
+
+
+async def run_command(engine: Engine, task_id: str, sandbox: PacedSandbox) -> int:
+    """One command through CommandRunner, as the agent runs it; return the lines produced."""
+    head, tail = engine.config.agent.output_head_lines, engine.config.agent.output_tail_lines
+    runner = CommandRunner(
+        task_id, engine.store, engine.bus.emit, engine.paths.logs_dir, head, tail
+    )
+    argv = ["make", "-j8", "test"]
+    await runner.run(sandbox, argv, workdir="/workspace", phase="agent", timeout=600)  # type: ignore[arg-type]
+    return sandbox.lines
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def say(message: dict[str, Any]) -> None:
+    print(json.dumps(message), flush=True)
+
+
+async def read_line() -> str:
+    """The next line of stdin without blocking the loop; "" at end of input."""
+    return (await asyncio.to_thread(sys.stdin.readline)).strip()
+
+
+async def stream_all(engine: Engine, task_ids: list[str], args: argparse.Namespace) -> int:
+    """Every task's command at once, the big one in the first half; return the lines."""
+    lines = int(args.rate * args.seconds)
+    sandboxes = [PacedSandbox(task, lines, args.seconds) for task in range(len(task_ids) - 1)]
+    sandboxes.append(PacedSandbox(len(task_ids) - 1, BIG_TASK_LINES, args.seconds / 2))
+    commands = [run_command(engine, *pair) for pair in zip(task_ids, sandboxes, strict=True)]
+    return sum(await asyncio.gather(*commands))
+
+
+async def serve(args: argparse.Namespace) -> None:
+    home = args.home
+    engine = Engine(home_paths(home), Config(), backend=FakeBackend(home / "sandboxes"))
+    task_ids = [insert_running_task(engine, task, home / "repo") for task in range(args.tasks + 1)]
+    async with served(engine):
+        say({"ready": task_ids})
+        if await read_line() != "go":
+            return
+        cpu_before = cpu_seconds()
+        produced = await stream_all(engine, task_ids, args)
+        cpu = cpu_seconds() - cpu_before
+        logs = [command.log_path for task_id in task_ids for command in engine.commands(task_id)]
+        say({"produced": produced, "logs": logs, "cpu": cpu})
+        while await read_line() not in ("stop", ""):
+            pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("home", type=Path, help="the TASKYARD home (config and state dirs)")
+    parser.add_argument("--tasks", type=int, default=20)
+    parser.add_argument("--rate", type=int, default=2000, help="lines per second per task")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    asyncio.run(serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
