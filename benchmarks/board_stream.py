@@ -24,7 +24,10 @@ in the commands' log files. Headless Textual composes every frame but writes no 
 --gc-freeze calls gc.freeze() once a board is up, as an app can after startup.
 
     .venv/bin/python benchmarks/board_stream.py [--tasks 20] [--rate 2000] [--seconds 10]
-        [--boards 1] [--gc-freeze]
+        [--boards 1] [--gc-freeze] [--py-spy DIR]
+
+--py-spy DIR samples the service and every board while they stream (py-spy installed beside the
+interpreter: `.venv/bin/pip install py-spy`), raw stacks to DIR/service.txt, DIR/board1.txt...
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from typing import IO, Any, ClassVar, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from paced_service import (  # type: ignore[import-not-found]
+from stream_lines import (  # type: ignore[import-not-found]
     BIG_TASK_LINES,
     home_paths,
     line_prefix,
@@ -61,7 +64,6 @@ from textual.binding import Binding, BindingType
 from textual.geometry import Region
 from textual.strip import Strip
 
-from engine.agent.output import count_lines
 from engine.config import Config
 from engine.paths import Paths
 from engine.service.client import ServiceClient
@@ -115,10 +117,13 @@ class Probes:
 
     key_sent: list[float] = field(default_factory=list)
     key_latencies: list[float] = field(default_factory=list)
+    key_at: list[float] = field(default_factory=list)
     loop_lags: list[float] = field(default_factory=list)
     wakeup_lags: list[float] = field(default_factory=list)
+    wakeup_at: list[float] = field(default_factory=list)
     full_gcs: list[float] = field(default_factory=list)
     gc_started: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
 
     def on_gc(self, phase: str, info: dict[str, int]) -> None:
         """A gc callback: record how long each full (generation 2) collection takes."""
@@ -148,6 +153,7 @@ async def tick(probes: Probes, stop: threading.Event) -> None:
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         now = time.perf_counter()
         probes.wakeup_lags.append(now - due)
+        probes.wakeup_at.append(now - probes.started)
         while due <= now:
             probes.loop_lags.append(now - due)
             due += TICK_INTERVAL
@@ -172,6 +178,7 @@ async def probe_during(app: BenchmarkApp, work: Awaitable[T]) -> tuple[Probes, T
     probes.key_latencies = [
         done - sent for sent, done in zip(probes.key_sent, handled, strict=True)
     ]
+    probes.key_at = [sent - probes.started for sent in probes.key_sent]
     return probes, result
 
 
@@ -251,6 +258,7 @@ class PaintWatch:
         self.seen: set[int] = set()
         self.latencies: list[float] = []
         self.waiting: list[float] = []
+        self.frames = 0
 
     def watch(self, log: Any) -> None:
         render_lines, loop = log.render_lines, asyncio.get_running_loop()
@@ -270,6 +278,7 @@ class PaintWatch:
 
     def frame_done(self) -> None:
         now = time.time()
+        self.frames += 1
         self.latencies += [now - produced for produced in self.waiting]
         self.waiting.clear()
 
@@ -361,6 +370,7 @@ class BoardFigures:
     cpu: float
     shows: list[dict[str, Any]]
     paint_latencies: list[float]
+    paint_frames: int
 
 
 class Pipe:
@@ -383,8 +393,10 @@ class Pipe:
 def probe_lists(probes: Probes) -> dict[str, list[float]]:
     return {
         "key_latencies": probes.key_latencies,
+        "key_at": probes.key_at,
         "loop_lags": probes.loop_lags,
         "wakeup_lags": probes.wakeup_lags,
+        "wakeup_at": probes.wakeup_at,
         "full_gcs": probes.full_gcs,
     }
 
@@ -420,6 +432,7 @@ async def run_board(args: argparse.Namespace, pipe: Pipe) -> BoardFigures:
         cpu,
         [asdict(show) for show in shows],
         watch.latencies,
+        watch.frames,
     )
 
 
@@ -437,6 +450,46 @@ class Results:
     produced: int
     on_disk: int
     service_cpu: float
+    machine_busy: float
+    wall: float
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a command's log file: its newlines, and a last line without one."""
+    data = path.read_bytes()
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core spent busy since boot (all processes, /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields[:8]) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
+def board_names(boards: list[subprocess.Popen[str]]) -> dict[str, subprocess.Popen[str]]:
+    return {f"board{index + 1}": board for index, board in enumerate(boards)}
+
+
+def profile(
+    args: argparse.Namespace, processes: dict[str, subprocess.Popen[str]]
+) -> list[subprocess.Popen[bytes]]:
+    """With --py-spy DIR: sample each process while it streams, to DIR/NAME.txt (raw stacks)."""
+    if args.py_spy is None:
+        return []
+    args.py_spy.mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).with_name("py-spy")
+    seconds = str(int(args.seconds) + 1)
+    record = [str(spy), "record", "-d", seconds, "-r", "100", "--format", "raw"]
+    return [
+        subprocess.Popen(
+            [*record, "-p", str(process.pid), "-o", str(args.py_spy / f"{name}.txt")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, process in processes.items()
+    ]
 
 
 def spawn(argv: list[str]) -> subprocess.Popen[str]:
@@ -480,11 +533,16 @@ def run(args: argparse.Namespace, home: Path) -> Results:
                 expect(board, done)
             for board in boards:
                 tell(board, phase)
+        busy_before, wall_before = machine_busy_seconds(), time.perf_counter()
+        profilers = profile(args, {"service": service, **board_names(boards)})
         tell(service, "go")
         finished = json.loads(hear(service))
+        busy, wall = machine_busy_seconds() - busy_before, time.perf_counter() - wall_before
         figures = [BoardFigures(**json.loads(hear(board))) for board in boards]
         on_disk = sum(count_lines(Path(log)) for log in finished["logs"])
-        return Results(figures, finished["produced"], on_disk, finished["cpu"])
+        for profiler in profilers:
+            profiler.wait()
+        return Results(figures, finished["produced"], on_disk, finished["cpu"], busy, wall)
     finally:
         for process in [*boards, service]:
             with contextlib.suppress(BrokenPipeError):
@@ -526,6 +584,12 @@ def spread(samples: list[list[float]], floors: list[list[float]] | None, counted
     return cells
 
 
+def worst(waits: list[float], at: list[float], count: int = 3) -> str:
+    """The longest waits, each with the second of the streaming phase it was at."""
+    ranked = sorted(zip(waits, at, strict=True), reverse=True)[:count]
+    return ", ".join(f"{wait * 1000:.0f} ms@{second:.1f}s" for wait, second in ranked)
+
+
 def report(results: Results, args: argparse.Namespace) -> None:
     boards = results.boards
     print(
@@ -539,12 +603,27 @@ def report(results: Results, args: argparse.Namespace) -> None:
     idle_keys = [board.idle["key_latencies"] for board in boards]
     print(row("key press -> handler p99", "< 50 ms", timing_cells(keys, 0.05)))
     print(row("", "", spread(keys, idle_keys, "keys")))
+    print(
+        row(
+            "",
+            "worst (due at)",
+            [worst(b.streaming["key_latencies"], b.streaming["key_at"]) for b in boards],
+        )
+    )
     lags = [board.streaming["loop_lags"] for board in boards]
     print(row("event-loop lag p99", "< 50 ms", timing_cells(lags, 0.05)))
     print(row("", "", spread(lags, [board.idle["loop_lags"] for board in boards], "ticks")))
+    print(
+        row(
+            "",
+            "worst stalls",
+            [worst(b.streaming["wakeup_lags"], b.streaming["wakeup_at"]) for b in boards],
+        )
+    )
     paints = [board.paint_latencies for board in boards]
     print(row("line written -> painted p99", "< 250 ms", timing_cells(paints, PAINT_GOAL)))
     print(row("", "", spread(paints, None, "lines painted")))
+    print(row("", "", [f"in {board.paint_frames:,} frames" for board in boards]))
     gcs = [", ".join(f"{pause * 1000:.0f}" for pause in b.streaming["full_gcs"]) for b in boards]
     print(row("full gc pauses (ms)", "", [pauses or "none" for pauses in gcs]))
     lines = [
@@ -566,7 +645,13 @@ def report(results: Results, args: argparse.Namespace) -> None:
     )
     print(
         row("CPU while streaming", "no goal", [f"{board.cpu:.1f} s" for board in boards])
-        + f"service process: {results.service_cpu:.1f} s; {os.cpu_count()} cores"
+        + f"service process: {results.service_cpu:.1f} s"
+    )
+    ours = results.service_cpu + sum(board.cpu for board in boards)
+    print(
+        f"{'machine while streaming':<30}{os.cpu_count()} cores x {results.wall:.1f} s, "
+        f"{results.machine_busy:.1f} core-s busy, of which other processes' "
+        f"~{max(0.0, results.machine_busy - ours):.1f} core-s"
     )
     show_cells = []
     for board in boards:
@@ -593,6 +678,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--boards", type=int, default=1, help="board processes attached at once")
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after startup")
+    parser.add_argument(
+        "--py-spy", type=Path, metavar="DIR", help="sample every process with py-spy into DIR"
+    )
     parser.add_argument("--as-board", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
