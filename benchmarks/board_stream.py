@@ -36,6 +36,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import itertools
 import json
 import os
 import re
@@ -259,6 +260,7 @@ class PaintWatch:
         self.latencies: list[float] = []
         self.waiting: list[float] = []
         self.frames = 0
+        self.frame_times: list[float] = []
 
     def watch(self, log: Any) -> None:
         render_lines, loop = log.render_lines, asyncio.get_running_loop()
@@ -276,9 +278,16 @@ class PaintWatch:
 
         log.render_lines = watched_render_lines
 
+    def gaps(self) -> tuple[list[float], list[float]]:
+        """Seconds between frames that painted new lines, and when each began (s after the
+        first)."""
+        times = self.frame_times
+        return [b - a for a, b in itertools.pairwise(times)], [a - times[0] for a in times[:-1]]
+
     def frame_done(self) -> None:
         now = time.time()
         self.frames += 1
+        self.frame_times.append(now)
         self.latencies += [now - produced for produced in self.waiting]
         self.waiting.clear()
 
@@ -371,6 +380,8 @@ class BoardFigures:
     shows: list[dict[str, Any]]
     paint_latencies: list[float]
     paint_frames: int
+    paint_gaps: list[float]
+    paint_gaps_at: list[float]
 
 
 class Pipe:
@@ -433,6 +444,7 @@ async def run_board(args: argparse.Namespace, pipe: Pipe) -> BoardFigures:
         [asdict(show) for show in shows],
         watch.latencies,
         watch.frames,
+        *watch.gaps(),
     )
 
 
@@ -450,6 +462,7 @@ class Results:
     produced: int
     on_disk: int
     service_cpu: float
+    service_stalls: list[list[float]]
     machine_busy: float
     wall: float
 
@@ -542,7 +555,9 @@ def run(args: argparse.Namespace, home: Path) -> Results:
         on_disk = sum(count_lines(Path(log)) for log in finished["logs"])
         for profiler in profilers:
             profiler.wait()
-        return Results(figures, finished["produced"], on_disk, finished["cpu"], busy, wall)
+        return Results(
+            figures, finished["produced"], on_disk, finished["cpu"], finished["stalls"], busy, wall
+        )
     finally:
         for process in [*boards, service]:
             with contextlib.suppress(BrokenPipeError):
@@ -565,7 +580,7 @@ def verdict(ok: bool) -> str:
 
 
 def row(label: str, goal: str, cells: list[str]) -> str:
-    return f"{label:<30}{goal:<16}" + "".join(f"{cell:<36}" for cell in cells)
+    return f"{label:<30}{goal:<16}" + "".join(f"{cell:<50}" for cell in cells)
 
 
 def timing_cells(samples: list[list[float]], goal: float) -> list[str]:
@@ -624,6 +639,8 @@ def report(results: Results, args: argparse.Namespace) -> None:
     print(row("line written -> painted p99", "< 250 ms", timing_cells(paints, PAINT_GOAL)))
     print(row("", "", spread(paints, None, "lines painted")))
     print(row("", "", [f"in {board.paint_frames:,} frames" for board in boards]))
+    gaps = [worst(board.paint_gaps, board.paint_gaps_at) for board in boards]
+    print(row("", "longest gaps", gaps))
     gcs = [", ".join(f"{pause * 1000:.0f}" for pause in b.streaming["full_gcs"]) for b in boards]
     print(row("full gc pauses (ms)", "", [pauses or "none" for pauses in gcs]))
     lines = [
@@ -647,6 +664,8 @@ def report(results: Results, args: argparse.Namespace) -> None:
         row("CPU while streaming", "no goal", [f"{board.cpu:.1f} s" for board in boards])
         + f"service process: {results.service_cpu:.1f} s"
     )
+    lags, at = zip(*results.service_stalls, strict=True) if results.service_stalls else ((), ())
+    print(f"{'service loop worst stalls':<30}{worst(list(lags), list(at))}")
     ours = results.service_cpu + sum(board.cpu for board in boards)
     print(
         f"{'machine while streaming':<30}{os.cpu_count()} cores x {results.wall:.1f} s, "

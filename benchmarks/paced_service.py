@@ -7,8 +7,8 @@ through the engine's CommandRunner, so each chunk is in the command's log file b
 OutputChunk is announced. A paced stand-in for the sandbox prints `rate` lines/s for `seconds`
 (the last task: BIG_TASK_LINES lines in the first half). Each line carries the time.time() at
 which it was produced (`@1733079000.123456`). When every command has ended it prints
-`{"produced": lines, "logs": [log paths], "cpu": seconds}` and serves on until `stop` or end
-of input.
+`{"produced": lines, "logs": [log paths], "cpu": seconds, "stalls": [[lag, at], ...]}` (its
+loop's three latest 10 ms ticks) and serves on until `stop` or end of input.
 
     .venv/bin/python benchmarks/paced_service.py HOME [--tasks 20] [--rate 2000] [--seconds 10]
 """
@@ -39,6 +39,7 @@ from sandboxes.fake import FakeBackend
 from tests.support.service import served
 
 CHUNK_INTERVAL = 0.02
+TICK_INTERVAL = 0.01
 
 
 class PacedSandbox:
@@ -88,6 +89,18 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+async def loop_lags(stop: asyncio.Event) -> list[tuple[float, float]]:
+    """How late each 10 ms tick of this loop is served, with when (s since the start)."""
+    started = time.perf_counter()
+    due, lags = started + TICK_INTERVAL, []
+    while not stop.is_set():
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        now = time.perf_counter()
+        lags.append((now - due, now - started))
+        due = max(due + TICK_INTERVAL, now)
+    return lags
+
+
 def say(message: dict[str, Any]) -> None:
     print(json.dumps(message), flush=True)
 
@@ -114,11 +127,14 @@ async def serve(args: argparse.Namespace) -> None:
         say({"ready": task_ids})
         if await read_line() != "go":
             return
-        cpu_before = cpu_seconds()
+        cpu_before, stop = cpu_seconds(), asyncio.Event()
+        lags = asyncio.create_task(loop_lags(stop))
         produced = await stream_all(engine, task_ids, args)
         cpu = cpu_seconds() - cpu_before
+        stop.set()
+        stalls = sorted(await lags, reverse=True)[:3]
         logs = [command.log_path for task_id in task_ids for command in engine.commands(task_id)]
-        say({"produced": produced, "logs": logs, "cpu": cpu})
+        say({"produced": produced, "logs": logs, "cpu": cpu, "stalls": stalls})
         while await read_line() not in ("stop", ""):
             pass
 
