@@ -260,6 +260,7 @@ class PaintWatch:
         self.latencies: list[float] = []
         self.waiting: list[float] = []
         self.frames = 0
+        self.end_view = ""
         self.frame_times: list[float] = []
 
     def watch(self, log: Any) -> None:
@@ -354,6 +355,11 @@ async def stream_phase(
     )
     log = await watching
     del log.render_lines
+    watch.end_view = (
+        f"at the end: view at line {log.scroll_offset.y + 1:,} of {log.line_count:,} "
+        f"(max scroll {log.max_scroll_y:,}), following {log._following()}, "
+        f"tail wanted {log._tail_wanted}, {log.buffered_line_count:,} buffered"
+    )
     return ended, shows
 
 
@@ -382,6 +388,7 @@ class BoardFigures:
     paint_frames: int
     paint_gaps: list[float]
     paint_gaps_at: list[float]
+    paint_end_view: str
 
 
 class Pipe:
@@ -445,6 +452,7 @@ async def run_board(args: argparse.Namespace, pipe: Pipe) -> BoardFigures:
         watch.latencies,
         watch.frames,
         *watch.gaps(),
+        watch.end_view,
     )
 
 
@@ -599,6 +607,13 @@ def spread(samples: list[list[float]], floors: list[list[float]] | None, counted
     return cells
 
 
+def last_paint(board: BoardFigures) -> str:
+    """When the visible tab last painted a new line, in seconds after its first."""
+    if not board.paint_gaps:
+        return "-"
+    return f"painted {board.paint_gaps_at[-1] + board.paint_gaps[-1]:.1f} s after the first"
+
+
 def worst(waits: list[float], at: list[float], count: int = 3) -> str:
     """The longest waits, each with the second of the streaming phase it was at."""
     ranked = sorted(zip(waits, at, strict=True), reverse=True)[:count]
@@ -641,6 +656,9 @@ def report(results: Results, args: argparse.Namespace) -> None:
     print(row("", "", [f"in {board.paint_frames:,} frames" for board in boards]))
     gaps = [worst(board.paint_gaps, board.paint_gaps_at) for board in boards]
     print(row("", "longest gaps", gaps))
+    print(row("", "last new line", [last_paint(board) for board in boards]))
+    for index, board in enumerate(boards):
+        print(f"  board {index + 1}'s visible tab {board.paint_end_view}")
     gcs = [", ".join(f"{pause * 1000:.0f}" for pause in b.streaming["full_gcs"]) for b in boards]
     print(row("full gc pauses (ms)", "", [pauses or "none" for pauses in gcs]))
     lines = [
