@@ -182,8 +182,9 @@ class BoardScreen(EditAcceptActions):
         return self.active_chooser() is not None and view is not None and view.showing_result
 
     def pull_request_available(self) -> bool:
-        """Whether the current task has a result that can become a pull request."""
-        if not self.query(TaskTable):
+        """Whether the current task has a result that can become a pull request (asked for
+        the footer after every key: query_one stops at the table, a query walks every tab)."""
+        if self.query_one_optional(TaskTable) is None:
             return False
         task_id = self.current_task_id()
         record = self.known_record(task_id) if task_id is not None else None
