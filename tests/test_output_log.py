@@ -166,6 +166,18 @@ async def test_hidden_tab_writes_and_renders_nothing_until_shown(calls: Calls) -
         assert "line 999" in terminal_bytes(app)
 
 
+async def test_a_hide_that_arrives_while_on_screen_does_not_stop_the_log(calls: Calls) -> None:
+    app = TabsApp()
+    async with app.run_test() as pilot:
+        visible = app.query_one("#visible", OutputLog)
+        await pilot.pause()
+        visible.on_hide()
+        visible.append(numbered_lines(50))
+        await calls.wait_for_writes("visible")
+        await pilot.pause()
+        assert visible.line_count == 50 and visible.buffered_line_count == 0
+
+
 async def test_collapsed_block_writes_nothing_until_expanded(calls: Calls) -> None:
     app = CollapsedApp()
     async with app.run_test() as pilot:

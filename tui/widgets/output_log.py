@@ -191,7 +191,14 @@ class OutputLog(ScrollView, can_focus=True):
             text.stylize(style, start, len(text) if end == -1 else end)
 
     def _schedule_flush(self) -> None:
-        if self._shown and self._flush_timer is None:
+        """Write within FLUSH_INTERVAL while displayed. A Hide that arrived while the log is
+        on screen (layout under load posts Hide and Show in bursts) is corrected here, so a
+        visible log never stops writing."""
+        if self._flush_timer is not None:
+            return
+        if not self._shown and self.is_on_screen:
+            self._shown = True
+        if self._shown:
             self._flush_timer = self.set_timer(FLUSH_INTERVAL, self._flush_on_timer)
 
     def _cancel_flush_timer(self) -> None:
