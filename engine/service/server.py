@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import inspect
 import logging
 import os
@@ -18,7 +17,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from engine.api import Engine
 from engine.errors import EngineError
@@ -78,37 +77,6 @@ CALLS: dict[str, Callable[..., Any]] = {
     )
 }
 """The engine methods a client may call, by name."""
-
-
-class AlreadyRunning(EngineError):
-    """Another service holds this state dir's lock."""
-
-
-class ServiceLock:
-    """An exclusive lock on the state dir's service: held while the service runs."""
-
-    def __init__(self, path: os.PathLike[str]) -> None:
-        self._path = path
-        self._file: IO[str] | None = None
-
-    def acquire(self) -> None:
-        handle = open(self._path, "a+")  # noqa: SIM115 (held for the service's life)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise AlreadyRunning(
-                "a taskyard service is already running for this state dir"
-            ) from None
-        handle.truncate(0)
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._file = handle
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
 
 
 @dataclass
