@@ -157,7 +157,8 @@ class Sandbox(ABC):
 
     @abstractmethod
     async def copy_in(self, host_path: str, sandbox_dir: str) -> None:
-        """Copy a host file into sandbox_dir (created if missing), keeping its name."""
+        """Copy a host file into sandbox_dir, keeping its name; sandbox_dir is one of taskyard's
+        own: created if missing, and left root-owned with mode 0755."""
 
     @abstractmethod
     async def copy_out(self, sandbox_path: str, host_path: str) -> None:

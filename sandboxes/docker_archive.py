@@ -72,11 +72,7 @@ def tar_of_directories(relative_path: str) -> bytes:
     parts = relative_path.split("/")
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for depth in range(1, len(parts) + 1):
-            info = tarfile.TarInfo("/".join(parts[:depth]))
-            info.type = tarfile.DIRTYPE
-            info.mode = 0o755
-            info.mtime = int(time.time())
-            tar.addfile(info)
+            tar.addfile(directory_entry("/".join(parts[:depth])))
     return buffer.getvalue()
 
 
@@ -112,11 +108,27 @@ def make_directories(api: APIClient, container_id: str, directory: str) -> None:
 
 
 def copy_host_path_in(api: APIClient, container_id: str, host_path: str, directory: str) -> None:
-    """Copy a host file (or directory tree) into directory, owned by root."""
+    """Copy a host file (or directory tree) into directory, owned by root.
+
+    The archive holds the directory itself too and goes to its parent: one request when the
+    parent exists, as it does for the sandbox's own directories."""
+    parent, name = posixpath.split(directory.rstrip("/"))
     with tempfile.TemporaryFile() as archive:
         with tarfile.open(fileobj=archive, mode="w") as tar:
-            tar.add(host_path, arcname=os.path.basename(host_path), filter=owned_by_root)
-        put_archive_creating_dirs(api, container_id, directory, archive)
+            if name:
+                tar.addfile(directory_entry(name))
+            arcname = posixpath.join(name, os.path.basename(host_path))
+            tar.add(host_path, arcname=arcname, filter=owned_by_root)
+        put_archive_creating_dirs(api, container_id, parent or "/", archive)
+
+
+def directory_entry(name: str) -> tarfile.TarInfo:
+    """A root-owned directory, mode 0755, as a tar member."""
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    info.mode = 0o755
+    info.mtime = int(time.time())
+    return info
 
 
 def owned_by_root(info: tarfile.TarInfo) -> tarfile.TarInfo:
