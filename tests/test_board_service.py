@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from engine.paths import Paths
 from engine.record.events import TaskQueued
 from engine.service.client import ServiceClient
@@ -91,3 +93,26 @@ async def test_a_task_archived_or_brought_back_by_another_client_follows_on_the_
             await wait_until(pilot, lambda: "ffff0006" not in table.rows_by_id, "removal", 10)
             await other.archive("ffff0006", archived=False)
             await wait_until(pilot, lambda: "ffff0006" in table.rows_by_id, "the row again", 10)
+
+
+async def test_the_board_says_when_the_service_reads_other_values_than_its_shell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = stored_engine(tmp_path / "home")
+    monkeypatch.setenv("OPENAI_API_KEY", "the-key-the-service-has")
+    async with served(engine):
+        monkeypatch.setenv("OPENAI_API_KEY", "another-key")
+        app = TaskyardApp(
+            lambda: opened(engine.paths),
+            engine.config,
+            engine.paths.config_dir,
+            tmp_path,
+            clock=lambda: FROZEN_NOW,
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: notices(app), "the notice", 10)
+            assert notices(app) == [
+                "the running service has other values of OPENAI_API_KEY than this shell: "
+                "`taskyard serve stop` so the next command starts one with yours"
+            ]
+            await pilot.press("q")

@@ -25,7 +25,7 @@ from engine.record.views import TaskRecord
 from engine.requests import TaskRequest
 from engine.service.client import ServiceClient
 from tui.bridge import EngineEvent, EventBridge, OutputBatch, ServiceLost
-from tui.commands.common import fail
+from tui.commands.common import environment_note, fail
 from tui.control_filter import ControlCharacterFilter
 from tui.present import plain
 from tui.screens.board import BoardScreen
@@ -99,6 +99,8 @@ class TaskyardApp(App[None]):
         self.set_keymap(self.keymap)
         self.apply_themes()
         self._client = await self.connection.enter_async_context(self.connect())
+        if note := environment_note(self.client.environment_differs):
+            self.notify(note, title="Service environment", severity="warning", markup=False)
         subscription = await self.client.subscribe()
         self.board.load(await self.client.tasks(), await self.client.host_states())
         await self.push_screen(self.board)

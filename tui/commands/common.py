@@ -47,14 +47,21 @@ async def with_client(work: Callable[[ServiceClient], Awaitable[int]]) -> int:
         await client.close()
 
 
+def environment_note(differing: list[str]) -> str:
+    """What to say when the running service reads other values of some variables than this
+    shell has; empty when none differ."""
+    if not differing:
+        return ""
+    return (
+        f"the running service has other values of {', '.join(differing)} than this shell: "
+        "`taskyard serve stop` so the next command starts one with yours"
+    )
+
+
 def note_environment(differing: list[str]) -> None:
-    """Say which variables the running service reads with other values than this shell's."""
-    if differing:
-        print(
-            f"taskyard: note: the running service has other values of {', '.join(differing)} "
-            "than this shell: `taskyard serve stop` so the next command starts one with yours",
-            file=sys.stderr,
-        )
+    """Print the environment note on stderr, when there is one."""
+    if note := environment_note(differing):
+        print(f"taskyard: note: {note}", file=sys.stderr)
 
 
 def ask_service(method: str, **args: Any) -> Any:
