@@ -365,11 +365,10 @@ def checkout_script(bundle_path: str, repo_dir: str, branch: str, base_sha: str)
     return "\n".join(
         [
             "set -e",
-            f"git clone --quiet --no-checkout {shlex.quote(bundle_path)} {repo}",
+            "git clone --quiet --no-checkout -c user.name=taskyard "
+            f"-c user.email=taskyard@localhost {shlex.quote(bundle_path)} {repo}",
             f"cd {repo}",
             f"git checkout --quiet -b {q_branch} {shlex.quote(base_sha)}",
-            "git config user.name taskyard",
-            "git config user.email taskyard@localhost",
             "git remote remove origin",
         ]
     )

@@ -31,7 +31,6 @@ from engine.record.events import (
 from engine.record.states import TERMINAL, TaskStatus
 from engine.requests import MAX_ATTEMPTS, TaskRequest, is_remote
 from tui.commands.common import absolute_path, command_line, plural, print_json, with_client
-from tui.commands.ranking import print_ranking
 from tui.present import plain
 
 if TYPE_CHECKING:
@@ -220,6 +219,8 @@ async def report_ranking(client: ServiceClient, task_id: str, as_json: bool) -> 
         ranking = {"type": "attempts.ranked", "task_id": task_id, "ts": time.time()}
         print_json({**ranking, "attempts": attempts})
     else:
+        from tui.commands.ranking import print_ranking
+
         print_ranking(ranked)
 
 
