@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import DEFAULT_IMAGE
+from tests.support.cli import model_env
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
 
@@ -68,14 +68,7 @@ def main() -> None:
         ScriptedModelServer(conversations=conversations) as server,
     ):
         repo = make_calc_repo(Path(tmp) / "repo")
-        env = {
-            **os.environ,
-            "TASKYARD_HOME": str(Path(tmp) / "home"),
-            "OPENAI_API_KEY": "bench-key",
-            "OPENAI_BASE_URL": server.base_url,
-            "TASKYARD_WIRE_API": "chat",
-            "TASKYARD_MODEL": "scripted-codex",
-        }
+        env = model_env(server, Path(tmp) / "home", "chat")
         bare_docker_run(args.image)
         first_agent_command(repo, env)
         floors, warm, cold = [], [], []

@@ -27,28 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.hosts.gc import HOME_LABEL, TASK_LABEL
 from engine.paths import Paths
-from engine.record.events import OutputChunk
 from engine.record.states import TaskStatus
 from engine.requests import TaskRequest
 from engine.service.client import ServiceClient
+from tests.support.cli import model_env
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
+from tests.support.service import until_output_lines
 
 
 def command(lines: int, seconds: float) -> str:
     return f"for i in $(seq 1 {lines}); do echo line $i; sleep {seconds / lines:g}; done"
-
-
-async def wait_for_output(client: ServiceClient, task_ids: list[str], lines: int) -> None:
-    """Return once every task's output holds `lines` lines."""
-    counts = dict.fromkeys(task_ids, 0)
-    subscription = await client.subscribe()
-    async for event in subscription:
-        if isinstance(event, OutputChunk) and event.task_id in counts:
-            counts[event.task_id] += event.text.count("\n")
-            if min(counts.values()) >= lines:
-                break
-    subscription.close()
 
 
 async def agent_lines(client: ServiceClient, task_id: str) -> list[str]:
@@ -84,18 +73,13 @@ async def measure(home: Path, repo: Path, args: argparse.Namespace) -> dict[str,
     shell = Call("shell", {"command": ["sh", "-c", command(args.lines, args.seconds)]})
     conversations = [[Reply(tool_calls=[shell]), Reply(text="done")] for _ in range(args.tasks)]
     with ScriptedModelServer(conversations=conversations) as server:
-        os.environ.update(
-            OPENAI_API_KEY="bench-key",
-            OPENAI_BASE_URL=server.base_url,
-            TASKYARD_WIRE_API="chat",
-            TASKYARD_MODEL="scripted-codex",
-        )
+        os.environ.update(model_env(server, home, "chat"))
         paths = Paths(config_dir=home / "config", state_dir=home / "state")
         client = await ServiceClient.connect(paths)
         requests = [TaskRequest(prompt=f"task {n}", repo=str(repo)) for n in range(args.tasks)]
         records = await asyncio.gather(*(client.submit(request) for request in requests))
         ids = [record.id for record in records]
-        await wait_for_output(client, ids, args.lines // 10)
+        await until_output_lines(client, ids, args.lines // 10)
         pid = (await client.status()).pid
         os.kill(pid, signal.SIGKILL)
         await client.close()

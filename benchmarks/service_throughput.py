@@ -27,6 +27,7 @@ from engine.paths import Paths
 from engine.record.states import TaskStatus
 from engine.requests import TaskRequest
 from engine.service.client import ServiceClient
+from tests.support.cli import model_env
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
 
@@ -56,12 +57,7 @@ async def through_service(home: Path, repo: Path, tasks: int, seconds: float) ->
     script = [Reply(tool_calls=[Call("shell", {"command": ["sh", "-c", command(seconds)]})])]
     conversations = [[*script, Reply(text="done")] for _ in range(tasks)]
     with ScriptedModelServer(conversations=conversations) as server:
-        os.environ.update(
-            OPENAI_API_KEY="bench-key",
-            OPENAI_BASE_URL=server.base_url,
-            TASKYARD_WIRE_API="chat",
-            TASKYARD_MODEL="scripted-codex",
-        )
+        os.environ.update(model_env(server, home, "chat"))
         paths = Paths(config_dir=home / "config", state_dir=home / "state")
         client = await ServiceClient.connect(paths)
         started = time.perf_counter()

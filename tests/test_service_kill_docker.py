@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 
 from engine.paths import Paths
-from engine.record.events import OutputChunk
 from engine.record.states import TaskStatus
 from engine.requests import TaskRequest
 from engine.service.client import ServiceClient
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
-from tests.support.service import process_alive
+from tests.support.service import process_alive, until_output_lines
 
 pytestmark = pytest.mark.usefixtures("docker_available")
 
@@ -28,18 +27,6 @@ TASKS = 3
 LINES = 40
 COMMAND = ["bash", "-c", f"for i in $(seq 1 {LINES}); do echo line $i; sleep 0.15; done"]
 EXPECTED = "".join(f"line {n}\n" for n in range(1, LINES + 1))
-
-
-async def lines_seen(client: ServiceClient, task_ids: list[str], wanted: int) -> None:
-    """Return once each task's running command has printed `wanted` lines."""
-    counts = dict.fromkeys(task_ids, 0)
-    subscription = await client.subscribe()
-    async for event in subscription:
-        if isinstance(event, OutputChunk) and event.task_id in counts:
-            counts[event.task_id] += event.text.count("\n")
-            if min(counts.values()) >= wanted:
-                break
-    subscription.close()
 
 
 async def test_tasks_of_a_killed_service_end_ready_with_their_whole_logs(
@@ -61,7 +48,7 @@ async def test_tasks_of_a_killed_service_end_ready_with_their_whole_logs(
         client = await ServiceClient.connect(paths)
         requests = [TaskRequest(prompt=f"count {n}", repo=str(repo)) for n in range(TASKS)]
         ids = [(await client.submit(request)).id for request in requests]
-        await asyncio.wait_for(lines_seen(client, ids, 5), timeout=180)
+        await asyncio.wait_for(until_output_lines(client, ids, 5), timeout=180)
         killed = (await client.status()).pid
         sent_before = len(server.requests)
         os.kill(killed, signal.SIGKILL)

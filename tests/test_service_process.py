@@ -20,8 +20,8 @@ from engine.errors import EngineError
 from engine.paths import Paths
 from engine.service.client import NotRunning, ServiceClient
 from engine.service.protocol import VERSION, encode_message, read_message
-from engine.service.unix import lock_path, socket_path
-from tests.support.service import process_alive, running_service_pid
+from engine.service.unix import lock_path, locking_pid, socket_path
+from tests.support.service import process_alive
 
 NOBODY = 65534
 
@@ -66,7 +66,7 @@ async def test_clients_starting_at_once_share_one_service(tmp_path: Path) -> Non
     clients = await asyncio.gather(*(ServiceClient.connect(paths) for _ in range(4)))
     pids = {(await client.status()).pid for client in clients}
     assert len(pids) == 1
-    assert running_service_pid(lock_path(paths)) in pids
+    assert locking_pid(lock_path(paths)) in pids
     await clients[0].stop()
     for client in clients:
         await client.close()
@@ -78,7 +78,7 @@ async def test_the_service_exits_when_idle(tmp_path: Path) -> None:
     client = await ServiceClient.connect(paths)
     pid = (await client.status()).pid
     await asyncio.sleep(1.5)
-    assert running_service_pid(lock_path(paths)) == pid, "a connected client keeps it up"
+    assert locking_pid(lock_path(paths)) == pid, "a connected client keeps it up"
     await client.close()
     assert wait_gone(pid, timeout=15)
 
@@ -185,7 +185,7 @@ async def test_a_second_foreground_service_says_one_runs(tmp_path: Path) -> None
     )
     assert second.returncode == 3
     assert "already running for this state dir" in second.stderr
-    pid = running_service_pid(lock_path(paths))
+    pid = locking_pid(lock_path(paths))
     assert pid is not None
     os.kill(pid, signal.SIGTERM)
     assert wait_gone(pid)

@@ -77,6 +77,8 @@ CALLS: dict[str, Callable[..., Any]] = {
     )
 }
 """The engine methods a client may call, by name."""
+SIGNATURES = {name: inspect.signature(method) for name, method in CALLS.items()}
+"""Each call's parameters, to refuse arguments it does not take before calling it."""
 
 
 @dataclass
@@ -139,7 +141,7 @@ class Session:
         if method is None:
             raise EngineError(f"the service has no call {name!r}: is the client of this version?")
         try:
-            inspect.signature(method).bind(self._service.engine, **arguments)
+            SIGNATURES[name].bind(self._service.engine, **arguments)
         except TypeError as error:
             raise EngineError(f"bad arguments to the service's {name!r}: {error}") from None
         result = method(self._service.engine, **arguments)

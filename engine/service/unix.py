@@ -61,15 +61,16 @@ def peer_uid(sock: socket.socket) -> int:
     return int(uid)
 
 
-def service_running(paths: Paths) -> bool:
-    """Whether a service holds the state dir's lock; its exit releases it, whatever the pid."""
-    path = lock_path(paths)
-    if not path.exists():
-        return False
-    with open(path, "a") as handle:
+def locking_pid(lock: Path) -> int | None:
+    """The pid of the service holding `lock` (it writes its pid there), or None when no process
+    holds it: its exit releases the lock however it ends."""
+    if not lock.exists():
+        return None
+    with open(lock, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            return True
+            handle.seek(0)
+            return int(handle.read().strip() or 0) or None
         fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
+    return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
 import signal
 import time
@@ -12,8 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from engine.api import Engine
+from engine.record.events import OutputChunk
 from engine.service.client import ServiceClient
 from engine.service.server import Service
+from engine.service.unix import locking_pid
 
 
 @contextlib.asynccontextmanager
@@ -42,23 +43,9 @@ async def client_of(engine: Engine, name: str = "test") -> AsyncIterator[Service
             await client.close()
 
 
-def running_service_pid(lock: Path) -> int | None:
-    """The pid of the service holding `lock`, or None when no process holds it."""
-    with open(lock, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            return int(handle.read().strip() or 0) or None
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
-
-
 def stop_services_under(root: Path, timeout: float = 10.0) -> None:
     """SIGTERM every service whose state dir is under `root`; SIGKILL what outlives `timeout`."""
-    pids = [
-        pid for lock in root.rglob("service/service.lock") if (pid := running_service_pid(lock))
-    ]
+    pids = [pid for lock in root.rglob("service/service.lock") if (pid := locking_pid(lock))]
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -80,3 +67,15 @@ def process_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+async def until_output_lines(client: ServiceClient, task_ids: list[str], lines: int) -> None:
+    """Return once every task's output, as the client receives it, holds `lines` lines."""
+    counts = dict.fromkeys(task_ids, 0)
+    subscription = await client.subscribe()
+    async for event in subscription:
+        if isinstance(event, OutputChunk) and event.task_id in counts:
+            counts[event.task_id] += event.text.count("\n")
+            if min(counts.values()) >= lines:
+                break
+    subscription.close()
