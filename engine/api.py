@@ -151,9 +151,10 @@ class Engine:
         for task in self.store.tasks_in(ACTIVE):
             if task.id in self._running or task.owner in live:
                 continue
+            last_seen = max(self.store.heartbeat(task.owner) or 0.0, task.updated)
             if not self.store.claim_task(task.id, task.owner, self._lease.claim()):
                 continue
-            self.bus.emit(TaskResumed(task_id=task.id, reason=RESUMED_REASON))
+            self.bus.emit(TaskResumed(task_id=task.id, reason=RESUMED_REASON, last_seen=last_seen))
             self._take_up(self.task(task.id))
             taken.append(task.id)
         return taken

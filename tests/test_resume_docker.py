@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,7 @@ async def crash_engine(
     prompts: list[str],
     ready_when: str = "output",
     config: dict[str, Any] | None = None,
+    host: str | None = None,
 ) -> None:
     """Run the tasks in another process and kill it with SIGKILL once they got `ready_when`."""
     spec = {
@@ -57,6 +59,7 @@ async def crash_engine(
         "prompts": prompts,
         "ready_when": ready_when,
         "config": config or {},
+        "host": host,
     }
     command = [sys.executable, "-m", "tests.support.crashing_engine", json.dumps(spec)]
     errors = (home.parent / "crashing-engine.err").open("w")
@@ -172,4 +175,61 @@ async def test_a_task_interrupted_in_setup_fails_without_running_setup_again(
     client = docker.from_env()
     assert client.containers.get(failed.sandbox_id).status == "exited"
     client.close()
+    await engine.close()
+
+
+async def test_a_task_whose_host_stays_down_fails_as_host_down_after_reconnect_seconds(
+    tmp_path: Path,
+) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    home = tmp_path / "home"
+    up = {"hosts": {"box": {"docker": "unix:///var/run/docker.sock"}}}
+    gone = tmp_path / "gone.sock"
+    down = {"hosts": {"box": {"docker": f"unix://{gone}", "reconnect_seconds": 1}}}
+    with ScriptedModelServer(conversations=[shell_conversation(0)]) as server:
+        await crash_engine(home, server, repo, ["count"], config=up, host="box")
+        before = len(server.requests)
+        engine = scripted_engine(home, server, **down)
+        [task_id] = await resumed(engine, 1)
+        after = server.requests[before:]
+    failed = engine.task(task_id)
+    client = docker.from_env()
+    client.containers.get(failed.sandbox_id).remove(force=True)
+    client.close()
+    assert failed.status is TaskStatus.FAILED and failed.host == "box"
+    assert failed.error.startswith("host box is down (")
+    assert "retry the task" in failed.error
+    assert after == []
+    await engine.close()
+
+
+def backdate(database: Path, task_id: str, seconds: float) -> None:
+    """Move every recorded event of the task `seconds` into the past, as if it began then."""
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "UPDATE events SET ts = ts - ?, data = json_set(data, '$.ts', ts - ?)"
+            " WHERE task_id = ?",
+            (seconds, seconds, task_id),
+        )
+    db.close()
+
+
+async def test_a_resumed_run_keeps_the_wall_time_it_already_had(tmp_path: Path) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    home = tmp_path / "home"
+    limit = {"agent": {"max_wall_seconds": 60}}
+    with ScriptedModelServer(conversations=[shell_conversation(0)]) as server:
+        await crash_engine(home, server, repo, ["count"], config=limit)
+        before = len(server.requests)
+        engine = scripted_engine(home, server, **limit)
+        [task] = engine.tasks()
+        backdate(home / "state" / "taskyard.db", task.id, seconds=120)
+        [task_id] = await resumed(engine, 1)
+        after = server.requests[before:]
+    stopped = engine.task(task_id)
+    assert stopped.status is TaskStatus.FAILED
+    assert stopped.error == "the agent was stopped at max_wall_seconds (60s)"
+    assert after == []
+    [command] = [c for c in engine.commands(task_id) if c.phase == "agent"]
+    assert command.exit_code == 3 and Path(command.log_path).read_bytes() == EXPECTED_LOG
     await engine.close()

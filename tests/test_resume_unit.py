@@ -10,10 +10,18 @@ from typing import Any, cast
 
 import pytest
 
-from engine.agent.loop import turns_since_prompt
+from engine.agent.loop import turns_since_prompt, wall_seconds_used
 from engine.agent.repair import dangling_calls, recovery_for
 from engine.models.base import AssistantMessage, ToolCall, ToolResult, UserMessage
-from engine.record.events import CommandFinished, Event, OutputChunk
+from engine.record.events import (
+    CommandFinished,
+    CommandStarted,
+    Event,
+    OutputChunk,
+    TaskResumed,
+    TaskStatusChanged,
+)
+from engine.record.states import TaskStatus
 from engine.record.store import Store
 from engine.record.views import CommandRecord
 from engine.run.commands import CommandRunner
@@ -181,3 +189,34 @@ def test_turns_since_the_last_prompt_count_against_the_turn_budget() -> None:
     follow_up = [*first, AssistantMessage("done", ()), UserMessage("more")]
     assert turns_since_prompt(follow_up) == 0
     assert turns_since_prompt([*follow_up, AssistantMessage("", (PATCH,))]) == 1
+
+
+def running(ts: float) -> dict[str, Any]:
+    return TaskStatusChanged(task_id="t", ts=ts, status=TaskStatus.RUNNING).to_dict()
+
+
+def started(ts: float) -> dict[str, Any]:
+    return CommandStarted(
+        task_id="t", ts=ts, chunk_id="c", phase="agent", command=["true"], workdir="/repo"
+    ).to_dict()
+
+
+def taken_up(ts: float, last_seen: float) -> dict[str, Any]:
+    return TaskResumed(task_id="t", ts=ts, reason="r", last_seen=last_seen).to_dict()
+
+
+def test_a_run_keeps_the_wall_time_it_had_before_each_take_up_but_not_the_time_down() -> None:
+    first_life = [running(100.0), started(130.0)]
+    assert wall_seconds_used([*first_life, taken_up(1000.0, last_seen=160.0)]) == 60.0
+    second_life = [*first_life, taken_up(1000.0, 160.0), started(1010.0), taken_up(5000, 1025.0)]
+    assert wall_seconds_used(second_life) == 60.0 + 25.0
+
+
+def test_the_last_event_counts_when_the_stopped_process_left_no_heartbeat() -> None:
+    assert wall_seconds_used([running(100.0), started(150.0), taken_up(900.0, 0.0)]) == 50.0
+
+
+def test_a_follow_up_starts_a_new_wall_time_budget() -> None:
+    events = [running(0.0), taken_up(50.0, 40.0), running(500.0), taken_up(600.0, 530.0)]
+    assert wall_seconds_used(events) == 30.0
+    assert wall_seconds_used([running(0.0), started(10.0)]) == 0.0

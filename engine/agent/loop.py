@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,15 @@ from engine.models.base import (
     Usage,
     UserMessage,
 )
-from engine.record.events import AgentMessage, Event, ModelRetry, TurnUsage
+from engine.record.events import (
+    AgentMessage,
+    Event,
+    ModelRetry,
+    TaskResumed,
+    TaskStatusChanged,
+    TurnUsage,
+)
+from engine.record.states import TaskStatus
 from engine.record.store import Store
 
 
@@ -66,6 +74,22 @@ def turns_since_prompt(conversation: list[ConversationItem]) -> int:
     return turns
 
 
+def wall_seconds_used(events: Iterable[dict[str, Any]]) -> float:
+    """The wall time the task's current run has had so far, over every process that ran it:
+    from the run's start (its last move to running) or a take-up to the process's last sign of
+    life before the next take-up. The time no process was running it does not count."""
+    used, start, last = 0.0, None, 0.0
+    for event in events:
+        kind, ts = event["type"], event["ts"]
+        if kind == TaskStatusChanged.type and event["status"] == TaskStatus.RUNNING:
+            used, start = 0.0, ts
+        elif kind == TaskResumed.type and start is not None:
+            used += max(0.0, max(last, event.get("last_seen", 0.0)) - start)
+            start = ts
+        last = ts
+    return used
+
+
 class AgentLoop:
     """One task's conversation with the model, recorded as it happens."""
 
@@ -82,6 +106,7 @@ class AgentLoop:
         conversation: list[ConversationItem],
         turn: int = 0,
         turns_used: int = 0,
+        wall_used: float = 0.0,
     ) -> None:
         self.task_id = task_id
         self._client = client
@@ -94,6 +119,9 @@ class AgentLoop:
         self.turn = turn
         self._turns_used = turns_used
         """Turns this run already took before its process stopped; they count against max_turns."""
+        self._wall_used = wall_used
+        """Seconds this run already had before its process stopped; they count against
+        max_wall_seconds."""
         self.usage = Usage()
         self._answer_unanswered_calls()
 
@@ -112,7 +140,7 @@ class AgentLoop:
     async def run(self) -> LoopOutcome:
         """Run turns until a final answer or a limit; the wall-time limit interrupts commands."""
         try:
-            async with asyncio.timeout(self._limits.max_wall_seconds):
+            async with asyncio.timeout(max(0.0, self._limits.max_wall_seconds - self._wall_used)):
                 return await self._turns()
         except TimeoutError:
             limit = self._limits.max_wall_seconds

@@ -76,6 +76,9 @@ class TaskResumed(Event):
 
     type: ClassVar[str] = "task.resumed"
     reason: str
+    last_seen: float = 0.0
+    """When the stopped process was last known alive (its lease's last heartbeat, or the
+    task's last update): the run's wall time counts up to there, not the time it was down."""
 
 
 @dataclass(frozen=True, kw_only=True)

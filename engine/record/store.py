@@ -324,6 +324,11 @@ class Store:
             (owner, heartbeat),
         )
 
+    def heartbeat(self, owner: str) -> float | None:
+        """The last heartbeat `owner` recorded, None once its lease was dropped."""
+        row = self._db.execute("SELECT heartbeat FROM owners WHERE id = ?", (owner,)).fetchone()
+        return None if row is None else float(row["heartbeat"])
+
     def drop_lease(self, owner: str) -> None:
         self._db.execute("DELETE FROM owners WHERE id = ?", (owner,))
 

@@ -21,6 +21,7 @@ from engine.agent.loop import (
     item_from_dict,
     item_to_dict,
     turns_since_prompt,
+    wall_seconds_used,
 )
 from engine.agent.repair import dangling_calls
 from engine.agent.tools import ToolBox
@@ -325,6 +326,7 @@ class TaskRun:
                 None,
                 turn=len(self.ctx.store.turns(self.task.id)),
                 turns_used=turns_since_prompt(conversation),
+                wall_used=wall_seconds_used(self.ctx.store.events(self.task.id)),
             )
         await self._finish(self.task.base_sha, outcome)
 
@@ -553,6 +555,7 @@ class TaskRun:
         prompt: str | None,
         turn: int = 0,
         turns_used: int = 0,
+        wall_used: float = 0.0,
     ) -> LoopOutcome:
         """Run the agent loop on the conversation, after `prompt` when one is given."""
         agent = self.ctx.config.agent
@@ -567,6 +570,7 @@ class TaskRun:
             conversation=conversation,
             turn=turn,
             turns_used=turns_used,
+            wall_used=wall_used,
         )
         if prompt is not None:
             loop.add(UserMessage(text=prompt))

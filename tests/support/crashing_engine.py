@@ -1,7 +1,8 @@
 """An engine in a process of its own, to be killed with SIGKILL while its tasks run.
 
 Run as `python -m tests.support.crashing_engine SPEC`, SPEC being JSON: `home`, `base_url`,
-`repo`, `prompts` (one task each), `config` (the engine's config) and `ready_when`: `output`
+`repo`, `prompts` (one task each), `config` (the engine's config), `host` (the host the
+tasks must run on, optional) and `ready_when`: `output`
 (every task's agent command printed `line 2`) or `setup` (every task's setup started). Prints
 `ready` once that holds, then waits to be killed.
 """
@@ -30,7 +31,7 @@ async def run(spec: dict[str, Any]) -> None:
     engine = engine_at(Path(spec["home"]), spec["base_url"], **spec["config"])
     subscription = engine.subscribe()
     records = [
-        await engine.submit(TaskRequest(prompt=prompt, repo=spec["repo"]))
+        await engine.submit(TaskRequest(prompt=prompt, repo=spec["repo"], host=spec.get("host")))
         for prompt in spec["prompts"]
     ]
     waiting = {record.id for record in records}
