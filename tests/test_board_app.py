@@ -341,8 +341,9 @@ def test_live_output_that_history_already_holds_is_skipped() -> None:
 async def test_every_action_is_in_the_command_palette(tmp_path: Path) -> None:
     app = board_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        titles = {command.title for command in app.get_system_commands(app.board)}
-        assert {binding.description for binding in ACTIONS} <= titles
+        titles = [command.title for command in app.get_system_commands(app.board)]
+        assert {binding.description for binding in ACTIONS} <= set(titles)
+        assert sorted(titles) == sorted(set(titles)), "a title listed twice"
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Archive")

@@ -174,8 +174,11 @@ class TaskyardApp(App[None]):
         self.bell()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's commands the board has no own version of, then the board's actions:
+        each title once."""
+        own = {binding.description for binding in ACTIONS}
         for command in super().get_system_commands(screen):
-            if command.title != "Quit":
+            if command.title not in own:
                 yield command
         for binding in ACTIONS:
             yield SystemCommand(
