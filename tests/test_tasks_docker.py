@@ -200,20 +200,25 @@ async def test_turn_limit_stops_the_agent(tmp_path: Path, repo: Path) -> None:
     await outcome.engine.close()
 
 
-async def test_cancel_records_the_task_and_stops_its_sandbox(tmp_path: Path, repo: Path) -> None:
-    server = ScriptedModelServer([Reply(tool_calls=[shell("sleep", "120")])]).start()
+async def test_cancel_keeps_the_output_and_tokens_so_far_and_stops_the_sandbox(
+    tmp_path: Path, repo: Path
+) -> None:
+    waiting = ["bash", "-c", "echo started waiting; sleep 120"]
+    server = ScriptedModelServer([Reply(tool_calls=[shell(*waiting)])]).start()
     engine = scripted_engine(tmp_path / "home", server)
     subscription = engine.subscribe()
     record = await engine.submit(TaskRequest(prompt="wait", repo=str(repo)))
     async for event in subscription:
-        if event.type == "command.started" and event.command == ["sleep", "120"]:
+        if event.type == "command.output" and "started waiting" in event.text:
             break
     await engine.cancel(record.id)
     server.stop()
     final = engine.task(record.id)
     assert final.status == "cancelled"
+    assert final.usage == engine.store.total_usage(record.id) and final.usage["input_tokens"] > 0
     commands = engine.commands(record.id)
-    assert commands[-1].command == ["sleep", "120"] and commands[-1].finished is not None
+    assert commands[-1].command == waiting and commands[-1].finished is not None
+    assert Path(commands[-1].log_path).read_text() == "started waiting\n"
     types = [event["type"] for event in engine.store.events(record.id)]
     assert types[-1] == "task.finished"
     await engine.close()

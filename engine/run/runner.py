@@ -589,7 +589,6 @@ class TaskRun:
             self.task.id,
             final_message=final_message,
             citations=self.redactor.redact_data(await results.citations(final_message)),
-            usage=self.ctx.store.total_usage(self.task.id),
         )
         if outcome.stopped_by:
             await self._end(TaskStatus.FAILED, f"the agent was stopped at {outcome.stopped_by}")
@@ -627,7 +626,9 @@ class TaskRun:
         )
 
     async def _end(self, status: TaskStatus, error: str) -> None:
-        """Record the terminal status, stop the sandbox, and announce the result."""
+        """Record the terminal status and the tokens spent so far, stop the sandbox, and
+        announce the result."""
+        self.ctx.store.update_task(self.task.id, usage=self.ctx.store.total_usage(self.task.id))
         self.set_status(status, error, error=error)
         await self._stop_sandbox()
         task = self.ctx.store.get_task(self.task.id)
