@@ -135,10 +135,10 @@ async def test_composer_fields_defaults_and_cancel(tmp_path: Path) -> None:
         assert "Attempts must be 1 to 4, not 9." in error
         await pilot.press("escape")
         assert app.screen is app.board
-        assert len(app.board.table.rows_by_id) == 3
+        assert len(app.board.table.visible_ids) == 3
 
 
-async def test_archive_hides_the_task(tmp_path: Path) -> None:
+async def test_archive_hides_the_task_and_u_brings_it_back(tmp_path: Path) -> None:
     app = board_app(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         table = app.board.table
@@ -147,6 +147,27 @@ async def test_archive_hides_the_task(tmp_path: Path) -> None:
         assert table.visible_ids == ["bbbb0002", "aaaa0001"]
         assert app.engine.task("cccc0003").archived
         assert [task.id for task in app.engine.tasks()] == ["aaaa0001", "bbbb0002"]
+        await pilot.press("u")
+        await wait_until(pilot, lambda: "cccc0003" in table.visible_ids, "the task back")
+        assert not app.engine.task("cccc0003").archived
+        await pilot.press("u")
+        assert table.visible_ids == ["cccc0003", "bbbb0002", "aaaa0001"]
+
+
+async def test_the_archived_filter_shows_archived_tasks_and_d_restores_one(
+    tmp_path: Path,
+) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.board.table
+        await pilot.press("slash", *"is:archived", "enter")
+        assert table.visible_ids == ["dddd0004"]
+        await pilot.press("d")
+        await wait_until(pilot, lambda: not table.visible_ids, "the restored task to leave")
+        assert not app.engine.task("dddd0004").archived
+        await pilot.press("slash")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: len(table.visible_ids) == 4, "every task")
 
 
 async def test_help_lists_every_binding_with_keymap_overrides(tmp_path: Path) -> None:
@@ -351,6 +372,6 @@ async def test_every_action_is_in_the_command_palette(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: results.option_count, "hits", timeout=10)
         await pilot.press("enter")
         await wait_until(
-            pilot, lambda: "cccc0003" not in app.board.table.rows_by_id, "archiving", timeout=10
+            pilot, lambda: "cccc0003" not in app.board.table.visible_ids, "archiving", timeout=10
         )
         assert app.engine.task("cccc0003").archived

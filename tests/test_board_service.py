@@ -87,12 +87,12 @@ async def test_a_task_archived_or_brought_back_by_another_client_follows_on_the_
     store_task(app.engine, "ffff0006", prompt="Archived elsewhere")
     async with app.run_test(size=SIZE) as pilot:
         table = app.board.table
-        await wait_until(pilot, lambda: "ffff0006" in table.rows_by_id, "the row", 10)
+        await wait_until(pilot, lambda: "ffff0006" in table.visible_ids, "the row", 10)
         async with opened(app.engine.paths) as other:
             await other.archive("ffff0006")
-            await wait_until(pilot, lambda: "ffff0006" not in table.rows_by_id, "removal", 10)
+            await wait_until(pilot, lambda: "ffff0006" not in table.visible_ids, "removal", 10)
             await other.archive("ffff0006", archived=False)
-            await wait_until(pilot, lambda: "ffff0006" in table.rows_by_id, "the row again", 10)
+            await wait_until(pilot, lambda: "ffff0006" in table.visible_ids, "the row again", 10)
 
 
 async def test_the_board_says_when_the_service_reads_other_values_than_its_shell(

@@ -19,6 +19,7 @@ from tests.support.model_server import Call, Reply, ScriptedModelServer, Step
 from tests.support.repos import git, make_calc_repo
 from tui.app import TaskyardApp
 from tui.screens.composer import ComposerScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.follow_up import FollowUpScreen
 from tui.widgets.check_list import CheckList
 from tui.widgets.command_block import CommandBlock
@@ -198,7 +199,7 @@ async def test_follow_up_starts_a_new_turn(tmp_path: Path) -> None:
         assert view.result.has_class("-unsupported-claim")
 
 
-async def test_x_cancels_a_running_task(tmp_path: Path) -> None:
+async def test_x_cancels_a_running_task_once_confirmed(tmp_path: Path) -> None:
     script: list[Step] = [Reply(tool_calls=[Call("shell", {"command": ["sleep", "60"]})])]
     async with running_board(tmp_path, script) as (app, pilot, log):
         task_id = await submit_task(pilot, "Wait a minute")
@@ -206,6 +207,11 @@ async def test_x_cancels_a_running_task(tmp_path: Path) -> None:
             pilot, lambda: log.count(task_id, "command.started") == 2, "the agent's command"
         )
         await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause(0.5)
+        assert not log.finished(task_id) and app.screen is app.board
+        await pilot.press("x", "y")
         await wait_until(pilot, lambda: log.finished(task_id), "the task to end")
         assert app.engine.task(task_id).status == "cancelled"
         assert notified(app, f"Task {task_id} cancelled")

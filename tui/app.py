@@ -102,7 +102,9 @@ class TaskyardApp(App[None]):
         if note := environment_note(self.client.environment_differs):
             self.notify(note, title="Service environment", severity="warning", markup=False)
         subscription = await self.client.subscribe()
-        self.board.load(await self.client.tasks(), await self.client.host_states())
+        self.board.load(
+            await self.client.tasks(include_archived=True), await self.client.host_states()
+        )
         await self.push_screen(self.board)
         known = self.board.table.rows_by_id
         bridge = EventBridge(subscription, self.client.task, self.post_message, known)

@@ -27,6 +27,7 @@ from tui.screens.board_keys import (
     TASK_TAB_ONLY,
 )
 from tui.screens.composer import ComposerDefaults, ComposerScreen
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.edit_accept import EditAcceptActions
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
@@ -58,6 +59,7 @@ DIALOG_KEYS = [
     ("Unsafe result", ConfirmUnsafeScreen.BINDINGS),
     ("New task", ComposerScreen.BINDINGS),
     ("Follow-up", FollowUpScreen.BINDINGS),
+    ("Confirming", ConfirmScreen.BINDINGS),
 ]
 
 
@@ -97,6 +99,8 @@ class BoardScreen(EditAcceptActions):
         self.opening: dict[str, list[Arrival]] = {}
         self.initial_tasks: list[TaskRecord] = []
         self.host_states: dict[str, str] = {}
+        self.archived_here: list[str] = []
+        """The tasks archived on this board, last last: what `u` brings back."""
 
     @property
     def taskyard(self) -> TaskyardApp:
@@ -122,7 +126,9 @@ class BoardScreen(EditAcceptActions):
     def compose(self) -> ComposeResult:
         yield BoardHeader(id="board-header")
         with TabbedContent(id="tabs", initial=BOARD_TAB), TabPane("Board", id=BOARD_TAB):
-            yield Input(placeholder="filter: words, status:running,failed", id="filter")
+            yield Input(
+                placeholder="filter: words, status:running,failed, is:archived", id="filter"
+            )
             price = self.taskyard.config.model_client.cost
             yield TaskTable(clock=self.taskyard.clock, price=price, id="tasks")
             yield Static("No tasks yet. Press n to start one.", id="empty-board")
@@ -191,9 +197,10 @@ class BoardScreen(EditAcceptActions):
         return record is not None and pull_request_applies(record)
 
     def rows_changed(self) -> None:
-        self.empty = not self.table.rows_by_id
+        shown = [row for row in self.table.rows_by_id.values() if not row.record.archived]
+        self.empty = not shown
         header = self.query_one(BoardHeader)
-        header.show(str(self.taskyard.repo), self.table.rows_by_id.values(), self.host_states)
+        header.show(str(self.taskyard.repo), shown, self.host_states)
 
     def task_view(self, task_id: str) -> TaskView | None:
         return self.views.get(task_id)
@@ -229,9 +236,8 @@ class BoardScreen(EditAcceptActions):
 
     def show_record(self, record: TaskRecord) -> None:
         """Bring the task's row, its tab's label and its group's attempts up to date."""
-        if not record.archived:
-            self.table.upsert(record)
-            self.rows_changed()
+        self.table.upsert(record)
+        self.rows_changed()
         view = self.task_view(record.id)
         if view is not None and view.is_mounted:
             self.tabs.get_tab(pane_id(record.id)).label = tab_label(record)
@@ -244,8 +250,7 @@ class BoardScreen(EditAcceptActions):
         """Bring the row and the task's tab, when open, up to date with one event and the
         record read after it (None when it did not change the record)."""
         if isinstance(event, TaskArchived) and event.archived:
-            self.task_archived(event.task_id)
-            return
+            self.close_task_tab(event.task_id)
         row = self.table.rows_by_id.get(event.task_id)
         if isinstance(event, FollowUpStarted) and row is not None:
             row.begin_turns()
@@ -372,10 +377,11 @@ class BoardScreen(EditAcceptActions):
         elif self.tabs.active != BOARD_TAB:
             self.tabs.active = BOARD_TAB
 
-    def task_archived(self, task_id: str) -> None:
-        self.close_task_tab(task_id)
-        self.table.remove_task(task_id)
-        self.rows_changed()
+    def task_archived(self, record: TaskRecord) -> None:
+        """Show the task as archived (or back) at once, before its event arrives."""
+        if record.archived:
+            self.close_task_tab(record.id)
+        self.show_record(record)
 
     @on(TabbedContent.TabActivated, "#tabs")
     def tab_activated(self) -> None:

@@ -59,7 +59,21 @@ ACTIONS = [
     ),
     Binding("x", "cancel_task", "Cancel", id="cancel_task", tooltip="Cancel the running task"),
     Binding("r", "retry", "Retry", id="retry", tooltip="Run the same task again as a new task"),
-    Binding("d", "archive", "Archive", id="archive", tooltip="Hide the task from the board"),
+    Binding(
+        "d",
+        "archive",
+        "Archive",
+        id="archive",
+        tooltip="Hide the task from the board (is:archived shows it; d there brings it back)",
+    ),
+    Binding(
+        "u",
+        "undo_archive",
+        "Undo archive",
+        id="undo_archive",
+        tooltip="Bring back the task archived last",
+        show=False,
+    ),
     Binding(
         "slash",
         "filter",

@@ -28,6 +28,7 @@ from tui.screens.accept_dialogs import (
     ConfirmUnsafeScreen,
     Target,
 )
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.follow_up import FollowUpScreen
 from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.task_row import task_title
@@ -110,7 +111,10 @@ class TaskActions(Screen[None]):
 
         def active_chooser(self) -> HunkChooser | None: ...
 
-        def task_archived(self, task_id: str) -> None: ...
+        def task_archived(self, record: TaskRecord) -> None: ...
+
+        @property
+        def archived_here(self) -> list[str]: ...
 
     def current_task(self) -> TaskRecord | None:
         """The current task's latest record; a notice when there is none."""
@@ -267,15 +271,27 @@ class TaskActions(Screen[None]):
         self.notify(f"Pushing {task.branch} and opening its pull request…", markup=False)
         self.run_engine_call(self.client.open_pull_request(task.id), pull_request_notice)
 
-    def action_cancel_task(self) -> None:
+    async def action_cancel_task(self) -> None:
+        """Cancel the task once the person confirms; its output and tokens so far are kept."""
         task = self.current_task()
         if task is None:
             return
         if task.status not in ACTIVE:
             self.notify(f"Task {task.id} is not running (it is {task.status})")
             return
-        self.notify(f"Cancelling task {task.id}…")
-        self.run_engine_call(self.client.cancel(task.id))
+
+        def cancel(confirmed: bool | None) -> None:
+            if confirmed:
+                self.notify(f"Cancelling task {task.id}…")
+                self.run_engine_call(self.client.cancel(task.id))
+
+        question = ConfirmScreen(
+            f"Cancel task {task.id}?",
+            f"{task_title(task.prompt)}\n\nIts command is stopped. The output and tokens so far "
+            "are kept, and you can follow it up later.",
+            "cancel the task",
+        )
+        await self.app.push_screen(question, cancel)
 
     def action_retry(self) -> None:
         task = self.current_task()
@@ -287,19 +303,41 @@ class TaskActions(Screen[None]):
         )
 
     async def action_archive(self) -> None:
+        """Archive the task, or bring an archived one back (they show with `is:archived`)."""
         task = self.current_task()
         if task is None:
             return
         if task.status in ACTIVE:
             self.notify(f"Task {task.id} is still {task.status}: cancel it first (x)")
             return
+        if await self.set_archived(task, not task.archived):
+            if task.archived:
+                self.notify(f"Restored task {task.id}: {task_title(task.prompt)}", markup=False)
+            else:
+                self.archived_here.append(task.id)
+                self.notify(
+                    f"Archived task {task.id}: {task_title(task.prompt)} (u to undo)", markup=False
+                )
+
+    async def action_undo_archive(self) -> None:
+        """Bring back the task this board archived last."""
+        while self.archived_here:
+            task = self.known_record(self.archived_here.pop())
+            if task is not None and task.archived:
+                if await self.set_archived(task, False):
+                    self.notify(f"Restored task {task.id}: {task_title(task.prompt)}", markup=False)
+                return
+        self.notify("Nothing to undo: no task was archived here")
+
+    async def set_archived(self, task: TaskRecord, archived: bool) -> bool:
+        """Archive or restore the task; whether the service did."""
         try:
-            await self.client.archive(task.id)
+            await self.client.archive(task.id, archived)
         except EngineError as error:
             self.notify(str(error), severity="error", markup=False)
-            return
-        self.task_archived(task.id)
-        self.notify(f"Archived task {task.id}: {task_title(task.prompt)}", markup=False)
+            return False
+        self.task_archived(replace(task, archived=archived))
+        return True
 
     def action_quit_board(self) -> None:
         """Close the board; running tasks go on in the service, and the terminal says so."""

@@ -88,9 +88,11 @@ class TaskTable(DataTable[object]):
             self.regroup(record.group)
             self.rebuild()
             return
-        old_status = row.record.status
+        old = row.record
         row.update(record)
-        if old_status != record.status and (self.row_order == "status" or self.task_filter):
+        if old.archived != record.archived or (
+            old.status != record.status and (self.row_order == "status" or self.task_filter)
+        ):
             self.rebuild()
         else:
             self.show_row(row)
@@ -102,12 +104,6 @@ class TaskTable(DataTable[object]):
         row.live_input_tokens += input_tokens
         row.live_output_tokens += output_tokens
         self.show_row(row)
-
-    def remove_task(self, task_id: str) -> None:
-        removed = self.rows_by_id.pop(task_id, None)
-        if removed is not None:
-            self.regroup(removed.record.group)
-            self.rebuild()
 
     def tick(self) -> None:
         """Advance spinners and elapsed times of active tasks."""
