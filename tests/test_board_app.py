@@ -27,7 +27,7 @@ from tui.screens.help import HelpScreen
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.key_hints import KeyHints
 from tui.widgets.stream_note import StreamNote
-from tui.widgets.task_table import TaskTable
+from tui.widgets.task_table import COLUMNS, MIN_TITLE_WIDTH, SORT_MARK, TaskTable, fitting_columns
 from tui.widgets.task_view import LOG_PANE, RESULT_PANE
 
 SIZE = (120, 40)
@@ -375,3 +375,30 @@ async def test_every_action_is_in_the_command_palette(tmp_path: Path) -> None:
             pilot, lambda: "cccc0003" not in app.board.table.visible_ids, "archiving", timeout=10
         )
         assert app.engine.task("cccc0003").archived
+
+
+def test_columns_give_way_to_a_narrow_board_least_important_first() -> None:
+    wide = [column.key for column in fitting_columns(120, "age")]
+    assert wide == [column.key for column in COLUMNS]
+    narrow = [column.key for column in fitting_columns(80, "age")]
+    assert narrow[0] == "title" and {"status", "diff", "age"} <= set(narrow)
+    assert not {"host", "cost", "repo"} & set(narrow)
+    by_status = [column.key for column in fitting_columns(60, "status")]
+    assert by_status == ["title", "status", "diff"]
+    assert fitting_columns(60, "status")[0].width >= MIN_TITLE_WIDTH
+
+
+async def test_the_sorted_column_is_marked_and_a_narrow_board_keeps_the_diff(
+    tmp_path: Path,
+) -> None:
+    app = board_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.board.table
+        await pilot.pause()
+        labels = {str(column.key.value): str(column.label) for column in table.columns.values()}
+        assert labels["age"] == "Age" + SORT_MARK and "host" not in labels
+        assert cell_text(table, "aaaa0001", "diff") == "+1 -1"
+        await pilot.press("s")
+        labels = {str(column.key.value): str(column.label) for column in table.columns.values()}
+        assert labels["status"] == "Status" + SORT_MARK
+        assert [label for label in labels.values() if SORT_MARK in label] == [labels["status"]]

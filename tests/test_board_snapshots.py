@@ -1,4 +1,5 @@
-"""Snapshots at 120x40 of the board, a task tab mid-run, the result panel and the help screen.
+"""Snapshots at 120x40 of the board, a task tab mid-run, the result panel and the help screen;
+the board, the composer and help at 80x24 (a default terminal) too.
 
 Tasks are stored records under a temporary TASKYARD_HOME and the clock is frozen, so nothing
 here needs Docker and elapsed times do not move.
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import TextArea
 
 from engine.api import Engine
 from tests.support.board import (
@@ -25,6 +27,7 @@ from tests.support.board import (
 from tui.app import TaskyardApp
 
 SIZE = (120, 40)
+SIZES = [SIZE, (80, 24)]
 REPO = Path("/work/calc")
 SnapCompare = Callable[..., bool]
 
@@ -254,8 +257,20 @@ async def hosts_reached(pilot: Pilot[Any]) -> None:
     await pilot.pause(1.2)
 
 
-def test_board(snap_compare: SnapCompare, app: TaskyardApp) -> None:
-    assert snap_compare(app, terminal_size=SIZE, run_before=hosts_reached)
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+def test_board(snap_compare: SnapCompare, app: TaskyardApp, size: tuple[int, int]) -> None:
+    assert snap_compare(app, terminal_size=size, run_before=hosts_reached)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+def test_composer(snap_compare: SnapCompare, app: TaskyardApp, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await hosts_reached(pilot)
+        await pilot.press("n", *"Fix the flaky test")
+        pilot.app.screen.query_one(TextArea).cursor_blink = False
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_task_tab_mid_run(snap_compare: SnapCompare, app: TaskyardApp) -> None:
@@ -275,9 +290,10 @@ def test_result_panel_with_an_unsupported_claim(snap_compare: SnapCompare, tmp_p
     assert snap_compare(app, terminal_size=SIZE, run_before=open_task("b7c8d9e0", *keys))
 
 
-def test_help_screen(snap_compare: SnapCompare, app: TaskyardApp) -> None:
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+def test_help_screen(snap_compare: SnapCompare, app: TaskyardApp, size: tuple[int, int]) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await hosts_reached(pilot)
         await pilot.press("question_mark")
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

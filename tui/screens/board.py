@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 BOARD_TAB = "board"
 TICK_SECONDS = 0.125
+AGE_SECONDS = 30.0
 HOST_POLL_SECONDS = 1.0
 TAB_TITLE_WIDTH = 24
 STATUS_MARKS = {
@@ -138,6 +139,7 @@ class BoardScreen(EditAcceptActions):
         self.table.set_tasks(self.initial_tasks)
         self.rows_changed()
         self.set_interval(TICK_SECONDS, self.table.tick)
+        self.set_interval(AGE_SECONDS, self.table.refresh_ages)
         self.set_interval(HOST_POLL_SECONDS, self.poll_hosts)
         self.run_worker(self.reach_hosts(), name="reach-hosts", group="hosts")
         self.table.focus()

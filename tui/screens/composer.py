@@ -40,6 +40,7 @@ class ComposerScreen(ModalScreen[list[TaskRecord] | None]):
     """A modal form; `ctrl+s` starts the task and closes it with its attempts' records."""
 
     CSS_PATH = "../styles/composer.tcss"
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (32, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "ctrl+s",

@@ -53,6 +53,15 @@ def format_duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+def format_age(seconds: float) -> str:
+    """The largest whole unit: 40s, 12m, 3h, 5d."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def format_count(count: int) -> str:
     """340, 1.2k, 3.4M."""
     if count < 1000:
@@ -104,13 +113,12 @@ class TaskRow:
     def title(self) -> str:
         return task_title(self.record.prompt)
 
-    @property
-    def title_cell(self) -> Text:
-        """The title, after `K/N` when the task is attempt K of N."""
+    def title_cell(self, width: int) -> Text:
+        """The title in `width` cells, after `K/N` when the task is attempt K of N."""
         if self.group_size == 1:
-            return Text(shorten(self.title, TITLE_WIDTH))
+            return Text(shorten(self.title, width))
         attempt = f"{self.record.attempt}/{self.group_size} "
-        title = shorten(self.title, TITLE_WIDTH - len(attempt))
+        title = shorten(self.title, width - len(attempt))
         return Text.assemble((attempt, "bold"), title)
 
     @property
@@ -134,19 +142,25 @@ class TaskRow:
             return input_tokens + self.live_input_tokens, output_tokens + self.live_output_tokens
         return input_tokens, output_tokens
 
-    def cells(self, now: float, colours: RowColours, price: Price) -> list[str | Text]:
-        """title, repo@ref, host, mode, status, tokens, cost, diff."""
+    def cells(
+        self, now: float, colours: RowColours, price: Price, title_width: int = TITLE_WIDTH
+    ) -> dict[str, str | Text]:
+        """Every column's cell, by column key."""
         record = self.record
-        return [
-            self.title_cell,
-            Text(shorten(f"{repo_name(record.repo)}@{record.ref or 'HEAD'}", REPO_WIDTH)),
-            Text(record.host or "any"),
-            record.mode,
-            self.status_cell(now, colours),
-            self.tokens_cell(),
-            format_cost(price(*self.tokens())),
-            self.diff_cell(colours),
-        ]
+        return {
+            "title": self.title_cell(title_width),
+            "repo": Text(shorten(f"{repo_name(record.repo)}@{record.ref or 'HEAD'}", REPO_WIDTH)),
+            "host": Text(record.host or "any"),
+            "mode": record.mode,
+            "status": self.status_cell(now, colours),
+            "tokens": self.tokens_cell(),
+            "cost": format_cost(price(*self.tokens())),
+            "diff": self.diff_cell(colours),
+            "age": self.age_cell(now),
+        }
+
+    def age_cell(self, now: float) -> Text:
+        return Text(format_age(now - self.record.created), style="dim")
 
     def status_cell(self, now: float, colours: RowColours) -> Text:
         status = self.record.status
@@ -164,7 +178,7 @@ class TaskRow:
         input_tokens, output_tokens = self.tokens()
         if not input_tokens and not output_tokens:
             return NO_VALUE
-        return f"{format_count(input_tokens)}+{format_count(output_tokens)}"
+        return f"{format_count(input_tokens)}/{format_count(output_tokens)}"
 
     def diff_cell(self, colours: RowColours) -> str | Text:
         if not self.file_stats:

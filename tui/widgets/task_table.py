@@ -1,10 +1,14 @@
-"""The board's table: one row per task, filtered and sorted, updated in place as tasks change."""
+"""The board's table: one row per task, filtered and sorted, updated in place as tasks change.
+
+Columns give way to the terminal's width, least important first; the title takes what is left."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+from textual import events
 from textual.reactive import reactive
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
@@ -13,17 +17,52 @@ from engine.record.views import TaskRecord
 from tui.widgets.task_filter import TaskFilter
 from tui.widgets.task_row import REPO_WIDTH, TITLE_WIDTH, Price, RowColours, TaskRow
 
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the table; the lower its `rank`, the longer it stays as the board narrows."""
+
+    key: str
+    label: str
+    width: int
+    rank: int
+
+
 COLUMNS = (
-    ("title", "Task", TITLE_WIDTH),
-    ("repo", "Repo@ref", REPO_WIDTH),
-    ("host", "Host", 5),
-    ("mode", "Mode", 4),
-    ("status", "Status", 18),
-    ("tokens", "Tokens", 11),
-    ("cost", "Cost", 6),
-    ("diff", "Diff", 10),
+    Column("title", "Task", TITLE_WIDTH, 0),
+    Column("repo", "Repo@ref", REPO_WIDTH, 5),
+    Column("host", "Host", 5, 7),
+    Column("mode", "Mode", 4, 6),
+    Column("status", "Status", 18, 1),
+    Column("tokens", "Tokens in/out", 13, 4),
+    Column("cost", "Cost", 6, 8),
+    Column("diff", "Diff", 10, 2),
+    Column("age", "Age", 5, 9),
 )
 SORT_ORDERS = ("created", "status", "title")
+SORTED_COLUMN = {"created": "age", "status": "status", "title": "title"}
+"""The column each order sorts by; its label carries SORT_MARK, and it stays while it sorts."""
+SORT_MARK = " ▼"
+MIN_TITLE_WIDTH = 24
+CELL_PADDING = 2
+"""A DataTable cell's padding, one on each side."""
+
+
+def fitting_columns(width: int, sorted_by: str) -> list[Column]:
+    """The columns that fit in `width` cells, in table order: most important first, and the
+    sorted one whatever its rank; the title gets the room left, up to twice its width."""
+    chosen: list[Column] = []
+    room = width - MIN_TITLE_WIDTH - CELL_PADDING
+    ranked = sorted(COLUMNS[1:], key=lambda column: (column.key != sorted_by, column.rank))
+    for column in ranked:
+        if column.width + CELL_PADDING <= room:
+            chosen.append(column)
+            room -= column.width + CELL_PADDING
+    title = COLUMNS[0]
+    title_width = min(max(MIN_TITLE_WIDTH, MIN_TITLE_WIDTH + room), 2 * title.width)
+    return [Column(title.key, title.label, title_width, title.rank)] + [
+        column for column in COLUMNS if column in chosen
+    ]
 
 
 class TaskTable(DataTable[object]):
@@ -42,11 +81,26 @@ class TaskTable(DataTable[object]):
         self.clock = clock
         self.price = price
         self.rows_by_id: dict[str, TaskRow] = {}
+        self.shown_columns: list[Column] = list(COLUMNS)
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
         self.watch(self.app, "theme", lambda _: self.rebuild(), init=False)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.lay_out_columns(event.size.width)
+
+    def lay_out_columns(self, width: int) -> None:
+        """Show the columns that fit `width`, the sorted one marked, and lay the rows out."""
+        sorted_by = SORTED_COLUMN[self.row_order]
+        columns = fitting_columns(width, sorted_by)
+        if columns == self.shown_columns and self.columns:
+            return
+        self.shown_columns = columns
+        self.clear(columns=True)
+        for column in columns:
+            mark = SORT_MARK if column.key == sorted_by else ""
+            self.add_column(column.label + mark, key=column.key, width=column.width)
+        self.rebuild()
 
     def colours(self) -> RowColours:
         variables = self.app.theme_variables
@@ -107,15 +161,32 @@ class TaskTable(DataTable[object]):
 
     def tick(self) -> None:
         """Advance spinners and elapsed times of active tasks."""
+        if not self.is_shown("status"):
+            return
         now, colours = self.clock(), self.colours()
         for row in self.rows_by_id.values():
             if row.is_active:
                 self._update_cell(row.id, "status", row.status_cell(now, colours))
 
+    def refresh_ages(self) -> None:
+        """Bring the Age column up to the clock."""
+        if not self.is_shown("age"):
+            return
+        now = self.clock()
+        for task_id in self.visible_ids:
+            self._update_cell(task_id, "age", self.rows_by_id[task_id].age_cell(now))
+
+    def is_shown(self, key: str) -> bool:
+        return any(column.key == key for column in self.shown_columns)
+
     def show_row(self, row: TaskRow) -> None:
-        cells = row.cells(self.clock(), self.colours(), self.price)
-        for (key, _label, _width), value in zip(COLUMNS, cells, strict=True):
-            self._update_cell(row.id, key, value)
+        cells = row.cells(self.clock(), self.colours(), self.price, self.title_width)
+        for column in self.shown_columns:
+            self._update_cell(row.id, column.key, cells[column.key])
+
+    @property
+    def title_width(self) -> int:
+        return self.shown_columns[0].width
 
     def _update_cell(self, task_id: str, column: str, value: object) -> None:
         try:
@@ -124,7 +195,8 @@ class TaskTable(DataTable[object]):
             return
 
     def watch_row_order(self) -> None:
-        self.rebuild()
+        self.shown_columns = []
+        self.lay_out_columns(self.size.width)
 
     def watch_task_filter(self) -> None:
         self.rebuild()
@@ -136,9 +208,10 @@ class TaskTable(DataTable[object]):
         selected = self.selected_task_id
         rows = [row for row in self.rows_by_id.values() if self.task_filter.matches(row)]
         rows.sort(key=lambda row: row.sort_key(self.row_order))
-        now, colours = self.clock(), self.colours()
+        now, colours, width = self.clock(), self.colours(), self.title_width
         self.clear()
         for row in rows:
-            self.add_row(*row.cells(now, colours, self.price), key=row.id)
+            cells = row.cells(now, colours, self.price, width)
+            self.add_row(*(cells[column.key] for column in self.shown_columns), key=row.id)
         if selected in self.rows_by_id and selected in self.visible_ids:
             self.move_cursor(row=self.get_row_index(selected))
