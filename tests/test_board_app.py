@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets import Input, Markdown, Select, Static, TextArea
 
 from engine.git.gitops import prepare_source
 from engine.record.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
@@ -24,9 +24,11 @@ from tui.app import TaskyardApp
 from tui.screens.board_keys import ACTIONS
 from tui.screens.composer import ANY_HOST, ComposerScreen
 from tui.screens.help import HelpScreen
+from tui.widgets.answer_view import AnswerView
+from tui.widgets.citation_list import CitationList
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.key_hints import KeyHints
-from tui.widgets.stream_note import StreamNote
+from tui.widgets.stream_note import AgentNote, StreamNote
 from tui.widgets.task_table import COLUMNS, MIN_TITLE_WIDTH, SORT_MARK, TaskTable, fitting_columns
 from tui.widgets.task_view import LOG_PANE, RESULT_PANE
 
@@ -265,9 +267,13 @@ async def test_a_reopened_task_replays_its_whole_loop_in_order(tmp_path: Path) -
         view = app.board.task_view(task_id)
         assert view is not None
         shown = [
-            child.chunk_id if isinstance(child, CommandBlock) else str(child.content)
+            child.chunk_id
+            if isinstance(child, CommandBlock)
+            else f"Agent\n{child.text}"
+            if isinstance(child, AgentNote)
+            else str(child.content)
             for child in view.stream.children
-            if isinstance(child, CommandBlock | StreamNote)
+            if isinstance(child, CommandBlock | StreamNote | AgentNote)
         ]
         assert shown == [
             "Prompt\nFix the failing test\nin calc.py",
@@ -309,6 +315,35 @@ async def test_citing_a_file_the_task_left_alone_shows_its_lines(tmp_path: Path)
         assert str(cited.content) == "\n".join(
             f"{number:>5} │ {line}" for number, line in enumerate(first_lines, 1)
         )
+
+
+async def test_following_a_citation_in_the_answer_shows_its_lines(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path / "home")
+    repo = make_calc_repo(tmp_path / "calc")
+    prepared = prepare_source(str(repo), None, engine.paths.repo_cache_dir, tmp_path / "out")
+    cited = {"kind": "file", "target": "test_calc.py", "start": 1, "end": 2, "valid": True}
+    store_task(
+        engine,
+        "aaaa0001",
+        repo=str(repo),
+        base_sha=prepared.base_sha,
+        diff=CALC_DIFF,
+        final_message="Wrong at 【F:calc.py†L9】; the test 【F:test_calc.py†L1-L2】 is right.",
+        citations=[{**cited, "target": "calc.py", "start": 9, "end": 9, "valid": False}, cited],
+    )
+    app = ServedBoard(engine, repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        view = app.board.task_view("aaaa0001")
+        assert view is not None
+        answer = view.result.query_one(AnswerView)
+        await wait_until(pilot, lambda: len(answer.verdicts) == 2, "the verdicts")
+        answer.post_message(Markdown.LinkClicked(answer, "cite:1"))
+        lines = view.result.query_one(".cited-lines", Static)
+        first = CALC_TEST.splitlines()[1]
+        await wait_until(pilot, lambda: first in str(lines.content), "the test's lines")
+        citations = view.result.query_one(CitationList)
+        await wait_until(pilot, lambda: citations.highlighted == 1, "the citation chosen", 10)
 
 
 async def test_footer_shows_the_keys_that_apply_to_the_active_tab(tmp_path: Path) -> None:

@@ -172,6 +172,15 @@ class ResultPanel(Horizontal):
         else:
             self.query_one(".result-main", VerticalScroll).focus()
 
+    @on(AnswerView.CitationFollowed)
+    def citation_followed(self, followed: AnswerView.CitationFollowed) -> None:
+        """A citation in the answer was clicked: choose it in the list and show its lines."""
+        citations = self.query_one(CitationList)
+        if followed.index < citations.option_count:
+            citations.highlighted = followed.index
+            self.show_cited(followed.index)
+            self.scroll_to_cited()
+
     @on(OptionList.OptionHighlighted, ".citation-list")
     def citation_highlighted(self, highlighted: OptionList.OptionHighlighted) -> None:
         self.show_cited(int(highlighted.option_id or 0))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import Markdown, Static
 
 from tui.present import plain
+from tui.widgets.answer_view import answer_parser
 
 
 class StreamNote(Static):
@@ -21,3 +22,18 @@ class StreamNote(Static):
         super().__init__(content, classes=f"note {kind}")
         self.kind = kind
         self.text = safe
+
+
+class AgentNote(Markdown):
+    """What the agent said, under a bold `Agent`, as Markdown that can make no links, images
+    or HTML of its own (see answer_view)."""
+
+    def __init__(self, text: str) -> None:
+        self.kind = "agent"
+        self.text = plain(text).strip()
+        super().__init__(
+            f"**Agent**\n\n{self.text}",
+            classes="note agent",
+            parser_factory=lambda: answer_parser({}),
+            open_links=False,
+        )

@@ -30,7 +30,7 @@ from engine.record.states import TERMINAL, TaskStatus
 from engine.record.views import CommandRecord, TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.command_block import CommandBlock
-from tui.widgets.stream_note import StreamNote
+from tui.widgets.stream_note import AgentNote, StreamNote
 
 
 def finished_note(status: TaskStatus, error: str) -> StreamNote:
@@ -38,10 +38,10 @@ def finished_note(status: TaskStatus, error: str) -> StreamNote:
     return StreamNote(kind, f"Task {status}", error)
 
 
-def note_for(event: Event) -> StreamNote | None:
+def note_for(event: Event) -> StreamNote | AgentNote | None:
     """The note an event adds to the stream, if any (commands are blocks, not notes)."""
     if isinstance(event, AgentMessage):
-        return StreamNote("agent", "Agent", event.text)
+        return AgentNote(event.text)
     if isinstance(event, FollowUpStarted):
         return StreamNote("prompt", "Follow-up", event.prompt)
     if isinstance(event, TaskResumed):
