@@ -18,6 +18,7 @@ from engine.git.gitops import (
     checkout_script,
     finish_script,
     import_result,
+    local_top_level,
     prepare_source,
     read_file_at,
     result_diff,
@@ -110,6 +111,23 @@ def test_subdirectory_resolves_to_top_level(tmp_path: Path, source: Path) -> Non
     prepared = prepare(source / "src" / "pkg", None, tmp_path)
     assert prepared.source == str(source.resolve())
     assert prepared.repo_name == "project"
+
+
+def test_top_level_of_every_place_in_a_repository(tmp_path: Path, source: Path) -> None:
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
+    linked = tmp_path / "linked wörk\ntree"
+    git(source, "worktree", "add", "-q", str(linked), "side")
+    (tmp_path / "link").symlink_to(source / "src")
+    places = {
+        source / "src" / "pkg" / "b.txt": source,
+        source / ".git" / "refs": source,
+        tmp_path / "link" / "pkg": source,
+        bare / "refs": bare,
+        linked / "side.txt": linked,
+    }
+    for place, top in places.items():
+        assert local_top_level(place) == top.resolve(), place
 
 
 @pytest.mark.parametrize("ref", ["side", "v1", "refs/heads/side", "main~1"])
