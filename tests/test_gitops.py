@@ -17,11 +17,13 @@ from engine.git.gitops import (
     agents_docs,
     checkout_script,
     finish_script,
+    identity_env,
     import_result,
     local_top_level,
     prepare_source,
     read_file_at,
     result_diff,
+    squash_commit,
 )
 from engine.requests import is_remote
 
@@ -582,3 +584,18 @@ def test_read_file_at_the_result_and_at_the_base(
     assert read_file_at(str(source), cache, prepared.base_sha, "src/pkg/b.txt") == b"two\n"
     assert read_file_at(str(source), cache, head, "../outside", result) is None
     assert read_file_at(str(tmp_path / "gone"), cache, head, "a.txt", result) is None
+
+
+def test_a_squash_in_a_repository_without_identity_is_by_taskyard(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert identity_env(source) == {}
+    for name in IDENTITY:
+        monkeypatch.delenv(name)
+    git(source, "config", "user.useConfigOnly", "true")
+    assert identity_env(source)["GIT_COMMITTER_EMAIL"] == "taskyard@localhost"
+    squashed = squash_commit(source, git(source, "rev-parse", "main~1"), "main", "both")
+    by = git(source, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%s", squashed)
+    assert by == "taskyard <taskyard@localhost>|taskyard <taskyard@localhost>|both"
+    trees = {git(source, "rev-parse", f"{commit}^{{tree}}") for commit in (squashed, "main")}
+    assert len(trees) == 1

@@ -14,14 +14,9 @@ from pathlib import Path
 from engine.accept.worktree_snapshot import WorktreeSnapshot
 from engine.errors import EngineError
 from engine.git.command import GitError, GitFailed, git_listing, git_text
+from engine.git.gitops import identity_env
 
 APPLY_OPTIONS = ("--binary", "--whitespace=nowarn")
-FALLBACK_IDENTITY = {
-    "GIT_AUTHOR_NAME": "taskyard",
-    "GIT_AUTHOR_EMAIL": "taskyard@localhost",
-    "GIT_COMMITTER_NAME": "taskyard",
-    "GIT_COMMITTER_EMAIL": "taskyard@localhost",
-}
 _ERROR_LINE = re.compile(r"^error: (?:patch failed: )?(.+?)(?::\d+)?: (.+)$")
 _PATCH_FAILED = re.compile(r"^error: patch failed: (.+):\d+$")
 
@@ -62,15 +57,6 @@ def _apply_errors(stderr: str) -> list[Conflict]:
     return [Conflict(path, reason) for path, reason in conflicts.items()]
 
 
-def _identity_env(top: Path) -> dict[str, str]:
-    """A fallback author for repositories with no user.name/user.email configured."""
-    try:
-        git_text(["var", "GIT_AUTHOR_IDENT"], top)
-    except GitFailed:
-        return FALLBACK_IDENTITY
-    return {}
-
-
 def commit_patch(top: Path, base_sha: str, patch: bytes, message: str) -> str:
     """A commit on base_sha holding exactly `patch`, built in a temporary index; its sha."""
     with tempfile.TemporaryDirectory(prefix="taskyard-accept-") as scratch:
@@ -86,7 +72,7 @@ def commit_patch(top: Path, base_sha: str, patch: bytes, message: str) -> str:
         tree = git_text(["write-tree"], top, index=index)
         args = ["commit-tree", tree, "-p", base_sha, "-F", "-"]
         try:
-            return git_text(args, top, stdin=message.encode(), env=_identity_env(top))
+            return git_text(args, top, stdin=message.encode(), env=identity_env(top))
         except GitFailed as failed:
             raise EngineError(f"cannot commit the chosen changes: {failed.summary}") from None
 

@@ -530,23 +530,29 @@ def object_bytes(repo: Path, kind: str, sha: str) -> bytes:
 
 def squash_commit(repo: Path, base_sha: str, head_sha: str, message: str) -> str:
     """A new commit on base_sha with head_sha's tree: the net change as one commit."""
-    fallback = [] if _has_identity(repo) else list(_FALLBACK_IDENTITY)
-    args = [*fallback, "commit-tree", f"{head_sha}^{{tree}}", "-p", base_sha, "-m", message]
+    args = ["commit-tree", f"{head_sha}^{{tree}}", "-p", base_sha, "-m", message]
     try:
-        return git_text(args, repo)
+        return git_text(args, repo, env=identity_env(repo))
     except GitFailed as failed:
         raise GitError(f"cannot squash the task's commits: {failed.summary}") from None
 
 
-_FALLBACK_IDENTITY = ("-c", "user.name=taskyard", "-c", "user.email=taskyard@localhost")
+FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "taskyard",
+    "GIT_AUTHOR_EMAIL": "taskyard@localhost",
+    "GIT_COMMITTER_NAME": "taskyard",
+    "GIT_COMMITTER_EMAIL": "taskyard@localhost",
+}
+"""Who a commit taskyard makes on the host is by, in a repository with no identity of its own."""
 
 
-def _has_identity(repo: Path) -> bool:
+def identity_env(repo: Path) -> dict[str, str]:
+    """FALLBACK_IDENTITY for a commit in `repo` when git has no identity there, else nothing."""
     try:
         git_text(["var", "GIT_COMMITTER_IDENT"], repo)
     except GitFailed:
-        return False
-    return True
+        return dict(FALLBACK_IDENTITY)
+    return {}
 
 
 def _source_key(repo: str) -> str:
