@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -173,3 +174,14 @@ def test_a_missing_directory_is_not_mistaken_for_missing_git(tmp_path: Path) -> 
     gone = tmp_path / "gone"
     with pytest.raises(GitError, match=f"^cannot run git in {gone}: No such file or directory$"):
         git_text(["status"], gone)
+
+
+def test_no_other_engine_module_starts_git() -> None:
+    engine = Path(__file__).parent.parent / "engine"
+    argv = re.compile(r"""[\[(]\s*["']git["']""")
+    starting = {
+        str(path.relative_to(engine))
+        for path in engine.rglob("*.py")
+        if argv.search(path.read_text())
+    }
+    assert starting == {"git/command.py"}
