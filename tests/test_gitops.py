@@ -26,24 +26,12 @@ from engine.git.gitops import (
     squash_commit,
 )
 from engine.requests import is_remote
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "Tester",
-    "GIT_AUTHOR_EMAIL": "tester@example.com",
-    "GIT_COMMITTER_NAME": "Tester",
-    "GIT_COMMITTER_EMAIL": "tester@example.com",
-}
+from tests.support.repos import GIT_IDENTITY, isolate_git
 
 
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No user or system git config; a fixed identity for commits made by the tests."""
-    global_config = tmp_path / "gitconfig"
-    global_config.write_text("")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(global_config))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name, value in IDENTITY.items():
-        monkeypatch.setenv(name, value)
+    isolate_git(tmp_path, monkeypatch)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -369,7 +357,7 @@ def sandbox_repo(
 ) -> tuple[PreparedSource, Path]:
     """The bundle checked out by checkout_script, as the container would, without identity env."""
     prepared = prepare(source, None, tmp_path)
-    for name in IDENTITY:
+    for name in GIT_IDENTITY:
         monkeypatch.delenv(name)
     repo_dir = tmp_path / "sand box" / "repo"
     repo_dir.parent.mkdir()
@@ -590,7 +578,7 @@ def test_a_squash_in_a_repository_without_identity_is_by_taskyard(
     source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert identity_env(source) == {}
-    for name in IDENTITY:
+    for name in GIT_IDENTITY:
         monkeypatch.delenv(name)
     git(source, "config", "user.useConfigOnly", "true")
     assert identity_env(source)["GIT_COMMITTER_EMAIL"] == "taskyard@localhost"
