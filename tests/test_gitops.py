@@ -17,30 +17,21 @@ from engine.git.gitops import (
     agents_docs,
     checkout_script,
     finish_script,
+    identity_env,
     import_result,
+    local_top_level,
     prepare_source,
     read_file_at,
     result_diff,
+    squash_commit,
 )
 from engine.requests import is_remote
-
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "Tester",
-    "GIT_AUTHOR_EMAIL": "tester@example.com",
-    "GIT_COMMITTER_NAME": "Tester",
-    "GIT_COMMITTER_EMAIL": "tester@example.com",
-}
+from tests.support.repos import GIT_IDENTITY, isolate_git
 
 
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No user or system git config; a fixed identity for commits made by the tests."""
-    global_config = tmp_path / "gitconfig"
-    global_config.write_text("")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(global_config))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name, value in IDENTITY.items():
-        monkeypatch.setenv(name, value)
+    isolate_git(tmp_path, monkeypatch)
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -110,6 +101,23 @@ def test_subdirectory_resolves_to_top_level(tmp_path: Path, source: Path) -> Non
     prepared = prepare(source / "src" / "pkg", None, tmp_path)
     assert prepared.source == str(source.resolve())
     assert prepared.repo_name == "project"
+
+
+def test_top_level_of_every_place_in_a_repository(tmp_path: Path, source: Path) -> None:
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(source), str(bare))
+    linked = tmp_path / "linked wörk\ntree"
+    git(source, "worktree", "add", "-q", str(linked), "side")
+    (tmp_path / "link").symlink_to(source / "src")
+    places = {
+        source / "src" / "pkg" / "b.txt": source,
+        source / ".git" / "refs": source,
+        tmp_path / "link" / "pkg": source,
+        bare / "refs": bare,
+        linked / "side.txt": linked,
+    }
+    for place, top in places.items():
+        assert local_top_level(place) == top.resolve(), place
 
 
 @pytest.mark.parametrize("ref", ["side", "v1", "refs/heads/side", "main~1"])
@@ -349,7 +357,7 @@ def sandbox_repo(
 ) -> tuple[PreparedSource, Path]:
     """The bundle checked out by checkout_script, as the container would, without identity env."""
     prepared = prepare(source, None, tmp_path)
-    for name in IDENTITY:
+    for name in GIT_IDENTITY:
         monkeypatch.delenv(name)
     repo_dir = tmp_path / "sand box" / "repo"
     repo_dir.parent.mkdir()
@@ -564,3 +572,18 @@ def test_read_file_at_the_result_and_at_the_base(
     assert read_file_at(str(source), cache, prepared.base_sha, "src/pkg/b.txt") == b"two\n"
     assert read_file_at(str(source), cache, head, "../outside", result) is None
     assert read_file_at(str(tmp_path / "gone"), cache, head, "a.txt", result) is None
+
+
+def test_a_squash_in_a_repository_without_identity_is_by_taskyard(
+    source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert identity_env(source) == {}
+    for name in GIT_IDENTITY:
+        monkeypatch.delenv(name)
+    git(source, "config", "user.useConfigOnly", "true")
+    assert identity_env(source)["GIT_COMMITTER_EMAIL"] == "taskyard@localhost"
+    squashed = squash_commit(source, git(source, "rev-parse", "main~1"), "main", "both")
+    by = git(source, "log", "-1", "--format=%an <%ae>|%cn <%ce>|%s", squashed)
+    assert by == "taskyard <taskyard@localhost>|taskyard <taskyard@localhost>|both"
+    trees = {git(source, "rev-parse", f"{commit}^{{tree}}") for commit in (squashed, "main")}
+    assert len(trees) == 1

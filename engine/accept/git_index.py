@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,15 +13,10 @@ from pathlib import Path
 
 from engine.accept.worktree_snapshot import WorktreeSnapshot
 from engine.errors import EngineError
+from engine.git.command import GitError, GitFailed, git_listing, git_text
+from engine.git.gitops import identity_env
 
 APPLY_OPTIONS = ("--binary", "--whitespace=nowarn")
-FALLBACK_IDENTITY = {
-    "GIT_AUTHOR_NAME": "taskyard",
-    "GIT_AUTHOR_EMAIL": "taskyard@localhost",
-    "GIT_COMMITTER_NAME": "taskyard",
-    "GIT_COMMITTER_EMAIL": "taskyard@localhost",
-}
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_LITERAL_PATHSPECS": "1"}
 _ERROR_LINE = re.compile(r"^error: (?:patch failed: )?(.+?)(?::\d+)?: (.+)$")
 _PATCH_FAILED = re.compile(r"^error: patch failed: (.+):\d+$")
 
@@ -50,53 +44,6 @@ class WorktreeConflict(EngineError):
         )
 
 
-@dataclass(frozen=True)
-class _Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _run(
-    args: Sequence[str],
-    top: Path,
-    index: Path | None = None,
-    stdin: bytes = b"",
-    env: dict[str, str] | None = None,
-) -> _Run:
-    """Run git in `top` (on the temporary `index` when given), never waiting for a prompt."""
-    full_env = {**os.environ, **_GIT_ENV, **(env or {})}
-    if index is not None:
-        full_env["GIT_INDEX_FILE"] = str(index)
-    done = subprocess.run(
-        ["git", *args],
-        cwd=top,
-        env=full_env,
-        input=stdin,
-        capture_output=True,
-        check=False,
-        start_new_session=True,
-    )
-    stdout = done.stdout.decode("utf-8", errors="surrogateescape")
-    return _Run(done.returncode, stdout, done.stderr.decode("utf-8", errors="replace"))
-
-
-def _checked(args: Sequence[str], top: Path, index: Path | None = None) -> str:
-    done = _run(args, top, index)
-    if done.returncode != 0:
-        reason = done.stderr.strip().splitlines()[-1:] or ["git failed"]
-        raise EngineError(f"git {args[0]} failed in {top}: {reason[0]}")
-    return done.stdout.strip()
-
-
-def _listed(args: Sequence[str], top: Path, index: Path | None) -> list[str]:
-    """The NUL-separated paths a `-z` git listing prints, exactly as they are."""
-    done = _run(args, top, index)
-    if done.returncode != 0:
-        raise EngineError(f"git {args[0]} failed in {top}: {done.stderr.strip()}")
-    return [entry for entry in done.stdout.split("\0") if entry]
-
-
 def _apply_errors(stderr: str) -> list[Conflict]:
     """`path: reason` for each error line of `git apply`, one per path."""
     conflicts: dict[str, str] = {}
@@ -110,32 +57,30 @@ def _apply_errors(stderr: str) -> list[Conflict]:
     return [Conflict(path, reason) for path, reason in conflicts.items()]
 
 
-def _identity_env(top: Path) -> dict[str, str]:
-    """A fallback author for repositories with no user.name/user.email configured."""
-    return {} if _run(["var", "GIT_AUTHOR_IDENT"], top).returncode == 0 else FALLBACK_IDENTITY
-
-
 def commit_patch(top: Path, base_sha: str, patch: bytes, message: str) -> str:
     """A commit on base_sha holding exactly `patch`, built in a temporary index; its sha."""
     with tempfile.TemporaryDirectory(prefix="taskyard-accept-") as scratch:
         index = Path(scratch) / "index"
-        _checked(["read-tree", base_sha], top, index)
-        applied = _run(["apply", "--cached", *APPLY_OPTIONS, "-"], top, index, patch)
-        if applied.returncode != 0:
-            reasons = "; ".join(map(str, _apply_errors(applied.stderr))) or applied.stderr.strip()
-            raise EngineError(f"the patch does not apply to the task's base commit: {reasons}")
-        tree = _checked(["write-tree"], top, index)
+        git_text(["read-tree", base_sha], top, index=index)
+        try:
+            git_text(["apply", "--cached", *APPLY_OPTIONS, "-"], top, index=index, stdin=patch)
+        except GitFailed as failed:
+            reasons = "; ".join(map(str, _apply_errors(failed.stderr))) or failed.summary
+            raise EngineError(
+                f"the patch does not apply to the task's base commit: {reasons}"
+            ) from None
+        tree = git_text(["write-tree"], top, index=index)
         args = ["commit-tree", tree, "-p", base_sha, "-F", "-"]
-        done = _run(args, top, stdin=message.encode(), env=_identity_env(top))
-        if done.returncode != 0:
-            raise EngineError(f"cannot commit the chosen changes: {done.stderr.strip()}")
-        return done.stdout.strip()
+        try:
+            return git_text(args, top, stdin=message.encode(), env=identity_env(top))
+        except GitFailed as failed:
+            raise EngineError(f"cannot commit the chosen changes: {failed.summary}") from None
 
 
 def _unmerged(top: Path, index: Path | None) -> dict[str, set[int]]:
     """Paths with conflict stages in `index` (the repository's own when None)."""
     stages: dict[str, set[int]] = {}
-    for line in _listed(["ls-files", "--unmerged", "-z"], top, index):
+    for line in git_listing(["ls-files", "--unmerged", "-z"], top, index=index):
         meta, path = line.split("\t", 1)
         stages.setdefault(path, set()).add(int(meta.split()[2]))
     return stages
@@ -170,32 +115,36 @@ def apply_onto_worktree(top: Path, patch: bytes, touched: Sequence[str]) -> None
     any file conflicts, WorktreeConflict lists them all and nothing is written; the person's
     index is never written at all.
     """
-    if _run(["rev-parse", "--verify", "--quiet", "HEAD"], top).returncode != 0:
-        raise EngineError(f"{top} has no commits yet: accept to a new branch instead")
+    try:
+        git_text(["rev-parse", "--verify", "--quiet", "HEAD"], top)
+    except GitFailed:
+        raise EngineError(f"{top} has no commits yet: accept to a new branch instead") from None
     _refuse_unmerged(top)
     with tempfile.TemporaryDirectory(prefix="taskyard-accept-") as scratch:
         index = Path(scratch) / "index"
-        _checked(["read-tree", "HEAD"], top, index)
-        _checked(["update-index", "--add", "--remove", "--", *touched], top, index)
-        applied = _run(["apply", "--3way", "--cached", *APPLY_OPTIONS, "-"], top, index, patch)
-        if applied.returncode != 0:
-            raise WorktreeConflict(top, _conflicts(top, index, applied.stderr))
+        git_text(["read-tree", "HEAD"], top, index=index)
+        git_text(["update-index", "--add", "--remove", "--", *touched], top, index=index)
+        apply = ["apply", "--3way", "--cached", *APPLY_OPTIONS, "-"]
+        try:
+            git_text(apply, top, index=index, stdin=patch)
+        except GitFailed as failed:
+            raise WorktreeConflict(top, _conflicts(top, index, failed.stderr)) from None
         _write_from_index(top, index, touched)
 
 
 def _write_from_index(top: Path, index: Path, touched: Sequence[str]) -> None:
     """Check the touched paths out of `index`, deleting those it lacks; on any failure the
     working tree is put back as it was."""
-    listed = set(_listed(["ls-files", "-z", "--", *touched], top, index))
+    listed = set(git_listing(["ls-files", "-z", "--", *touched], top, index=index))
     present = [path for path in touched if path in listed]
     snapshot = WorktreeSnapshot.take(top, touched)
     try:
         if present:
-            _checked(["checkout-index", "--force", "--", *present], top, index)
+            git_text(["checkout-index", "--force", "--", *present], top, index=index)
         for path in touched:
             if path not in present and os.path.lexists(top / path):
                 (top / path).unlink()
-    except (OSError, EngineError) as error:
+    except (OSError, GitError) as error:
         snapshot.restore()
         raise EngineError(
             f"writing the changes into {top} failed ({error}); your files were put back"

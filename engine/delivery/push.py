@@ -10,16 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from engine.git.gitops import (
-    GitError,
-    _CommandFailed,
-    _git,
-    _local_top_level,
-    _locked_cache,
-    _summarise,
-    fetch_result,
-    squash_commit,
-)
+from engine.git.command import GitError, GitFailed, git_text, summarise
+from engine.git.gitops import fetch_result, local_top_level, locked_cache, squash_commit
 from engine.requests import is_remote
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -39,10 +31,10 @@ def remote_url(repo: str, remote: str) -> str:
     """The URL of `remote` in the local repository `repo`; a URL repository is its own remote."""
     if is_remote(repo):
         return repo
-    top = _local_top_level(Path(repo))
+    top = local_top_level(Path(repo))
     try:
-        return _git(["remote", "get-url", "--push", "--", remote], top)
-    except _CommandFailed:
+        return git_text(["remote", "get-url", "--push", "--", remote], top)
+    except GitFailed:
         raise GitError(
             f"{top} has no remote {remote!r}: add it (`git remote add {remote} URL`) or name "
             "another one with remote = ... in the config's [forge] table"
@@ -63,11 +55,11 @@ def push_result(
     """
     branch = result[1]
     if is_remote(repo):
-        with _locked_cache(cache_dir, repo) as cache:
+        with locked_cache(cache_dir, repo) as cache:
             sha = _commit_to_push(cache, result, squash)
             _push(cache, repo, sha, branch)
     else:
-        top = _local_top_level(Path(repo))
+        top = local_top_level(Path(repo))
         sha = _commit_to_push(top, result, squash)
         _push(top, remote, sha, branch)
     return sha
@@ -81,8 +73,8 @@ def _commit_to_push(repo: Path, result: tuple[Path, str, str], squash: str) -> s
 
 def _push(cwd: Path, remote: str, sha: str, branch: str) -> None:
     try:
-        _git(["push", "--quiet", "--", remote, f"{sha}:refs/heads/{branch}"], cwd)
-    except _CommandFailed as failed:
+        git_text(["push", "--quiet", "--", remote, f"{sha}:refs/heads/{branch}"], cwd)
+    except GitFailed as failed:
         raise GitError(explain_push(failed.stderr, remote, branch)) from None
 
 
@@ -97,30 +89,28 @@ def explain_push(stderr: str, remote: str, branch: str) -> str:
         )
     if "[remote rejected]" in lowered:
         reason = re.search(r"\[remote rejected\][^(]*\((.*)\)", stderr)
-        why = reason.group(1) if reason else _summarise(stderr)
+        why = reason.group(1) if reason else summarise(stderr)
         return f"{remote} refused {branch} ({why}): a protected branch name or a server hook?"
     if any(text in lowered for text in _AUTH_FAILURES):
         return (
-            f"cannot push to {remote}: authentication failed ({_summarise(stderr)}); set up git "
+            f"cannot push to {remote}: authentication failed ({summarise(stderr)}); set up git "
             "credentials for it (an SSH key, or a credential helper such as `gh auth setup-git`)"
         )
     if any(text in lowered for text in _UNREACHABLE):
-        return f"cannot reach {remote}: {_summarise(stderr)}"
-    return f"pushing {branch} to {remote} failed: {_summarise(stderr)}"
+        return f"cannot reach {remote}: {summarise(stderr)}"
+    return f"pushing {branch} to {remote} failed: {summarise(stderr)}"
 
 
 def base_branch(repo: str, remote: str, ref: str | None) -> tuple[str, str]:
     """The remote branch a pull request of the task goes into, and a note when it is not the
     task's own ref: `ref` when the remote has that branch, else the remote's default branch."""
     wanted = branch_of(ref, remote)
-    cwd = None if is_remote(repo) else _local_top_level(Path(repo))
+    cwd = None if is_remote(repo) else local_top_level(Path(repo))
     args = ["ls-remote", "--symref", "--", remote, "HEAD"]
     try:
-        listing = _git([*args, f"refs/heads/{wanted}"] if wanted else args, cwd)
-    except _CommandFailed as failed:
-        raise GitError(
-            f"cannot list the branches of {remote}: {_summarise(failed.stderr)}"
-        ) from None
+        listing = git_text([*args, f"refs/heads/{wanted}"] if wanted else args, cwd)
+    except GitFailed as failed:
+        raise GitError(f"cannot list the branches of {remote}: {failed.summary}") from None
     default = ""
     for line in listing.splitlines():
         if wanted and line.endswith(f"\trefs/heads/{wanted}"):

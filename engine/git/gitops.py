@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import re
 import shlex
-import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import git
-
 from engine.git.bundles import BundleRefused, branch_head, read_header
+from engine.git.command import GitError as GitError
+from engine.git.command import GitFailed, git_bytes, git_exact, git_listing, git_text
 from engine.requests import is_remote
 
 BASE_REF = "refs/heads/taskyard-base"
@@ -55,12 +53,6 @@ _PINNED_CONFIG = (
     "-c",
     "core.attributesFile=/dev/null",
 )
-_GENERIC_ERRORS = ("Could not read from remote repository", "Please make sure", "and the repo")
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GCM_INTERACTIVE": "never"}
-
-
-class GitError(Exception):
-    """A git operation failed; the message says what and what to do."""
 
 
 @dataclass(frozen=True)
@@ -94,58 +86,24 @@ class AgentsDoc:
     truncated: bool
 
 
-class _CommandFailed(Exception):
-    def __init__(self, stderr: str) -> None:
-        super().__init__(stderr)
-        self.stderr = stderr
-
-
-def _git(args: Sequence[str], cwd: Path | None = None) -> str:
-    """Run git and return stdout without the trailing newline; raise _CommandFailed."""
-    return _git_bytes(args, cwd).decode("utf-8", errors="replace").rstrip("\n")
-
-
-def _git_bytes(args: Sequence[str], cwd: Path | None = None) -> bytes:
-    """Run git detached from the terminal, so no prompt can ever wait for input."""
-    env = {**os.environ, **_GIT_ENV}
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
-            start_new_session=True,
-        )
-    except FileNotFoundError as error:
-        raise GitError("git is not installed or not on PATH") from error
-    if done.returncode != 0:
-        raise _CommandFailed(done.stderr.decode("utf-8", errors="replace"))
-    return done.stdout
-
-
-def _summarise(stderr: str) -> str:
-    """The most telling line of git's stderr, without git's generic advice."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    telling = [line for line in lines if not any(text in line for text in _GENERIC_ERRORS)]
-    for line in telling:
-        if line.startswith(("fatal: ", "error: ")):
-            return line.split(": ", 1)[1]
-    return (telling or lines or ["git failed"])[0]
-
-
-def _local_top_level(path: Path) -> Path:
+def local_top_level(path: Path) -> Path:
     """The work tree's top level (or a bare repository's directory) containing `path`."""
     if not path.exists():
         raise GitError(f"{path} does not exist")
+    start = path if path.is_dir() else path.parent
+    args = ["rev-parse", "--is-bare-repository", "--is-inside-work-tree", "--show-cdup"]
     try:
-        with git.Repo(path, search_parent_directories=True) as repo:
-            top = repo.git_dir if repo.bare else repo.working_tree_dir or repo.git_dir
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        message = f"{path} is not a git repository (run `git init` or pass --repo)"
-        raise GitError(message) from None
-    return Path(top).resolve()
+        found = git_exact([*args, "--absolute-git-dir"], start)
+    except GitFailed as failed:
+        if "not a git repository" in failed.stderr:
+            message = f"{path} is not a git repository (run `git init` or pass --repo)"
+            raise GitError(message) from None
+        raise GitError(f"cannot read the repository at {path}: {failed.summary}") from None
+    bare, in_work_tree, rest = found.split("\n", 2)
+    if in_work_tree == "true":
+        return (start / rest.split("\n", 1)[0]).resolve()
+    git_dir = Path(rest.removesuffix("\n"))
+    return (git_dir if bare == "true" else git_dir.parent).resolve()
 
 
 def _repo_name(source: str) -> str:
@@ -159,14 +117,14 @@ def _cache_repo(cache_dir: Path, source: str) -> Path:
 
 
 @contextmanager
-def _locked_cache(cache_dir: Path, source: str) -> Iterator[Path]:
+def locked_cache(cache_dir: Path, source: str) -> Iterator[Path]:
     """Create the bare cache repository if needed and hold its lock."""
     cache = _cache_repo(cache_dir, source)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with open(cache.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (cache / "HEAD").exists():
-            _git(["init", "--quiet", "--bare", str(cache)])
+            git_text(["init", "--quiet", "--bare", str(cache)])
         yield cache
 
 
@@ -174,15 +132,15 @@ def _verify_commit(repo: Path, rev: str) -> str | None:
     """The commit `rev` names in `repo`, or None; other failures (ambiguity, ownership) raise."""
     args = ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"]
     try:
-        return _git(args, repo)
-    except _CommandFailed as failed:
+        return git_text(args, repo)
+    except GitFailed as failed:
         if failed.stderr.strip():
-            raise GitError(f"{rev} in {repo}: {_summarise(failed.stderr)}") from None
+            raise GitError(f"{rev} in {repo}: {failed.summary}") from None
         return None
 
 
 def _has_refs(repo: Path) -> bool:
-    return bool(_git(["for-each-ref", "--count=1"], repo))
+    return bool(git_text(["for-each-ref", "--count=1"], repo))
 
 
 def _resolve_local(top: Path, ref: str | None) -> tuple[str, str]:
@@ -202,25 +160,25 @@ def _resolve_local(top: Path, ref: str | None) -> tuple[str, str]:
 
 def _current_branch(top: Path) -> str:
     try:
-        return _git(["symbolic-ref", "--quiet", "--short", "HEAD"], top)
-    except _CommandFailed:
+        return git_text(["symbolic-ref", "--quiet", "--short", "HEAD"], top)
+    except GitFailed:
         return "HEAD"
 
 
 def _fetch(cache: Path, source: str, refspecs: Sequence[str]) -> None:
     args = ["fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", "--", source]
     try:
-        _git([*args, *refspecs], cache)
-    except _CommandFailed as failed:
-        raise GitError(f"cannot fetch from {source}: {_summarise(failed.stderr)}") from None
+        git_text([*args, *refspecs], cache)
+    except GitFailed as failed:
+        raise GitError(f"cannot fetch from {source}: {failed.summary}") from None
 
 
 def _remote_head_branch(url: str) -> str | None:
     """The branch the remote's HEAD points at, or None for an empty repository."""
     try:
-        listing = _git(["ls-remote", "--symref", "--", url, "HEAD"])
-    except _CommandFailed as failed:
-        raise GitError(f"cannot reach {url}: {_summarise(failed.stderr)}") from None
+        listing = git_text(["ls-remote", "--symref", "--", url, "HEAD"])
+    except GitFailed as failed:
+        raise GitError(f"cannot reach {url}: {failed.summary}") from None
     for line in listing.splitlines():
         if line.startswith("ref: "):
             return line.removeprefix("ref: ").split("\t")[0].removeprefix("refs/heads/")
@@ -246,8 +204,10 @@ def _resolve_remote(cache: Path, url: str, ref: str) -> str:
         return sha
     if len(ref) == 40 and _HEX_PATTERN.match(ref):
         try:
-            _git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ref], cache)
-        except _CommandFailed:
+            git_text(
+                ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--", url, ref], cache
+            )
+        except GitFailed:
             raise GitError(f"ref {ref} not found in {url}") from None
         if sha := _verify_commit(cache, ref):
             return sha
@@ -257,23 +217,23 @@ def _resolve_remote(cache: Path, url: str, ref: str) -> str:
 def _write_bundle(cache: Path, sha: str, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle = out_dir / BUNDLE_NAME
-    _git(["update-ref", BASE_REF, sha], cache)
-    _git(["bundle", "create", "--quiet", str(bundle), BASE_REF], cache)
+    git_text(["update-ref", BASE_REF, sha], cache)
+    git_text(["bundle", "create", "--quiet", str(bundle), BASE_REF], cache)
     return bundle
 
 
 def _prepare_local(path: Path, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
-    top = _local_top_level(path)
+    top = local_top_level(path)
     asked, sha = _resolve_local(top, ref)
     source = str(top)
-    with _locked_cache(cache_dir, source) as cache:
+    with locked_cache(cache_dir, source) as cache:
         _fetch(cache, source, [*_MIRROR_REFSPECS, f"+{sha}:{BASE_REF}"])
         bundle = _write_bundle(cache, sha, out_dir)
     return PreparedSource(bundle, sha, asked, _repo_name(source), source, is_local=True)
 
 
 def _prepare_remote(url: str, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
-    with _locked_cache(cache_dir, url) as cache:
+    with locked_cache(cache_dir, url) as cache:
         _fetch(cache, url, _MIRROR_REFSPECS)
         if ref is None:
             ref = _remote_head_branch(url)
@@ -292,9 +252,9 @@ def check_source(repo: str, ref: str | None) -> None:
         if is_remote(repo):
             _remote_head_branch(repo)
         else:
-            _resolve_local(_local_top_level(Path(repo).expanduser().absolute()), ref)
-    except _CommandFailed as failed:
-        raise GitError(f"git failed for {repo}: {_summarise(failed.stderr)}") from None
+            _resolve_local(local_top_level(Path(repo).expanduser().absolute()), ref)
+    except GitFailed as failed:
+        raise GitError(f"git failed for {repo}: {failed.summary}") from None
 
 
 def prepare_source(repo: str, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
@@ -307,8 +267,8 @@ def prepare_source(repo: str, ref: str | None, cache_dir: Path, out_dir: Path) -
         if is_remote(repo):
             return _prepare_remote(repo, ref, cache_dir, out_dir)
         return _prepare_local(Path(repo).expanduser().absolute(), ref, cache_dir, out_dir)
-    except _CommandFailed as failed:
-        raise GitError(f"git failed for {repo}: {_summarise(failed.stderr)}") from None
+    except GitFailed as failed:
+        raise GitError(f"git failed for {repo}: {failed.summary}") from None
 
 
 def _workdir_levels(workdir: str) -> list[str]:
@@ -322,7 +282,7 @@ def _workdir_levels(workdir: str) -> list[str]:
 def _agents_blobs(cache: Path, sha: str, workdir: str) -> list[tuple[str, str, int]]:
     """(path, blob sha, size) of each AGENTS.md on the way to workdir, root first."""
     paths = [f"{level}/{AGENTS_FILE}".lstrip("/") for level in _workdir_levels(workdir)]
-    listing = _git(["ls-tree", "-l", "--full-tree", sha, "--", *paths], cache)
+    listing = git_text(["ls-tree", "-l", "--full-tree", sha, "--", *paths], cache)
     found: dict[str, tuple[str, int]] = {}
     for line in listing.splitlines():
         meta, path = line.split("\t", 1)
@@ -347,9 +307,9 @@ def agents_docs(
     cache = _cache_repo(cache_dir, prepared.source)
     try:
         blobs = _agents_blobs(cache, prepared.base_sha, workdir)
-        contents = {path: _git_bytes(["cat-file", "blob", blob], cache) for path, blob, _ in blobs}
-    except _CommandFailed as failed:
-        raise GitError(f"cannot read AGENTS.md: {_summarise(failed.stderr)}") from None
+        contents = {path: git_bytes(["cat-file", "blob", blob], cache) for path, blob, _ in blobs}
+    except GitFailed as failed:
+        raise GitError(f"cannot read AGENTS.md: {failed.summary}") from None
     budget = max_bytes
     docs: list[AgentsDoc] = []
     for path, _blob, size in reversed(blobs):
@@ -423,9 +383,9 @@ def _verified_head(top: Path, bundle: Path, branch_ref: str, base_sha: str) -> s
             reason = f"it needs commit {needed[:12]}, which is not in the history of the base"
             raise _refused(bundle, reason)
     try:
-        _git(["bundle", "verify", "--quiet", str(bundle)], top)
-    except _CommandFailed as failed:
-        raise _refused(bundle, _summarise(failed.stderr)) from None
+        git_text(["bundle", "verify", "--quiet", str(bundle)], top)
+    except GitFailed as failed:
+        raise _refused(bundle, failed.summary) from None
     return head
 
 
@@ -439,8 +399,8 @@ def _require_base(top: Path, base_sha: str) -> None:
 
 def _is_ancestor(top: Path, commit: str, descendant: str) -> bool:
     try:
-        _git(["merge-base", "--is-ancestor", commit, descendant], top)
-    except _CommandFailed:
+        git_text(["merge-base", "--is-ancestor", commit, descendant], top)
+    except GitFailed:
         return False
     return True
 
@@ -448,24 +408,24 @@ def _is_ancestor(top: Path, commit: str, descendant: str) -> bool:
 def _fetch_bundle_objects(top: Path, bundle: Path, branch_ref: str) -> None:
     args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", str(bundle), branch_ref]
     try:
-        _git(args, top)
-    except _CommandFailed as failed:
+        git_text(args, top)
+    except GitFailed as failed:
         missing = _SHA_PATTERN.findall(failed.stderr)
         if "prerequisite" in failed.stderr and missing:
             raise GitError(
                 f"{top} lacks the commit the task started from ({missing[0][:12]}): fetch it "
                 "(e.g. `git fetch --all`) and try again"
             ) from None
-        raise GitError(f"cannot import {bundle}: {_summarise(failed.stderr)}") from None
+        raise GitError(f"cannot import {bundle}: {failed.summary}") from None
 
 
 def create_branch(top: Path, new_branch: str, sha: str) -> None:
     """Create `new_branch` at `sha` in the repository at `top`; GitError if it exists."""
     try:
-        _git(
+        git_text(
             ["update-ref", "-m", "taskyard: import task", f"refs/heads/{new_branch}", sha, ""], top
         )
-    except _CommandFailed:
+    except GitFailed:
         raise GitError(_branch_exists(top, new_branch)) from None
 
 
@@ -476,8 +436,8 @@ def _branch_exists(top: Path, branch: str) -> str:
 def check_new_branch(top: Path, new_branch: str) -> None:
     """GitError unless `new_branch` is a valid name not yet taken in `top`."""
     try:
-        _git(["check-ref-format", "--branch", new_branch], top)
-    except _CommandFailed:
+        git_text(["check-ref-format", "--branch", new_branch], top)
+    except GitFailed:
         raise GitError(f"{new_branch} is not a valid branch name") from None
     if _verify_commit(top, f"refs/heads/{new_branch}"):
         raise GitError(_branch_exists(top, new_branch))
@@ -488,7 +448,7 @@ def fetch_result(repo: Path, bundle: Path, task_branch: str, base_sha: str) -> t
     `task_branch` into `repo`: no ref, index or file changes. Returns (the repository's top
     level, the branch's head sha, taken from the bundle's refs); GitError when the bundle is
     not what a result must be."""
-    top = _local_top_level(repo)
+    top = local_top_level(repo)
     branch_ref = task_branch if task_branch.startswith("refs/") else f"refs/heads/{task_branch}"
     sha = _verified_head(top, bundle, branch_ref, base_sha)
     _fetch_bundle_objects(top, bundle, branch_ref)
@@ -502,10 +462,9 @@ def result_diff(repo: Path, base_sha: str, head_sha: str) -> str:
     that are not UTF-8 survive as surrogate escapes."""
     args = [*_PINNED_CONFIG, "diff", *_DIFF_OPTIONS, *_RESULT_DIFF_OPTIONS, base_sha, head_sha]
     try:
-        data = _git_bytes([*args, "--"], repo)
-    except _CommandFailed as failed:
-        raise GitError(f"cannot diff the task's result: {_summarise(failed.stderr)}") from None
-    return data.decode("utf-8", errors="surrogateescape")
+        return git_exact([*args, "--"], repo)
+    except GitFailed as failed:
+        raise GitError(f"cannot diff the task's result: {failed.summary}") from None
 
 
 @contextmanager
@@ -513,7 +472,7 @@ def source_cache(repo: str, cache_dir: Path, base_sha: str) -> Iterator[Path]:
     """The locked cache of a task's source, fetched from the source first when it lacks the
     task's base commit."""
     source = _source_key(repo)
-    with _locked_cache(cache_dir, source) as cache:
+    with locked_cache(cache_dir, source) as cache:
         if _verify_commit(cache, base_sha) is None:
             _fetch(cache, source, _MIRROR_REFSPECS)
         yield cache
@@ -537,9 +496,9 @@ def commits_between(repo: Path, base_sha: str, head_sha: str) -> list[tuple[str,
     """Each commit in base_sha..head_sha, oldest first, with its first parent (the empty tree
     for a root commit)."""
     try:
-        listing = _git(["rev-list", "--reverse", "--parents", f"{base_sha}..{head_sha}"], repo)
-    except _CommandFailed as failed:
-        raise GitError(f"cannot list the task's commits: {_summarise(failed.stderr)}") from None
+        listing = git_text(["rev-list", "--reverse", "--parents", f"{base_sha}..{head_sha}"], repo)
+    except GitFailed as failed:
+        raise GitError(f"cannot list the task's commits: {failed.summary}") from None
     pairs = [line.split() for line in listing.splitlines()]
     return [(shas[0], shas[1] if len(shas) > 1 else EMPTY_TREE) for shas in pairs]
 
@@ -548,11 +507,11 @@ def changed_blobs(repo: Path, parent: str, commit: str) -> list[ChangedBlob]:
     """The files `commit` adds or changes against `parent`, symlinks included, in tree order."""
     args = ["diff-tree", "-r", "-z", "--no-renames", "--no-commit-id", parent, commit]
     try:
-        fields = _git_bytes(args, repo).decode("utf-8", "surrogateescape").split("\0")
-    except _CommandFailed as failed:
-        raise GitError(f"cannot list commit {commit[:12]}: {_summarise(failed.stderr)}") from None
+        fields = git_listing(args, repo)
+    except GitFailed as failed:
+        raise GitError(f"cannot list commit {commit[:12]}: {failed.summary}") from None
     changed: list[ChangedBlob] = []
-    for meta, path in zip(fields[0:-1:2], fields[1::2], strict=True):
+    for meta, path in zip(fields[0::2], fields[1::2], strict=True):
         _old_mode, new_mode, old_blob, new_blob, _status = meta.lstrip(":").split()
         if new_blob != _NO_BLOB and new_mode[:2] in ("10", "12"):
             old = "" if old_blob == _NO_BLOB else old_blob
@@ -564,35 +523,41 @@ def object_bytes(repo: Path, kind: str, sha: str) -> bytes:
     """The raw content of an object of `kind`: a blob's bytes, a commit's headers and
     message."""
     try:
-        return _git_bytes(["cat-file", kind, sha], repo)
-    except _CommandFailed as failed:
-        raise GitError(f"cannot read object {sha[:12]}: {_summarise(failed.stderr)}") from None
+        return git_bytes(["cat-file", kind, sha], repo)
+    except GitFailed as failed:
+        raise GitError(f"cannot read object {sha[:12]}: {failed.summary}") from None
 
 
 def squash_commit(repo: Path, base_sha: str, head_sha: str, message: str) -> str:
     """A new commit on base_sha with head_sha's tree: the net change as one commit."""
-    fallback = [] if _has_identity(repo) else list(_FALLBACK_IDENTITY)
-    args = [*fallback, "commit-tree", f"{head_sha}^{{tree}}", "-p", base_sha, "-m", message]
+    args = ["commit-tree", f"{head_sha}^{{tree}}", "-p", base_sha, "-m", message]
     try:
-        return _git(args, repo)
-    except _CommandFailed as failed:
-        raise GitError(f"cannot squash the task's commits: {_summarise(failed.stderr)}") from None
+        return git_text(args, repo, env=identity_env(repo))
+    except GitFailed as failed:
+        raise GitError(f"cannot squash the task's commits: {failed.summary}") from None
 
 
-_FALLBACK_IDENTITY = ("-c", "user.name=taskyard", "-c", "user.email=taskyard@localhost")
+FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "taskyard",
+    "GIT_AUTHOR_EMAIL": "taskyard@localhost",
+    "GIT_COMMITTER_NAME": "taskyard",
+    "GIT_COMMITTER_EMAIL": "taskyard@localhost",
+}
+"""Who a commit taskyard makes on the host is by, in a repository with no identity of its own."""
 
 
-def _has_identity(repo: Path) -> bool:
+def identity_env(repo: Path) -> dict[str, str]:
+    """FALLBACK_IDENTITY for a commit in `repo` when git has no identity there, else nothing."""
     try:
-        _git(["var", "GIT_COMMITTER_IDENT"], repo)
-    except _CommandFailed:
-        return False
-    return True
+        git_text(["var", "GIT_COMMITTER_IDENT"], repo)
+    except GitFailed:
+        return dict(FALLBACK_IDENTITY)
+    return {}
 
 
 def _source_key(repo: str) -> str:
     """The source as prepare_source names its cache: a URL, or a work tree's top level."""
-    return repo if is_remote(repo) else str(_local_top_level(Path(repo).expanduser().absolute()))
+    return repo if is_remote(repo) else str(local_top_level(Path(repo).expanduser().absolute()))
 
 
 def read_file_at(
@@ -602,12 +567,12 @@ def read_file_at(
     there. Objects come from the source's cache, after fetching the task's (bundle, branch)
     `result` into it when the commit is not there yet."""
     try:
-        with _locked_cache(cache_dir, _source_key(repo)) as cache:
+        with locked_cache(cache_dir, _source_key(repo)) as cache:
             if result is not None and _verify_commit(cache, sha) is None:
                 bundle, branch = result
                 _fetch_bundle_objects(cache, bundle, f"refs/heads/{branch}")
-            return _git_bytes(["cat-file", "blob", f"{sha}:{path}"], cache)
-    except (_CommandFailed, GitError):
+            return git_bytes(["cat-file", "blob", f"{sha}:{path}"], cache)
+    except GitError:
         return None
 
 
@@ -619,7 +584,7 @@ def import_result(
     Only objects and the new ref are written: the working tree, the index and the current
     branch are left exactly as they are.
     """
-    check_new_branch(_local_top_level(repo), new_branch)
+    check_new_branch(local_top_level(repo), new_branch)
     top, sha = fetch_result(repo, bundle, task_branch, base_sha)
     create_branch(top, new_branch, sha)
     return sha

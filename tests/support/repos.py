@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 BUGGY_CALC = "def add(a, b):\n    return a - b\n"
 CALC_TEST = (
     "import unittest\n\nfrom calc import add\n\n\n"
@@ -21,6 +23,25 @@ FIX_PATCH = """*** Begin Patch
 -    return a - b
 +    return a + b
 *** End Patch"""
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Tester",
+    "GIT_AUTHOR_EMAIL": "tester@example.com",
+    "GIT_COMMITTER_NAME": "Tester",
+    "GIT_COMMITTER_EMAIL": "tester@example.com",
+}
+"""The author and committer of every commit a test makes, whatever the machine's config."""
+
+
+def isolate_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user or system git config (so no credential helper either), and GIT_IDENTITY."""
+    global_config = tmp_path / "gitconfig"
+    global_config.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(global_config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name, value in GIT_IDENTITY.items():
+        monkeypatch.setenv(name, value)
 
 
 def git(repo: Path, *args: str, input_text: str | None = None) -> str:
