@@ -23,6 +23,7 @@ from engine.secrets.refs import is_reference
 from engine.secrets.values import MIN_SECRET_LENGTH
 
 DEFAULT_IMAGE = "taskyard-sandbox:latest"
+_EXAMPLE_URL = "http://localhost:11434/v1"
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
 
 
@@ -56,6 +57,12 @@ class AgentSettings(_Section):
 
 
 class ModelConfig(_Section):
+    base_url: str | None = None
+    """Root of an OpenAI-compatible API (https://HOST/v1: Ollama, vLLM, a proxy); else
+    OPENAI_BASE_URL, else OpenAI's."""
+    api_key: str | None = Field(default=None, repr=False)
+    """Where the API key is read: "env:NAME", "file:PATH" or "cmd:COMMAND" (never the key
+    itself); else OPENAI_API_KEY."""
     max_retries: int = Field(default=5, ge=0)
     """Retries on 429, 5xx, connection errors and stalled streams."""
     stream_idle_timeout_seconds: float = Field(default=120.0, gt=0)
@@ -66,6 +73,29 @@ class ModelConfig(_Section):
     """US dollars per million input tokens, for cost figures; unset shows none."""
     output_price_per_million: float | None = Field(default=None, ge=0)
     """US dollars per million output tokens, for cost figures; unset shows none."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _api_root(cls, base_url: str | None) -> str | None:
+        if base_url is not None and not base_url.startswith(("https://", "http://")):
+            raise ValueError(
+                f'base_url = "{base_url}": use an http(s):// URL such as "{_EXAMPLE_URL}"'
+            )
+        return None if base_url is None else base_url.rstrip("/")
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_reference(cls, api_key: str | None) -> str | None:
+        if api_key is None:
+            return None
+        if not is_reference(api_key):
+            raise ValueError(
+                'api_key must not hold the key itself: write where to read it, "env:NAME", '
+                '"file:PATH" or "cmd:COMMAND" (or leave it out and export OPENAI_API_KEY)'
+            )
+        if not api_key.partition(":")[2].strip():
+            raise ValueError(f'api_key = "{api_key}" names nothing after the colon')
+        return api_key
 
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:
         """Dollars spent on these tokens at these prices; None when unpriced."""
@@ -253,7 +283,7 @@ class Config(_Section):
     theme: str = "textual-dark"
     """Theme of the board."""
     model_client: ModelConfig = Field(default_factory=ModelConfig)
-    """How the model is called: retries and timeouts."""
+    """How the model is reached: endpoint, key, retries and timeouts."""
     agent: AgentSettings = Field(default_factory=AgentSettings)
     """Limits of the agent loop."""
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
