@@ -26,6 +26,7 @@ from engine.delivery.deliver import (
     record_failure,
 )
 from engine.diff.patchset import FileDiff
+from engine.doctor import config_in_use, run_checks
 from engine.errors import EngineError
 from engine.git import gitops
 from engine.hosts.checks import HostCheck, HostStatus, check_host, host_status, probe
@@ -81,6 +82,7 @@ class Engine:
         model: ModelClient | None = None,
     ) -> None:
         self.paths = (paths or default_paths()).ensure()
+        self._config_from_file = config is None
         self.config = config if config is not None else load_config(self.paths)
         self.store = Store(self.paths.database)
         self.bus = EventBus(self.store)
@@ -122,6 +124,14 @@ class Engine:
             return await self.hosts.get(name).connect()
         except HostError as error:
             raise EngineError(str(error)) from None
+
+    async def doctor(self) -> list[HostCheck]:
+        """What `taskyard doctor` checks here: the config this service runs with, every host
+        (known_hosts, Docker, the sandbox image) and the model (its key, `GET /models`)."""
+        in_use = config_in_use(self.paths, self.config) if self._config_from_file else None
+        hosts = list(self.hosts.hosts.values())
+        settings = self.model_settings
+        return await run_checks(hosts, self.config, settings, in_use)
 
     def model_settings(self) -> ModelSettings:
         """How the model is reached: the config's endpoint and key (its reference resolved

@@ -14,6 +14,7 @@ from engine.config import ConfigError, parse_config
 from engine.models.base import ModelError
 from engine.paths import Paths
 from sandboxes.fake import FakeBackend
+from tests.support.model_server import ScriptedModelServer
 
 SOURCE = Path("/cfg/config.toml")
 
@@ -121,3 +122,19 @@ def test_no_key_anywhere_names_the_config_key_and_the_variable(
     message = str(raised.value)
     assert "OPENAI_API_KEY is not set" in message
     assert '[model_client] api_key = "env:NAME"' in message
+
+
+async def test_the_model_is_called_at_the_configured_url_with_the_referenced_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    (tmp_path / "key").write_text("the-real-key\n")
+    with ScriptedModelServer(api_key="the-real-key") as server:
+        table = client_table(f"file:{tmp_path / 'key'}", server.base_url)
+        engine = engine_with(tmp_path, f'model = "scripted-codex"\n{table}')
+        checks = {check.step: check for check in await engine.doctor()}
+        await engine.close()
+    assert checks["model endpoint"].ok, checks["model endpoint"].detail
+    assert checks["model key"].detail == f'from [model_client] api_key = "file:{tmp_path / "key"}"'
+    assert [h["authorization"] for h in server.model_lists] == ["Bearer the-real-key"]

@@ -31,6 +31,7 @@ COMMANDS = {
     "gc": "gc",
     "serve": "serve",
     "image": "image",
+    "doctor": "doctor",
     "apply-patch": "apply_patch",
 }
 """Each subcommand's module in tui.commands, in the order help lists them."""

@@ -362,6 +362,11 @@ class ServiceClient:
         result: list[HostCheck] = await self.call("check_host", name=name)
         return result
 
+    async def doctor(self) -> list[HostCheck]:
+        """The service's side of `taskyard doctor`: config in use, hosts, model."""
+        result: list[HostCheck] = await self.call("doctor")
+        return result
+
     async def build_image(
         self, tag: str | None, on_output: Callable[[bytes], None], host: str
     ) -> str:

@@ -55,6 +55,7 @@ CALLS: dict[str, Callable[..., Any]] = {
         "collect_garbage",
         "commands",
         "cost",
+        "doctor",
         "environments",
         "events",
         "evidence",
