@@ -24,6 +24,8 @@ from engine.secrets.values import MIN_SECRET_LENGTH
 
 DEFAULT_IMAGE = "taskyard-sandbox:latest"
 _EXAMPLE_URL = "http://localhost:11434/v1"
+HIDDEN = "(hidden)"
+"""What is shown in place of a secret's literal value."""
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
 
 
@@ -174,6 +176,13 @@ class Environment(_Section):
     """A CA bundle handed into the sandbox for TLS-intercepting proxies."""
     workdir: str = ""
     """Repository subdirectory the agent starts in."""
+
+    def shown_secrets(self) -> dict[str, str]:
+        """The secrets as they may be shown: references as written, literal values hidden."""
+        return {
+            name: configured if is_reference(configured) else HIDDEN
+            for name, configured in self.secrets.items()
+        }
 
     @field_validator("secrets")
     @classmethod

@@ -32,6 +32,7 @@ COMMANDS = {
     "serve": "serve",
     "image": "image",
     "doctor": "doctor",
+    "config": "config",
     "apply-patch": "apply_patch",
 }
 """Each subcommand's module in tui.commands, in the order help lists them."""
