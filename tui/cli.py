@@ -34,6 +34,7 @@ COMMANDS = {
     "image": "image",
     "doctor": "doctor",
     "config": "config",
+    "completion": "completion",
     "apply-patch": "apply_patch",
 }
 """Each subcommand's module in tui.commands, in the order help lists them."""
