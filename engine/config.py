@@ -58,6 +58,15 @@ class AgentSettings(_Section):
     """Lines from the end of a command's output shown to the model."""
 
 
+def http_url(url: str | None, info: ValidationInfo, example: str = "") -> str | None:
+    """An http(s) URL without its trailing slash; ValueError naming the key otherwise."""
+    if url is None:
+        return None
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"{info.field_name} = {url!r}: use an http(s):// URL{example}")
+    return url.rstrip("/")
+
+
 class ModelConfig(_Section):
     base_url: str | None = None
     """Root of an OpenAI-compatible API (https://HOST/v1: Ollama, vLLM, a proxy); else
@@ -78,12 +87,8 @@ class ModelConfig(_Section):
 
     @field_validator("base_url")
     @classmethod
-    def _api_root(cls, base_url: str | None) -> str | None:
-        if base_url is not None and not base_url.startswith(("https://", "http://")):
-            raise ValueError(
-                f'base_url = "{base_url}": use an http(s):// URL such as "{_EXAMPLE_URL}"'
-            )
-        return None if base_url is None else base_url.rstrip("/")
+    def _api_root(cls, base_url: str | None, info: ValidationInfo) -> str | None:
+        return http_url(base_url, info, f' such as "{_EXAMPLE_URL}"')
 
     @field_validator("api_key")
     @classmethod
@@ -255,10 +260,8 @@ class ForgeConfig(_Section):
 
     @field_validator("api_url")
     @classmethod
-    def _http_url(cls, api_url: str | None) -> str | None:
-        if api_url is not None and not api_url.startswith(("https://", "http://")):
-            raise ValueError(f"api_url = {api_url!r}: use an http(s):// URL")
-        return None if api_url is None else api_url.rstrip("/")
+    def _http_url(cls, api_url: str | None, info: ValidationInfo) -> str | None:
+        return http_url(api_url, info)
 
     @field_validator("repo")
     @classmethod

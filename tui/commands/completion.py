@@ -204,11 +204,8 @@ def fish_list(entries: list[tuple[str, str]]) -> str:
     return f"printf '%s\\t%s\\n' {items}"
 
 
-BASH_MAIN = r"""
-_taskyard() {
-    local cur="${COMP_WORDS[COMP_CWORD]}" cmdpath="" word npos=0 i=1
-    while (( i < COMP_CWORD )); do
-        word="${COMP_WORDS[i]}"
+WALK = r"""    while (( i < @CURRENT@ )); do
+        word="${@WORDS@[i]}"
         if [[ $word == -* ]]; then
             if [[ $word != *=* ]] && _taskyard_value_flag "$cmdpath" "$word"; then
                 (( i++ ))
@@ -219,7 +216,19 @@ _taskyard() {
             (( npos++ ))
         fi
         (( i++ ))
-    done
+    done"""
+"""bash's and zsh's walk over the words before the cursor: the subcommand path they name and
+how many positional arguments follow it (a flag's value is skipped)."""
+
+
+def walk_over(words: str, current: str) -> str:
+    return WALK.replace("@WORDS@", words).replace("@CURRENT@", current)
+
+
+BASH_MAIN = r"""
+_taskyard() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" cmdpath="" word npos=0 i=1
+@WALK@
     local prev="${COMP_WORDS[COMP_CWORD-1]}"
     if (( COMP_CWORD > 1 )) && [[ $prev == -* ]] && _taskyard_value_flag "$cmdpath" "$prev"; then
         local values
@@ -246,19 +255,7 @@ ZSH_MAIN = r"""
 _taskyard() {
     local cmdpath="" word cur prev
     local -i npos=0 i=2
-    while (( i < CURRENT )); do
-        word=${words[i]}
-        if [[ $word == -* ]]; then
-            if [[ $word != *=* ]] && _taskyard_value_flag "$cmdpath" "$word"; then
-                (( i++ ))
-            fi
-        elif (( npos == 0 )) && _taskyard_is_subcommand "$cmdpath" "$word"; then
-            cmdpath="${cmdpath:+$cmdpath }$word"
-        else
-            (( npos++ ))
-        fi
-        (( i++ ))
-    done
+@WALK@
     cur=${words[CURRENT]}
     prev=${words[CURRENT-1]}
     local -a found subcommands
@@ -348,7 +345,8 @@ complete -c taskyard -f -a '(__taskyard_complete)'
 
 def bash_script(nodes: list[Node]) -> str:
     head = ['# taskyard completion for bash: eval "$(taskyard completion bash)" in ~/.bashrc', ""]
-    return "\n".join([*head, *helpers(nodes, "bash", bash_list)]) + BASH_MAIN
+    main = BASH_MAIN.replace("@WALK@", walk_over("COMP_WORDS", "COMP_CWORD"))
+    return "\n".join([*head, *helpers(nodes, "bash", bash_list)]) + main
 
 
 def zsh_script(nodes: list[Node]) -> str:
@@ -358,7 +356,8 @@ def zsh_script(nodes: list[Node]) -> str:
         "# source <(taskyard completion zsh) after compinit",
         "",
     ]
-    return "\n".join([*head, *helpers(nodes, "zsh", zsh_list)]) + ZSH_MAIN
+    main = ZSH_MAIN.replace("@WALK@", walk_over("words", "CURRENT"))
+    return "\n".join([*head, *helpers(nodes, "zsh", zsh_list)]) + main
 
 
 def fish_script(nodes: list[Node]) -> str:
