@@ -19,7 +19,7 @@ from pydantic import (
 )
 
 from engine.paths import Paths
-from engine.secrets.refs import is_reference
+from engine.secrets.refs import ENV_PREFIX, is_reference
 from engine.secrets.values import MIN_SECRET_LENGTH
 
 DEFAULT_IMAGE = "taskyard-sandbox:latest"
@@ -312,6 +312,12 @@ class Config(_Section):
     """Docker hosts tasks run on: [hosts.NAME]; `local` exists when a local engine answers."""
     forge: ForgeConfig = Field(default_factory=ForgeConfig)
     """Where pull requests are opened: [forge]."""
+
+    def referenced_variables(self) -> list[str]:
+        """The environment variables `env:` references name: the model's key, secrets."""
+        references = [self.model_client.api_key or ""]
+        references += [ref for env in self.environments.values() for ref in env.secrets.values()]
+        return [ref.removeprefix(ENV_PREFIX) for ref in references if ref.startswith(ENV_PREFIX)]
 
     def environment(self, name: str) -> Environment:
         """The named environment; `default` exists even when not configured."""

@@ -190,3 +190,20 @@ def test_an_ssh_host_missing_from_known_hosts(tmp_path: Path, env: dict[str, str
         f"✗ {empty} has no key for [127.0.0.1]:2299: once you have checked its fingerprint, "
         f"trust it: ssh-keyscan -p 2299 127.0.0.1 >> {empty}"
     )
+
+
+def test_a_key_variable_the_config_names_is_compared_with_the_services(
+    env: dict[str, str], server: ScriptedModelServer
+) -> None:
+    del env["OPENAI_API_KEY"]
+    write_config(env, '[model_client]\napi_key = "env:TASKYARD_TEST_MODEL_KEY"\n')
+    env["TASKYARD_TEST_MODEL_KEY"] = "test-key"
+    result, lines = doctor(env)
+    assert lines["service"].startswith("✓") and lines["model endpoint"].startswith("✓")
+    assert lines["model key"] == '✓ from [model_client] api_key = "env:TASKYARD_TEST_MODEL_KEY"'
+    env["TASKYARD_TEST_MODEL_KEY"] = "a-newer-key"
+    result, lines = doctor(env)
+    assert result.returncode == 1
+    assert lines["service"].startswith(
+        "✗ the running service has other values of TASKYARD_TEST_MODEL_KEY than this shell"
+    )

@@ -20,6 +20,7 @@ from engine.service.autostart import start_service
 from engine.service.errors import NotRunning, ServiceError
 from engine.service.protocol import (
     MAX_MESSAGE_BYTES,
+    SERVICE_ENVIRONMENT,
     VERSION,
     ProtocolError,
     ServiceStatus,
@@ -137,7 +138,8 @@ class ServiceClient:
             await self.close()
             raise ServiceError(version_mismatch(version, "service"))
         theirs = reply["welcome"].get("environment", {})
-        self.environment_differs = differing(environment_fingerprint(os.environ), theirs)
+        ours = environment_fingerprint(os.environ, [*SERVICE_ENVIRONMENT, *theirs])
+        self.environment_differs = differing(ours, theirs)
         self._listener = asyncio.create_task(self._listen(), name="taskyard-client")
 
     async def _listen(self) -> None:
