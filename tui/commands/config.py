@@ -15,12 +15,14 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from engine.config import HIDDEN, Config, ConfigError, load_config, parse_config
 from engine.paths import default_paths
 from tui.commands.common import fail
+
+if TYPE_CHECKING:
+    from engine.config import Config
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 OVERRIDES = {("model",): "TASKYARD_MODEL", ("wire_api",): "TASKYARD_WIRE_API"}
@@ -61,6 +63,8 @@ def main_path(args: argparse.Namespace) -> int:
 
 
 def main_show(args: argparse.Namespace) -> int:
+    from engine.config import ConfigError, load_config
+
     paths = default_paths()
     try:
         config = load_config(paths)
@@ -88,6 +92,8 @@ def shown(config: Config) -> dict[str, Any]:
 
 def without_password(url: str) -> str:
     """The URL with any password in it hidden."""
+    from engine.config import HIDDEN
+
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -145,10 +151,13 @@ def main_edit(args: argparse.Namespace) -> int:
     from tui.editor import EditorError, run_editor
 
     path = default_paths().config_file
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(NEW_FILE, encoding="utf-8")
-    before = path.read_bytes()
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(NEW_FILE, encoding="utf-8")
+        before = path.read_bytes()
+    except OSError as error:
+        return fail(f"cannot open {path} for editing: {error.strerror}", code=1)
     while True:
         try:
             run_editor(path)
@@ -187,6 +196,8 @@ def service_runs() -> bool:
 
 def config_problem(path: Path) -> str | None:
     """What is wrong with the file, or None when taskyard can use it."""
+    from engine.config import ConfigError, parse_config
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

@@ -18,7 +18,6 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.config import ConfigError, load_config
 from engine.errors import EngineError
 from engine.paths import default_paths
 from tui.commands.common import environment_note
@@ -66,6 +65,8 @@ async def checks() -> list[Line]:
 
 def config_check() -> Line:
     """Whether the config file (and the variables that override it) can be used."""
+    from engine.config import ConfigError, load_config
+
     path = default_paths().config_file
     try:
         load_config(default_paths())
