@@ -26,6 +26,7 @@ from engine.delivery.deliver import (
     record_failure,
 )
 from engine.diff.patchset import FileDiff
+from engine.doctor import config_in_use, run_checks
 from engine.errors import EngineError
 from engine.git import gitops
 from engine.hosts.checks import HostCheck, HostStatus, check_host, host_status, probe
@@ -34,6 +35,7 @@ from engine.hosts.host import LOCAL, Host, HostError, HostSpec, host_specs
 from engine.hosts.pool import HostPool
 from engine.models import make_model_client
 from engine.models.base import ModelClient, ModelError, ModelSettings
+from engine.models.errors import API_KEY_KEY
 from engine.paths import Paths, default_paths
 from engine.record.bus import EventBus, Subscription
 from engine.record.events import (
@@ -53,7 +55,7 @@ from engine.requests import MAX_ATTEMPTS, TaskRequest, is_remote
 from engine.run.evidence import Evidence, evidence_for
 from engine.run.ranking import RankedAttempt, rank_attempts
 from engine.run.runner import RunContext, TaskRun, runtime_missing
-from engine.secrets.refs import SecretReferenceError, resolve_secrets
+from engine.secrets.refs import SecretReferenceError, resolve_reference, resolve_secrets
 from engine.secrets.values import Secret
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 
@@ -80,6 +82,7 @@ class Engine:
         model: ModelClient | None = None,
     ) -> None:
         self.paths = (paths or default_paths()).ensure()
+        self._config_from_file = config is None
         self.config = config if config is not None else load_config(self.paths)
         self.store = Store(self.paths.database)
         self.bus = EventBus(self.store)
@@ -122,15 +125,36 @@ class Engine:
         except HostError as error:
             raise EngineError(str(error)) from None
 
+    async def doctor(self) -> list[HostCheck]:
+        """What `taskyard doctor` checks here: the config this service runs with, every host
+        (known_hosts, Docker, the sandbox image) and the model (its key, `GET /models`)."""
+        in_use = config_in_use(self.paths, self.config) if self._config_from_file else None
+        hosts = list(self.hosts.hosts.values())
+        settings = self.model_settings
+        return await run_checks(hosts, self.config, settings, in_use)
+
     def model_settings(self) -> ModelSettings:
+        """How the model is reached: the config's endpoint and key (its reference resolved
+        now), else the openai package's variables; ModelError when the reference gives none."""
         client = self.config.model_client
         return ModelSettings(
             model=self.config.model,
             wire_api=self.config.wire_api,
+            api_key=self._api_key(),
+            base_url=client.base_url,
             max_retries=client.max_retries,
             stream_idle_timeout=client.stream_idle_timeout_seconds,
             request_timeout=client.request_timeout_seconds,
         )
+
+    def _api_key(self) -> str | None:
+        reference = self.config.model_client.api_key
+        if reference is None:
+            return None
+        try:
+            return resolve_reference(API_KEY_KEY, reference)
+        except SecretReferenceError as error:
+            raise ModelError(str(error)) from None
 
     @property
     def model(self) -> ModelClient:
@@ -179,7 +203,7 @@ class Engine:
         try:
             environment = self.config.environment(request.environment)
             await asyncio.to_thread(resolve_secrets, request.environment, environment)
-            self.model  # noqa: B018
+            await asyncio.to_thread(lambda: self.model)
             image = self.image_for(request)
             await self._check_hosts(request.host, image)
         except (ConfigError, SecretReferenceError, ModelError, BackendUnavailable) as error:

@@ -19,10 +19,13 @@ from pydantic import (
 )
 
 from engine.paths import Paths
-from engine.secrets.refs import is_reference
+from engine.secrets.refs import ENV_PREFIX, is_reference
 from engine.secrets.values import MIN_SECRET_LENGTH
 
 DEFAULT_IMAGE = "taskyard-sandbox:latest"
+_EXAMPLE_URL = "http://localhost:11434/v1"
+HIDDEN = "(hidden)"
+"""What is shown in place of a secret's literal value."""
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
 
 
@@ -55,7 +58,22 @@ class AgentSettings(_Section):
     """Lines from the end of a command's output shown to the model."""
 
 
+def http_url(url: str | None, info: ValidationInfo, example: str = "") -> str | None:
+    """An http(s) URL without its trailing slash; ValueError naming the key otherwise."""
+    if url is None:
+        return None
+    if not url.startswith(("https://", "http://")):
+        raise ValueError(f"{info.field_name} = {url!r}: use an http(s):// URL{example}")
+    return url.rstrip("/")
+
+
 class ModelConfig(_Section):
+    base_url: str | None = None
+    """Root of an OpenAI-compatible API (https://HOST/v1: Ollama, vLLM, a proxy); else
+    OPENAI_BASE_URL, else OpenAI's."""
+    api_key: str | None = Field(default=None, repr=False)
+    """Where the API key is read: "env:NAME", "file:PATH" or "cmd:COMMAND" (never the key
+    itself); else OPENAI_API_KEY."""
     max_retries: int = Field(default=5, ge=0)
     """Retries on 429, 5xx, connection errors and stalled streams."""
     stream_idle_timeout_seconds: float = Field(default=120.0, gt=0)
@@ -66,6 +84,25 @@ class ModelConfig(_Section):
     """US dollars per million input tokens, for cost figures; unset shows none."""
     output_price_per_million: float | None = Field(default=None, ge=0)
     """US dollars per million output tokens, for cost figures; unset shows none."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _api_root(cls, base_url: str | None, info: ValidationInfo) -> str | None:
+        return http_url(base_url, info, f' such as "{_EXAMPLE_URL}"')
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_reference(cls, api_key: str | None) -> str | None:
+        if api_key is None:
+            return None
+        if not is_reference(api_key):
+            raise ValueError(
+                'api_key must not hold the key itself: write where to read it, "env:NAME", '
+                '"file:PATH" or "cmd:COMMAND" (or leave it out and export OPENAI_API_KEY)'
+            )
+        if not api_key.partition(":")[2].strip():
+            raise ValueError(f'api_key = "{api_key}" names nothing after the colon')
+        return api_key
 
     def cost(self, input_tokens: int, output_tokens: int) -> float | None:
         """Dollars spent on these tokens at these prices; None when unpriced."""
@@ -145,6 +182,13 @@ class Environment(_Section):
     workdir: str = ""
     """Repository subdirectory the agent starts in."""
 
+    def shown_secrets(self) -> dict[str, str]:
+        """The secrets as they may be shown: references as written, literal values hidden."""
+        return {
+            name: configured if is_reference(configured) else HIDDEN
+            for name, configured in self.secrets.items()
+        }
+
     @field_validator("secrets")
     @classmethod
     def _usable_secrets(cls, secrets: dict[str, str]) -> dict[str, str]:
@@ -216,10 +260,8 @@ class ForgeConfig(_Section):
 
     @field_validator("api_url")
     @classmethod
-    def _http_url(cls, api_url: str | None) -> str | None:
-        if api_url is not None and not api_url.startswith(("https://", "http://")):
-            raise ValueError(f"api_url = {api_url!r}: use an http(s):// URL")
-        return None if api_url is None else api_url.rstrip("/")
+    def _http_url(cls, api_url: str | None, info: ValidationInfo) -> str | None:
+        return http_url(api_url, info)
 
     @field_validator("repo")
     @classmethod
@@ -253,7 +295,7 @@ class Config(_Section):
     theme: str = "textual-dark"
     """Theme of the board."""
     model_client: ModelConfig = Field(default_factory=ModelConfig)
-    """How the model is called: retries and timeouts."""
+    """How the model is reached: endpoint, key, retries and timeouts."""
     agent: AgentSettings = Field(default_factory=AgentSettings)
     """Limits of the agent loop."""
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
@@ -270,6 +312,12 @@ class Config(_Section):
     """Docker hosts tasks run on: [hosts.NAME]; `local` exists when a local engine answers."""
     forge: ForgeConfig = Field(default_factory=ForgeConfig)
     """Where pull requests are opened: [forge]."""
+
+    def referenced_variables(self) -> list[str]:
+        """The environment variables `env:` references name: the model's key, secrets."""
+        references = [self.model_client.api_key or ""]
+        references += [ref for env in self.environments.values() for ref in env.secrets.values()]
+        return [ref.removeprefix(ENV_PREFIX) for ref in references if ref.startswith(ENV_PREFIX)]
 
     def environment(self, name: str) -> Environment:
         """The named environment; `default` exists even when not configured."""

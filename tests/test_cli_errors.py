@@ -36,7 +36,7 @@ def test_missing_api_key(tmp_path: Path, env: dict[str, str]) -> None:
     del env["OPENAI_API_KEY"]
     repo = make_calc_repo(tmp_path / "calc")
     result = run_taskyard("run", "fix it", "--repo", str(repo), env=env)
-    assert_clean_failure(result, "OPENAI_API_KEY")
+    assert_clean_failure(result, "OPENAI_API_KEY", "[model_client] api_key", '"env:NAME"')
 
 
 def test_docker_not_running(tmp_path: Path, env: dict[str, str]) -> None:
@@ -67,6 +67,7 @@ def test_unreachable_model_endpoint_fails_the_task_with_its_record(
     result = run_taskyard("run", "fix it", "--repo", str(repo), env=env)
     assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
     assert env["OPENAI_BASE_URL"] in result.stderr
+    assert "[model_client] base_url" in result.stderr and "OPENAI_BASE_URL" in result.stderr
     listing = run_taskyard("tasks", env=env)
     assert "failed" in listing.stdout
 

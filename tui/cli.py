@@ -11,6 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from tui.commands.common import fail
 from tui.last_resort import end_quietly_on_broken_pipe, report_internal_error
@@ -31,6 +32,9 @@ COMMANDS = {
     "gc": "gc",
     "serve": "serve",
     "image": "image",
+    "doctor": "doctor",
+    "config": "config",
+    "completion": "completion",
     "apply-patch": "apply_patch",
 }
 """Each subcommand's module in tui.commands, in the order help lists them."""
@@ -42,6 +46,22 @@ def command_modules(argv: list[str]) -> list[ModuleType]:
     return [importlib.import_module(f"tui.commands.{name}") for name in named]
 
 
+class VersionAction(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"taskyard {version('taskyard')}")
+        except PackageNotFoundError:
+            print("taskyard (version unknown: not installed as a package)")
+        parser.exit()
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser for argv: the named subcommand's, or every subcommand's when none is named."""
     parser = argparse.ArgumentParser(
@@ -49,6 +69,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="Run coding agents on tasks, each in its own Docker container. "
         "With no command, open the board.",
     )
+    parser.add_argument("--version", action=VersionAction, help="print taskyard's version and exit")
     parser.add_argument(
         "--repo",
         dest="board_repo",

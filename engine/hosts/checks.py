@@ -30,7 +30,8 @@ class HostStatus:
 
 @dataclass(frozen=True)
 class HostCheck:
-    """One step of `taskyard hosts check`: what was checked, whether it passed, details."""
+    """One step of `taskyard hosts check` or `taskyard doctor`: what was checked, whether it
+    passed, details (what to do when it did not)."""
 
     step: str
     ok: bool
@@ -80,5 +81,20 @@ async def check_host(host: Host, image: str) -> list[HostCheck]:
         present = await backend.has_image(image)
     except SandboxError as error:
         return [*checks, HostCheck("sandbox image", False, str(error))]
-    hint = f"missing: build it with `taskyard image build --host {host.name}`"
+    hint = f"{image} is missing: build it with `taskyard image build --host {host.name}`"
     return [*checks, HostCheck("sandbox image", present, image if present else hint)]
+
+
+async def known_hosts_check(host: Host) -> HostCheck | None:
+    """Whether an SSH host's known_hosts file trusts a key for it, read without connecting;
+    None for a host reached through a local socket."""
+    if host.spec.kind != "ssh":
+        return None
+    from sandboxes.ssh import SshError
+    from sandboxes.ssh.connect import known_hosts_entry
+
+    try:
+        ok, detail = await known_hosts_entry(host.ssh_target())
+    except (SshError, ValueError) as error:
+        return HostCheck("known_hosts", False, str(error))
+    return HostCheck("known_hosts", ok, detail)

@@ -19,7 +19,7 @@ from engine.config import DEFAULT_MAX_TASKS, DEFAULT_RECONNECT_SECONDS, Config
 from sandboxes.base import SandboxBackend, SandboxError
 
 if TYPE_CHECKING:
-    from sandboxes.ssh import DockerTunnel
+    from sandboxes.ssh import DockerTunnel, SshTarget
 
 HostKind = Literal["docker", "ssh"]
 HostState = Literal["idle", "connecting", "connected", "reconnecting", "down"]
@@ -160,16 +160,22 @@ class Host:
         tunnel = self._tunnel or self._make_tunnel()
         return DockerBackend(tunnel.base_url, link=tunnel)
 
-    def _make_tunnel(self) -> DockerTunnel:
-        from sandboxes.ssh import DockerTunnel, ReconnectPolicy, parse_ssh_target
+    def ssh_target(self) -> SshTarget:
+        """Where an SSH host is, with the files that authenticate it; ValueError when its
+        address is not an SSH target."""
+        from sandboxes.ssh import parse_ssh_target
 
-        target = parse_ssh_target(
+        return parse_ssh_target(
             self.spec.address,
             identity_file=self.spec.identity_file,
             known_hosts=self.spec.known_hosts,
         )
+
+    def _make_tunnel(self) -> DockerTunnel:
+        from sandboxes.ssh import DockerTunnel, ReconnectPolicy
+
         policy = ReconnectPolicy(max_total=self.spec.reconnect_seconds)
-        tunnel = DockerTunnel(target, reconnect=policy)
+        tunnel = DockerTunnel(self.ssh_target(), reconnect=policy)
         tunnel.add_listener(self._tunnel_changed)
         self._tunnel = tunnel
         return tunnel

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
-from openai import AsyncOpenAI, Timeout
+from openai import APIStatusError, AsyncOpenAI, OpenAIError, Timeout
 
-from engine.models.base import ModelSettings
-from engine.models.errors import Endpoint, missing_api_key_error
+from engine.models.base import ModelError, ModelSettings
+from engine.models.errors import BASE_URL_KEY, Endpoint, final_error, missing_api_key_error
 
 CONNECT_TIMEOUT = 10.0
 
@@ -40,3 +41,24 @@ def endpoint_of(client: AsyncOpenAI, settings: ModelSettings) -> Endpoint:
         base_url=str(client.base_url).rstrip("/"),
         request_timeout=settings.request_timeout,
     )
+
+
+async def list_models(settings: ModelSettings, timeout: float) -> tuple[str, list[str]]:
+    """`GET /models` at the endpoint with the key: its base URL and the model ids it lists.
+    ModelError saying what failed and which setting to check."""
+    client = open_client(dataclasses.replace(settings, request_timeout=timeout))
+    endpoint = endpoint_of(client, settings)
+    try:
+        page = await client.models.list()
+    except APIStatusError as error:
+        if error.status_code == 404:
+            raise ModelError(
+                f"{endpoint.base_url}/models answered HTTP 404: is {BASE_URL_KEY} (else "
+                "OPENAI_BASE_URL) the API's root? It usually ends in /v1."
+            ) from None
+        raise final_error(error, 1, endpoint) from None
+    except OpenAIError as error:
+        raise final_error(error, 1, endpoint) from None
+    finally:
+        await client.close()
+    return endpoint.base_url, [model.id for model in page.data]

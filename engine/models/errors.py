@@ -54,10 +54,16 @@ REQUEST_TIMEOUT_KEY = "[model_client] request_timeout_seconds"
 STREAM_IDLE_KEY = "[model_client] stream_idle_timeout_seconds"
 
 
+API_KEY_KEY = "[model_client] api_key"
+BASE_URL_KEY = "[model_client] base_url"
+
+
 def missing_api_key_error() -> ModelError:
     return ModelError(
-        "OPENAI_API_KEY is not set. "
-        "Export OPENAI_API_KEY (any non-empty value works for local servers that ignore it)."
+        f"OPENAI_API_KEY is not set and the config has no {API_KEY_KEY}. Export "
+        f'OPENAI_API_KEY, or set {API_KEY_KEY} = "env:NAME" (or "file:PATH", "cmd:COMMAND") '
+        "with `taskyard config edit`; any non-empty value works for local servers that "
+        "ignore it."
     )
 
 
@@ -103,8 +109,7 @@ def final_error(error: ModelCallFailure, attempts: int, endpoint: Endpoint) -> M
         return ModelError(
             f"Cannot reach the model endpoint {endpoint.base_url} {connection_cause(error)} "
             f"({tries(attempts)}). Check that the server is running, that the URL is right "
-            "(OPENAI_BASE_URL), and that no proxy or "
-            "firewall blocks it."
+            f"({BASE_URL_KEY}, else OPENAI_BASE_URL), and that no proxy or firewall blocks it."
         )
     if isinstance(error, StreamStalled):
         return ModelError(
@@ -121,7 +126,7 @@ def status_error_message(error: APIStatusError, attempts: int, endpoint: Endpoin
     if status == 401:
         return (
             f"The model endpoint {endpoint.base_url} rejected the API key (HTTP 401: {message}). "
-            "Check OPENAI_API_KEY."
+            f"Check the key {API_KEY_KEY} names, else OPENAI_API_KEY."
         )
     if status == 403:
         return (

@@ -64,6 +64,20 @@ def resolve_secret(environment_name: str, name: str, configured: str) -> Secret:
     return Secret(name, value)
 
 
+def resolve_reference(key: str, reference: str) -> str:
+    """The non-empty value a reference gives, with no length rule (that one is for setup's
+    secrets, which are redacted from text); SecretReferenceError naming `key` and the reason."""
+    if not is_reference(reference):
+        raise SecretReferenceError(f'{key} must be "env:NAME", "file:PATH" or "cmd:COMMAND"')
+    try:
+        value = _resolve(reference)
+    except _Unresolved as problem:
+        raise SecretReferenceError(f'{key} = "{reference}": {problem}') from None
+    if not value.strip():
+        raise SecretReferenceError(f'{key} = "{reference}": it gives an empty value')
+    return value
+
+
 def _resolve(configured: str) -> str:
     if configured.startswith(ENV_PREFIX):
         return _from_env(configured.removeprefix(ENV_PREFIX))

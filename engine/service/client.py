@@ -20,6 +20,7 @@ from engine.service.autostart import start_service
 from engine.service.errors import NotRunning, ServiceError
 from engine.service.protocol import (
     MAX_MESSAGE_BYTES,
+    SERVICE_ENVIRONMENT,
     VERSION,
     ProtocolError,
     ServiceStatus,
@@ -137,7 +138,8 @@ class ServiceClient:
             await self.close()
             raise ServiceError(version_mismatch(version, "service"))
         theirs = reply["welcome"].get("environment", {})
-        self.environment_differs = differing(environment_fingerprint(os.environ), theirs)
+        ours = environment_fingerprint(os.environ, [*SERVICE_ENVIRONMENT, *theirs])
+        self.environment_differs = differing(ours, theirs)
         self._listener = asyncio.create_task(self._listen(), name="taskyard-client")
 
     async def _listen(self) -> None:
@@ -360,6 +362,11 @@ class ServiceClient:
 
     async def check_host(self, name: str) -> list[HostCheck]:
         result: list[HostCheck] = await self.call("check_host", name=name)
+        return result
+
+    async def doctor(self) -> list[HostCheck]:
+        """The service's side of `taskyard doctor`: config in use, hosts, model."""
+        result: list[HostCheck] = await self.call("doctor")
         return result
 
     async def build_image(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -107,15 +107,19 @@ def version_mismatch(theirs: object, side: str) -> str:
     )
 
 
-def environment_fingerprint(environ: Mapping[str, str]) -> dict[str, str]:
-    """SERVICE_ENVIRONMENT's values, each as a short hash ("" when unset): enough to tell that
-    a client's differ from the service's, never the values."""
+def environment_fingerprint(
+    environ: Mapping[str, str], names: Iterable[str] = SERVICE_ENVIRONMENT
+) -> dict[str, str]:
+    """The named variables' values (SERVICE_ENVIRONMENT's, plus those the service's config
+    names in `env:` references), each as a short hash ("" when unset): enough to tell that a
+    client's differ from the service's, never the values."""
     return {
         name: hashlib.sha256(environ[name].encode()).hexdigest()[:16] if environ.get(name) else ""
-        for name in SERVICE_ENVIRONMENT
+        for name in dict.fromkeys(names)
     }
 
 
 def differing(ours: Mapping[str, str], theirs: Mapping[str, str]) -> list[str]:
     """The variables whose fingerprints differ between two ends."""
-    return [name for name in SERVICE_ENVIRONMENT if ours.get(name, "") != theirs.get(name, "")]
+    names = dict.fromkeys([*SERVICE_ENVIRONMENT, *theirs])
+    return [name for name in names if ours.get(name, "") != theirs.get(name, "")]

@@ -26,6 +26,7 @@ from engine.record.events import Event, OutputChunk
 from engine.service import codec
 from engine.service.protocol import (
     MAX_MESSAGE_BYTES,
+    SERVICE_ENVIRONMENT,
     VERSION,
     ProtocolError,
     ServiceStatus,
@@ -55,6 +56,7 @@ CALLS: dict[str, Callable[..., Any]] = {
         "collect_garbage",
         "commands",
         "cost",
+        "doctor",
         "environments",
         "events",
         "evidence",
@@ -254,7 +256,8 @@ class Service:
         self._stopping = asyncio.Event()
         self._started = time.time()
         self._last_busy = time.monotonic()
-        self._environment = environment_fingerprint(os.environ)
+        variables = [*SERVICE_ENVIRONMENT, *engine.config.referenced_variables()]
+        self._environment = environment_fingerprint(os.environ, variables)
 
     async def run(self, ready: Callable[[], None] | None = None, take_up: bool = False) -> None:
         """Listen and serve until stopped or idle; the engine and its tasks are left as they

@@ -93,8 +93,8 @@ async def host_key_error(
     host, port = options.host, options.port
     fingerprint = await offered_fingerprint(target)
     known_hosts = target.known_hosts_path
-    name = host if port == DEFAULT_SSH_PORT else f"[{host}]:{port}"
-    scan = f"ssh-keyscan -p {port} {shlex.quote(host)} >> {shlex.quote(str(known_hosts))}"
+    name = known_hosts_name(host, port)
+    scan = keyscan_command(host, port, known_hosts)
     if has_trusted_keys(known_hosts, options.host_key_alias or host, port):
         forget = f"ssh-keygen -R {shlex.quote(name)} -f {shlex.quote(str(known_hosts))}"
         message = (
@@ -108,6 +108,32 @@ async def host_key_error(
         f"fingerprint is the host's, trust it: {scan}"
     )
     return HostKeyError(message, fingerprint=fingerprint, changed=False)
+
+
+def known_hosts_name(host: str, port: int) -> str:
+    """How known_hosts names host:port: the host alone on port 22, else `[host]:port`."""
+    return host if port == DEFAULT_SSH_PORT else f"[{host}]:{port}"
+
+
+def keyscan_command(host: str, port: int, known_hosts: Path) -> str:
+    """The command that adds the keys host:port offers to known_hosts."""
+    return f"ssh-keyscan -p {port} {shlex.quote(host)} >> {shlex.quote(str(known_hosts))}"
+
+
+async def known_hosts_entry(target: SshTarget) -> tuple[bool, str]:
+    """Whether the target's known_hosts file holds a key for it (its SSH config's HostName and
+    Port applied), without connecting; with a line that says so, or what to run. SshError when
+    its options cannot be prepared."""
+    options = await client_options(target, ConnectSettings())
+    host, port = options.host, options.port
+    known_hosts = target.known_hosts_path
+    name = known_hosts_name(host, port)
+    if has_trusted_keys(known_hosts, options.host_key_alias or host, port):
+        return True, f"{known_hosts} has a key for {name}"
+    return False, (
+        f"{known_hosts} has no key for {name}: once you have checked its fingerprint, "
+        f"trust it: {keyscan_command(host, port, known_hosts)}"
+    )
 
 
 def has_trusted_keys(known_hosts: Path, host: str, port: int) -> bool:

@@ -28,6 +28,7 @@ from engine.models.base import ModelSettings
 
 CHAT_PATH = "/v1/chat/completions"
 RESPONSES_PATH = "/v1/responses"
+MODELS_PATH = "/v1/models"
 PIECE_SIZE = 7
 MAX_PIECES = 512
 """Long texts are cut into at most this many pieces, so large arguments stream quickly."""
@@ -400,8 +401,16 @@ class ScriptedModelServer:
         *,
         conversations: Iterable[Iterable[Step]] = (),
         max_stall: float = 30.0,
+        models: Iterable[str] = ("scripted-codex",),
+        api_key: str | None = None,
     ) -> None:
         self.max_stall = max_stall
+        self.models = list(models)
+        """What `GET /v1/models` lists."""
+        self.api_key = api_key
+        """When set, `GET /v1/models` refuses any other bearer token with the real 401."""
+        self.model_lists: list[dict[str, str]] = []
+        """The headers of each `GET /v1/models`."""
         self.step_errors: list[BaseException] = []
         self.rejections: list[str] = []
         """Why requests were refused as the real APIs refuse them (a tool call without its
@@ -546,6 +555,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet."""
+
+    def do_GET(self) -> None:
+        """`GET /v1/models`, as the real APIs answer it."""
+        scripted = self.server.scripted
+        if self.path != MODELS_PATH:
+            self.send_json(404, error_body(404, f"no route for GET {self.path}"))
+            return
+        headers = self.recorded_headers()
+        with scripted._lock:
+            scripted.model_lists.append(headers)
+        if scripted.api_key is not None and headers.get("authorization") != (
+            f"Bearer {scripted.api_key}"
+        ):
+            self.send_json(401, error_body(401, "Incorrect API key provided"))
+            return
+        models = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "scripted"}
+            for name in scripted.models
+        ]
+        self.send_json(200, {"object": "list", "data": models})
 
     def do_POST(self) -> None:
         try:

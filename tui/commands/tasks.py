@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("tasks", help="list tasks")
     parser.add_argument("--all", action="store_true", help="include archived tasks")
     parser.add_argument("--json", action="store_true", help="a JSON array on stdout")
+    parser.add_argument("--ids", action="store_true", help="only the ids, one per line")
     parser.set_defaults(handler=main)
 
 
@@ -26,6 +27,9 @@ def main(args: argparse.Namespace) -> int:
         records = ask_service("tasks", include_archived=args.all)
     except EngineError as error:
         return fail(str(error))
+    if args.ids:
+        print("\n".join(record.id for record in records), end="\n" if records else "")
+        return 0
     return list_tasks(records, args.json)
 
 
