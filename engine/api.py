@@ -492,8 +492,24 @@ class Engine:
             raise EngineError(f"task id {task_id!r} is ambiguous ({ids}): give more characters")
         return matches[0]
 
-    def tasks(self, include_archived: bool = False) -> list[TaskRecord]:
-        return self.store.list_tasks(include_archived)
+    def tasks(
+        self,
+        include_archived: bool = False,
+        statuses: list[str] | None = None,
+        repo: str | None = None,
+        limit: int | None = None,
+    ) -> list[TaskRecord]:
+        """Tasks newest first, archived ones only with `include_archived`; only those of the
+        named `statuses` and `repo` (a path or URL as the tasks were given it), at most
+        `limit`. EngineError names a status that does not exist or a limit below 1."""
+        known = [status.value for status in TaskStatus]
+        unknown = [name for name in statuses or [] if name not in known]
+        if unknown:
+            raise EngineError(f"no status {unknown[0]!r}: use one of {', '.join(known)}")
+        if limit is not None and limit < 1:
+            raise EngineError(f"limit {limit}: list at least 1 task")
+        chosen = [TaskStatus(name) for name in statuses or []]
+        return self.store.list_tasks(include_archived, chosen, repo, limit)
 
     def attempts(self, task_id: str) -> list[TaskRecord]:
         """Every attempt of the task's request, in attempt order (just the task when alone)."""

@@ -148,7 +148,7 @@ async def test_archive_hides_the_task_and_u_brings_it_back(tmp_path: Path) -> No
         await pilot.press("d")
         assert table.visible_ids == ["bbbb0002", "aaaa0001"]
         assert app.engine.task("cccc0003").archived
-        assert [task.id for task in app.engine.tasks()] == ["aaaa0001", "bbbb0002"]
+        assert [task.id for task in app.engine.tasks()] == ["bbbb0002", "aaaa0001"]
         await pilot.press("u")
         await wait_until(pilot, lambda: "cccc0003" in table.visible_ids, "the task back")
         assert not app.engine.task("cccc0003").archived

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from engine.record.states import TaskStatus
 from tests.support.agent_script import TEST_COMMAND, fix_script, shell
 from tests.support.board import store_task, stored_engine
 from tests.support.cli import TASKYARD, model_env, run_taskyard
@@ -166,6 +167,37 @@ async def test_archive_undo_cancel_and_retry_say_what_is_wrong_in_one_line(
         1,
         "task aaaa0001 is not running: it is ready",
     )
+
+
+async def test_tasks_lists_newest_first_and_filters_by_status_repo_and_limit(
+    tmp_path: Path,
+) -> None:
+    engine = stored_engine(tmp_path / "home")
+    calc = tmp_path / "calc"
+    calc.mkdir()
+    now = time.time()
+    store_task(engine, "aaaa0001", created=now - 300, repo=str(calc))
+    store_task(engine, "bbbb0002", created=now - 200, status="failed", error="no image")
+    store_task(engine, "cccc0003", created=now - 100, repo=str(calc), status="cancelled")
+    await engine.close()
+    env = home_env(tmp_path)
+
+    def listed(*flags: str) -> list[str]:
+        return ok(run_taskyard("tasks", "--ids", *flags, env=env, cwd=tmp_path)).split()
+
+    assert listed() == ["cccc0003", "bbbb0002", "aaaa0001"]
+    table = ok(run_taskyard("tasks", env=env)).splitlines()
+    assert [line.split()[0] for line in table[1:]] == ["cccc0003", "bbbb0002", "aaaa0001"]
+    assert listed("--status", "failed,cancelled") == ["cccc0003", "bbbb0002"]
+    assert listed("--repo", "calc") == ["cccc0003", "aaaa0001"]
+    assert listed("--repo", "calc/", "--status", "ready") == ["aaaa0001"]
+    assert listed("--limit", "2") == ["cccc0003", "bbbb0002"]
+    refused(
+        run_taskyard("tasks", "--status", "done", env=env),
+        2,
+        "no status 'done': use one of " + ", ".join(status.value for status in TaskStatus),
+    )
+    refused(run_taskyard("tasks", "--limit", "0", env=env), 2, "limit 0: list at least 1 task")
 
 
 def non_output(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

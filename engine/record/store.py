@@ -214,10 +214,29 @@ class Store:
         ).fetchall()
         return [_task_from_row(row) for row in rows]
 
-    def list_tasks(self, include_archived: bool = False) -> list[TaskRecord]:
-        where = "" if include_archived else "WHERE archived = 0"
-        rows = self._db.execute(f"SELECT * FROM tasks {where} ORDER BY created").fetchall()
-        return [_task_from_row(row) for row in rows]
+    def list_tasks(
+        self,
+        include_archived: bool = False,
+        statuses: Iterable[TaskStatus] = (),
+        repo: str | None = None,
+        limit: int | None = None,
+    ) -> list[TaskRecord]:
+        """Tasks newest first: unarchived ones unless `include_archived`, of `statuses` and
+        `repo` when given, at most `limit`."""
+        conditions = [] if include_archived else ["archived = 0"]
+        values: list[str | int] = []
+        if wanted := [status.value for status in statuses]:
+            conditions.append(f"status IN ({', '.join('?' for _ in wanted)})")
+            values += wanted
+        if repo is not None:
+            conditions.append("rtrim(repo, '/') = ?")
+            values.append(repo.rstrip("/"))
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        query = f"SELECT * FROM tasks {where} ORDER BY created DESC, rowid DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            values.append(limit)
+        return [_task_from_row(row) for row in self._db.execute(query, values).fetchall()]
 
     def group_tasks(self, group_id: str) -> list[TaskRecord]:
         """The attempts of one request, in attempt order."""

@@ -249,8 +249,16 @@ class ServiceClient:
         result: TaskRecord = await self.call("task", task_id=task_id)
         return result
 
-    async def tasks(self, include_archived: bool = False) -> list[TaskRecord]:
-        result: list[TaskRecord] = await self.call("tasks", include_archived=include_archived)
+    async def tasks(
+        self,
+        include_archived: bool = False,
+        statuses: list[str] | None = None,
+        repo: str | None = None,
+        limit: int | None = None,
+    ) -> list[TaskRecord]:
+        result: list[TaskRecord] = await self.call(
+            "tasks", include_archived=include_archived, statuses=statuses, repo=repo, limit=limit
+        )
         return result
 
     async def attempts(self, task_id: str) -> list[TaskRecord]:

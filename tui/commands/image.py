@@ -87,8 +87,8 @@ class BuildProgress:
         """Clear the progress line; after a failure, print the build's last lines."""
         if self.live:
             self.out.write(REDRAW)
-        if failed:
-            lines = [*self.tail, self.pending][-TAIL_LINES:] if self.pending else [*self.tail]
+        lines = [*self.tail, self.pending][-TAIL_LINES:] if self.pending else [*self.tail]
+        if failed and lines:
             print(f"the build's last {len(lines)} lines:", file=self.out)
             print("\n".join(lines), file=self.out)
         self.out.flush()

@@ -8,7 +8,8 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from engine.errors import EngineError
-from tui.commands.common import ask_service, fail, first_line, print_json
+from engine.requests import is_remote
+from tui.commands.common import absolute_path, ask_service, fail, first_line, print_json
 
 if TYPE_CHECKING:
     from engine.record.views import TaskRecord
@@ -19,18 +20,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--all", action="store_true", help="include archived tasks")
     parser.add_argument("--json", action="store_true", help="a JSON array on stdout")
     parser.add_argument("--ids", action="store_true", help="only the ids, one per line")
+    parser.add_argument(
+        "--status", metavar="NAME[,NAME]", help="only tasks in these statuses, e.g. running,failed"
+    )
+    parser.add_argument("--repo", metavar="PATH|URL", help="only tasks on this repository")
+    parser.add_argument("--limit", type=int, metavar="N", help="at most the N newest tasks")
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
     try:
-        records = ask_service("tasks", include_archived=args.all)
+        records = ask_service(
+            "tasks",
+            include_archived=args.all,
+            statuses=[name.strip() for name in args.status.split(",")] if args.status else None,
+            repo=repository(args.repo),
+            limit=args.limit,
+        )
     except EngineError as error:
         return fail(str(error))
     if args.ids:
         print("\n".join(record.id for record in records), end="\n" if records else "")
         return 0
     return list_tasks(records, args.json)
+
+
+def repository(repo: str | None) -> str | None:
+    """The repository as the tasks record it: a URL as it is, a path made absolute."""
+    if repo is None or is_remote(repo):
+        return repo
+    return absolute_path(repo)
 
 
 def age(seconds: float) -> str:
