@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.run.evidence import CheckRun, Evidence
+from tui.colour import write
 from tui.commands.common import one_line, plural
 
 MARKS = {"pass": "✓", "fail": "✗", "timeout": "✗", "unfinished": "?"}
@@ -44,7 +45,8 @@ def print_checks(evidence: Evidence) -> None:
 def print_warning(evidence: Evidence) -> None:
     """A prominent line when the answer claims a success the checks do not back."""
     if evidence.warning:
-        print(f"\n⚠ WARNING: {one_line(evidence.warning, 300)}")
+        write("\n⚠ WARNING: ", "yellow")
+        print(one_line(evidence.warning, 300))
 
 
 def citations_summary(evidence: Evidence) -> str:

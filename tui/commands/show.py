@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from engine.accept.safety import Finding
 from engine.diff.diffs import diff_stat
+from engine.record.states import TaskStatus
+from tui.colour import paged, write, write_diff
 from tui.commands.common import command_line, print_json, with_client
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
 from tui.commands.ranking import print_ranking
@@ -48,19 +50,25 @@ async def show_task(client: ServiceClient, task_id: str, as_json: bool) -> int:
             }
         )
         return 0
-    print_header(record)
-    if len(ranked) > 1:
-        print_ranking(ranked)
-    print_commands(commands)
-    print_checks(evidence)
-    print_answer(record, evidence)
-    print_findings(record)
-    print_diff(record)
+    with paged():
+        print_header(record)
+        if len(ranked) > 1:
+            print_ranking(ranked)
+        print_commands(commands)
+        print_checks(evidence)
+        print_answer(record, evidence)
+        print_findings(record)
+        print_diff(record)
     return 0
 
 
+STATUS_STYLES = {TaskStatus.READY: "green", TaskStatus.FAILED: "red", TaskStatus.CANCELLED: "dim"}
+
+
 def print_header(record: TaskRecord) -> None:
-    print(f"task {record.id}  {record.status}  ({record.mode} mode, env {record.environment})")
+    write(f"task {record.id}  ", "bold")
+    write(str(record.status), STATUS_STYLES.get(record.status, "yellow"))
+    print(f"  ({record.mode} mode, env {record.environment})")
     print(f"repo   {record.repo} @ {record.ref or 'HEAD'} ({record.base_sha[:12]})")
     if record.branch:
         print(f"branch {record.branch} {record.head_sha[:12]}")
@@ -115,4 +123,5 @@ def print_diff(record: TaskRecord) -> None:
     for stat in stats:
         counts = "binary" if stat.binary else f"+{stat.added} -{stat.removed}"
         print(f"  {counts:<12} {stat.path}")
-    print(f"\ndiff\n{reveal(record.diff)}")
+    print("\ndiff")
+    write_diff(reveal(record.diff))
