@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+
+import engine.views
+from engine.service.codec import WIRE_ERRORS, WIRE_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +40,28 @@ def test_import_contracts_hold() -> None:
     result = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "6 kept, 0 broken" in result.stdout
+
+
+def test_views_stay_light() -> None:
+    """What a client holds loads no git, Docker, model client, UI, SSH or asyncio, and no
+    engine module but the views, the user-facing error and the sandbox's layout constants."""
+    views = [f"engine.views.{info.name}" for info in pkgutil.iter_modules(engine.views.__path__)]
+    code = f"import sys, json; import {', '.join(views)}; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    loaded = set(json.loads(result.stdout))
+    heavy = {"git", "docker", "openai", "asyncssh", "textual", "asyncio", "pydantic"}
+    assert {name.split(".")[0] for name in loaded} & heavy == set()
+    engine_modules = {name for name in loaded if name.split(".")[0] == "engine"}
+    outside = {name for name in engine_modules if not name.startswith("engine.views")}
+    assert outside == {"engine", "engine.errors", "engine.run", "engine.run.layout"}
+
+
+def test_what_crosses_the_wire_is_defined_in_views() -> None:
+    """Every type and error the protocol carries is one a client can hold without the engine."""
+    modules = {name.partition(":")[0] for name in WIRE_TYPES | WIRE_ERRORS}
+    assert {m for m in modules if not m.startswith("engine.views.")} == {"engine.errors"}
 
 
 def test_every_folder_of_python_is_a_package() -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.diff.diffs import FileStat, diff_stat
 from engine.git.gitops import (
     BASE_REF,
     GitError,
@@ -22,7 +21,8 @@ from engine.git.gitops import (
     read_file_at,
     result_diff,
 )
-from engine.requests import is_remote
+from engine.views.diffstat import FileStat, diff_stat
+from engine.views.request import is_remote
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Tester",

@@ -20,7 +20,7 @@ from engine.git.gitops import (
     fetch_result,
     squash_commit,
 )
-from engine.requests import is_remote
+from engine.views.request import is_remote
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 _AUTH_FAILURES = (

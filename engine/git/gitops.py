@@ -20,7 +20,7 @@ from pathlib import Path
 import git
 
 from engine.git.bundles import BundleRefused, branch_head, read_header
-from engine.requests import is_remote
+from engine.views.request import is_remote
 
 BASE_REF = "refs/heads/taskyard-base"
 BUNDLE_NAME = "base.bundle"

@@ -22,7 +22,6 @@ from engine.service.protocol import (
     MAX_MESSAGE_BYTES,
     VERSION,
     ProtocolError,
-    ServiceStatus,
     differing,
     encode_message,
     environment_fingerprint,
@@ -31,19 +30,16 @@ from engine.service.protocol import (
     version_mismatch,
 )
 from engine.service.unix import SocketAddress, socket_path
+from engine.views.service import ServiceStatus
 
 if TYPE_CHECKING:
-    from engine.accept.accepting import Accepted, AcceptRequest
-    from engine.accept.choice import Choice
-    from engine.delivery.deliver import Delivery
-    from engine.diff.patchset import FileDiff
-    from engine.hosts.checks import HostCheck, HostStatus
-    from engine.hosts.gc import GcReport
-    from engine.record.events import Event
-    from engine.record.views import CommandRecord, TaskRecord
-    from engine.requests import TaskRequest
-    from engine.run.evidence import Evidence
-    from engine.run.ranking import RankedAttempt
+    from engine.views.accept import Accepted, AcceptRequest, Choice, Delivery
+    from engine.views.diff import FileDiff
+    from engine.views.events import Event
+    from engine.views.hosts import GcReport, HostCheck, HostStatus
+    from engine.views.request import TaskRequest
+    from engine.views.result import Evidence, RankedAttempt
+    from engine.views.task import CommandRecord, TaskRecord
 
 
 class ClientSubscription:

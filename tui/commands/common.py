@@ -19,8 +19,8 @@ from engine.service.oneshot import call_once
 from tui.present import json_text, plain
 
 if TYPE_CHECKING:
-    from engine.record.views import TaskRecord
     from engine.service.client import ServiceClient
+    from engine.views.task import TaskRecord
 
 
 def fail(message: str, code: int = 2) -> int:

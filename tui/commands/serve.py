@@ -13,8 +13,8 @@ import time
 from engine.paths import default_paths
 from engine.service.autostart import service_command
 from engine.service.client import NotRunning, ServiceClient, ServiceError
-from engine.service.protocol import ServiceStatus
 from engine.service.unix import lock_path, locking_pid
+from engine.views.service import ServiceStatus
 from tui.commands.common import fail, print_json
 
 STOP_TIMEOUT_SECONDS = 15.0

@@ -11,7 +11,7 @@ from engine.errors import EngineError
 from tui.commands.common import ask_service, fail, first_line, print_json
 
 if TYPE_CHECKING:
-    from engine.record.views import TaskRecord
+    from engine.views.task import TaskRecord
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

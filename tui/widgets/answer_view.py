@@ -7,7 +7,7 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.run.citations import parse_citations
+from engine.views.citations import parse_citations
 from tui.present import plain
 
 
