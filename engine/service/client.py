@@ -1,8 +1,9 @@
 """The client side of the service: the engine's door, reached over the service's socket.
 
 `ServiceClient` has the engine's public methods, all async, with the same arguments, results and
-errors. It imports no model client, Docker or UI code, so a command that only reads tasks starts
-as fast as Python does.
+errors (the values are `engine.views`). It imports no model client, Docker or UI code, so a
+command that only reads tasks starts as fast as Python does. `service_command` and
+`service_pid` are what `taskyard serve` needs to run the service and wait for it to end.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.paths import Paths, default_paths
 from engine.service import codec
-from engine.service.autostart import start_service
+from engine.service.autostart import service_command, start_service
 from engine.service.errors import NotRunning, ServiceError
 from engine.service.protocol import (
     MAX_MESSAGE_BYTES,
@@ -29,7 +30,7 @@ from engine.service.protocol import (
     read_message,
     version_mismatch,
 )
-from engine.service.unix import SocketAddress, socket_path
+from engine.service.unix import SocketAddress, lock_path, locking_pid, socket_path
 from engine.views.service import ServiceStatus
 
 if TYPE_CHECKING:
@@ -40,6 +41,20 @@ if TYPE_CHECKING:
     from engine.views.request import TaskRequest
     from engine.views.result import Evidence, RankedAttempt
     from engine.views.task import CommandRecord, TaskRecord
+
+__all__ = [
+    "ClientSubscription",
+    "NotRunning",
+    "ServiceClient",
+    "ServiceError",
+    "service_command",
+    "service_pid",
+]
+
+
+def service_pid(paths: Paths | None = None) -> int | None:
+    """The pid of the service running for the state dir; None when none runs."""
+    return locking_pid(lock_path(paths or default_paths()))
 
 
 class ClientSubscription:
