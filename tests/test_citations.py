@@ -1,4 +1,5 @@
-"""engine.run.citations: parsing edge cases and verification against line counts."""
+"""Citations: parsing edge cases (engine.views.citations) and verification against line counts
+(engine.run.citations)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Citations in an agent's answer: `【F:path†L10-L20】` for files, `【chunk_id†L3-L7】` for output.
-
-Line numbers are 1-based and inclusive; `†L10` alone means one line and `†L10-20` is accepted
-for `†L10-L20`. Chunk ids are the ids the engine gives each shell result.
-"""
+"""Citations in an agent's answer checked against the files and stored outputs they point at;
+parsed by `engine.views.citations`."""
 
 from __future__ import annotations
 
