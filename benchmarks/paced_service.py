@@ -32,8 +32,8 @@ from stream_lines import BIG_TASK_LINES, home_paths, output_line, task_id_of  # 
 
 from engine.api import Engine
 from engine.config import Config
-from engine.record.views import TaskRecord
 from engine.run.commands import CommandRunner
+from engine.views.task import TaskRecord
 from sandboxes.base import ExecResult, OutputCallback
 from sandboxes.fake import FakeBackend
 from tests.support.service import served

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import DEFAULT_IMAGE
 from engine.paths import Paths
-from engine.record.states import TaskStatus
-from engine.requests import TaskRequest
 from engine.service.client import ServiceClient
+from engine.views.request import TaskRequest
+from engine.views.task import TaskStatus
 from tests.support.cli import model_env
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo

@@ -21,9 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.paths import Paths
-from engine.record.states import TaskStatus
 from engine.record.store import Store
-from engine.record.views import TaskRecord
+from engine.views.task import TaskRecord, TaskStatus
 
 TASKYARD = str(Path(sys.executable).with_name("taskyard"))
 HEAVY = ("textual", "openai", "docker")

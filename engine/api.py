@@ -14,23 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from engine.accept import accepting as accept
-from engine.accept.accepting import Accepted, AcceptRequest
-from engine.accept.choice import Choice, choose, rejected_prompt
+from engine.accept.choice import choose, rejected_prompt
 from engine.config import Config, ConfigError, load_config
 from engine.delivery.deliver import (
-    Delivery,
     DeliveryError,
     deliver,
     delivery_plan,
     record_delivery,
     record_failure,
 )
-from engine.diff.patchset import FileDiff
 from engine.doctor import config_in_use, run_checks
 from engine.errors import EngineError
 from engine.git import gitops
-from engine.hosts.checks import HostCheck, HostStatus, check_host, host_status, probe
-from engine.hosts.gc import GarbageCollector, GcReport
+from engine.hosts.checks import check_host, host_status, probe
+from engine.hosts.gc import GarbageCollector
 from engine.hosts.host import LOCAL, Host, HostError, HostSpec, host_specs
 from engine.hosts.pool import HostPool
 from engine.models import make_model_client
@@ -38,7 +35,17 @@ from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.models.errors import API_KEY_KEY
 from engine.paths import Paths, default_paths
 from engine.record.bus import EventBus, Subscription
-from engine.record.events import (
+from engine.record.lease import LEASE_SECONDS, Lease, live_owners
+from engine.record.lifecycle import TaskLifecycle
+from engine.record.store import Store
+from engine.run.evidence import evidence_for
+from engine.run.ranking import rank_attempts
+from engine.run.runner import RunContext, TaskRun, runtime_missing
+from engine.secrets.refs import SecretReferenceError, resolve_reference, resolve_secrets
+from engine.secrets.values import Secret
+from engine.views.accept import Accepted, AcceptRequest, Choice, Delivery
+from engine.views.diff import FileDiff
+from engine.views.events import (
     EVENT_TYPES,
     Event,
     TaskArchived,
@@ -46,17 +53,10 @@ from engine.record.events import (
     TaskResumed,
     event_from_dict,
 )
-from engine.record.lease import LEASE_SECONDS, Lease, live_owners
-from engine.record.lifecycle import TaskLifecycle
-from engine.record.states import ACTIVE, TaskStatus
-from engine.record.store import Store
-from engine.record.views import CommandRecord, TaskRecord
-from engine.requests import MAX_ATTEMPTS, TaskRequest, is_remote
-from engine.run.evidence import Evidence, evidence_for
-from engine.run.ranking import RankedAttempt, rank_attempts
-from engine.run.runner import RunContext, TaskRun, runtime_missing
-from engine.secrets.refs import SecretReferenceError, resolve_reference, resolve_secrets
-from engine.secrets.values import Secret
+from engine.views.hosts import GcReport, HostCheck, HostStatus
+from engine.views.request import MAX_ATTEMPTS, TaskRequest, is_remote
+from engine.views.result import Evidence, RankedAttempt
+from engine.views.task import ACTIVE, CommandRecord, TaskRecord, TaskStatus
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
 
 MIN_ID_PREFIX = 4

@@ -8,12 +8,13 @@ import asyncio
 from collections.abc import Callable
 
 from engine.config import Config, ConfigError, load_config
-from engine.hosts.checks import HostCheck, check_host, known_hosts_check
+from engine.hosts.checks import check_host, known_hosts_check
 from engine.hosts.host import Host
 from engine.models.base import ModelError, ModelSettings
 from engine.models.connection import list_models, resolve_api_key
 from engine.models.errors import API_KEY_KEY
 from engine.paths import Paths
+from engine.views.hosts import HostCheck
 
 MODEL_TIMEOUT_SECONDS = 15.0
 """How long the model endpoint has to answer `GET /models`."""

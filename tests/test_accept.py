@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.accept.accepting import AcceptRequest
-from engine.accept.choice import Choice
-from engine.accept.git_index import WorktreeConflict
 from engine.api import Engine, EngineError
+from engine.views.accept import AcceptRequest, Choice, WorktreeConflict
 from tests.support.board import stored_engine
 from tests.support.repos import git
 from tests.support.results import (

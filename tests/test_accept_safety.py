@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.accept.accepting import AcceptRequest
-from engine.accept.choice import Choice
-from engine.accept.safety import UnsafeResult, findings
+from engine.accept.safety import findings
 from engine.api import Engine
 from engine.diff.patchset import parse_patch
+from engine.views.accept import AcceptRequest, Choice
+from engine.views.safety import UnsafeResult
 from tests.support.board import stored_engine
 from tests.support.repos import git
 from tests.support.results import add_crafted_entry, base_repo, store_result_task

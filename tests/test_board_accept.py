@@ -7,8 +7,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from engine.record.states import TaskStatus
-from engine.record.views import TaskRecord
+from engine.views.task import TaskRecord, TaskStatus
 from tests.support.board import ServedBoard, stored_engine, wait_until
 from tests.support.repos import git
 from tests.support.results import (

@@ -9,7 +9,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Markdown, Select, Static, TextArea
 
 from engine.git.gitops import prepare_source
-from engine.record.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
+from engine.views.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
 from tests.support.board import (
     CALC_DIFF,
     FROZEN_NOW,

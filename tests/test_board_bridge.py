@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.record.bus import EventBus
-from engine.record.events import CommandFinished, CommandStarted, OutputChunk, TaskStatusChanged
 from engine.service.client import ServiceClient
+from engine.views.events import CommandFinished, CommandStarted, OutputChunk, TaskStatusChanged
 from tests.support.board import store_task, stored_engine
 from tests.support.service import client_of, served
 from tui.bridge import EngineEvent, EventBridge, OutputBatch, ServiceLost

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine.paths import Paths
-from engine.record.events import TaskQueued
 from engine.service.client import ServiceClient
+from engine.views.events import TaskQueued
 from tests.support.board import FROZEN_NOW, ServedBoard, store_task, stored_engine, wait_until
 from tests.support.service import served
 from tui.app import TaskyardApp

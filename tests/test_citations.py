@@ -1,16 +1,12 @@
-"""engine.run.citations: parsing edge cases and verification against line counts."""
+"""Citations: parsing edge cases (engine.views.citations) and verification against line counts
+(engine.run.citations)."""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.run.citations import (
-    Citation,
-    VerifiedCitation,
-    normalise_path,
-    parse_citations,
-    verify_citations,
-)
+from engine.run.citations import VerifiedCitation, verify_citations
+from engine.views.citations import Citation, normalise_path, parse_citations
 
 
 def test_file_and_chunk_citations_with_offsets() -> None:

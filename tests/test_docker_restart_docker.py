@@ -20,8 +20,8 @@ import docker
 import pytest
 
 from engine.api import Engine, TaskRequest
-from engine.record.events import OutputChunk
-from engine.record.states import TaskStatus
+from engine.views.events import OutputChunk
+from engine.views.task import TaskStatus
 from sandboxes.docker_exec import ENGINE_RESTART_NOTE
 from tests.support.engines import scripted_engine
 from tests.support.model_server import Call, RecordedRequest, Reply, ScriptedModelServer

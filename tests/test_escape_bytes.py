@@ -15,7 +15,7 @@ from textual.style import Style
 from textual.widgets import Log, Static
 
 from engine.api import Engine, TaskRequest
-from engine.record.events import (
+from engine.views.events import (
     AgentMessage,
     CommandFinished,
     CommandStarted,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.record.views import CommandRecord, TaskRecord
 from engine.run.evidence import evidence_for, is_check_command, success_claim
+from engine.views.task import CommandRecord, TaskRecord
 
 
 def command(

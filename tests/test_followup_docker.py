@@ -9,7 +9,7 @@ import pytest
 from engine.agent.repair import ABORTED_RESULT
 from engine.api import EngineError, TaskRequest
 from engine.record.bus import Subscription
-from engine.record.events import Event
+from engine.views.events import Event
 from tests.support.engines import of_type, run_to_end, scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import FIX_PATCH, git, make_calc_repo

@@ -18,7 +18,7 @@ from engine.delivery.forge_target import (
 )
 from engine.delivery.pr_text import code, pull_request_text, title
 from engine.delivery.push import branch_of
-from engine.record.views import CommandRecord, TaskRecord
+from engine.views.task import CommandRecord, TaskRecord
 
 CONFIG_FILE = Path("/cfg/config.toml")
 

@@ -19,8 +19,7 @@ from engine.hosts.gc import (
     removal_reason,
 )
 from engine.paths import Paths
-from engine.record.states import ACTIVE, TERMINAL, TaskStatus
-from engine.record.views import TaskRecord
+from engine.views.task import ACTIVE, TERMINAL, TaskRecord, TaskStatus
 from sandboxes.base import SandboxSpec
 from sandboxes.fake import FakeBackend, FakeSandbox
 from tests.support.board import store_task

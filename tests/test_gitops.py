@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.diff.diffs import FileStat, diff_stat
 from engine.git.gitops import (
     BASE_REF,
     GitError,
@@ -25,7 +24,8 @@ from engine.git.gitops import (
     result_diff,
     squash_commit,
 )
-from engine.requests import is_remote
+from engine.views.diffstat import FileStat, diff_stat
+from engine.views.request import is_remote
 from tests.support.repos import GIT_IDENTITY, isolate_git
 
 

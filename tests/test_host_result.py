@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.accept.accepting import AcceptRequest
-from engine.accept.safety import Finding, UnsafeResult
 from engine.api import Engine
 from engine.delivery.forge_target import NO_GH_ENV
 from engine.git.bundles import BundleRefused, branch_head, read_header
 from engine.git.gitops import GitError, fetch_result
-from engine.git.host_result import COMMIT_MESSAGE, SecretInResult, read_result
+from engine.git.host_result import COMMIT_MESSAGE, read_result
 from engine.secrets.values import Secret
+from engine.views.accept import AcceptRequest
+from engine.views.safety import Finding, SecretInResult, UnsafeResult
 from tests.support.board import store_task, stored_engine
 from tests.support.delivery import remote_sha, repo_with_remote
 from tests.support.forge_server import fake_forge

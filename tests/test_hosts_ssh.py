@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from engine.api import Engine, TaskRequest
-from engine.record.events import Event
-from engine.record.views import TaskRecord
+from engine.views.events import Event
+from engine.views.task import TaskRecord
 from tests.support.agent_script import TEST_COMMAND, fix_script, shell
 from tests.support.cli import run_taskyard
 from tests.support.engines import of_type, run_to_end, scripted_engine

@@ -9,14 +9,15 @@ import pytest
 
 from engine.api import Engine
 from engine.config import Config
-from engine.delivery.deliver import Delivery, record_delivery
+from engine.delivery.deliver import record_delivery
 from engine.errors import EngineError
 from engine.paths import Paths
 from engine.record.bus import EventBus
-from engine.record.events import Event, TaskStatusChanged, event_from_dict
 from engine.record.lifecycle import TaskLifecycle
-from engine.record.states import InvalidTransition, TaskStatus
 from engine.record.store import Store
+from engine.views.accept import Delivery
+from engine.views.events import Event, TaskStatusChanged, event_from_dict
+from engine.views.task import InvalidTransition, TaskStatus
 from tests.support.board import stored_engine
 from tests.support.delivery import store_ready_task
 from tests.support.repos import make_calc_repo

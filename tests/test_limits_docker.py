@@ -15,8 +15,8 @@ import pytest
 
 from engine.api import TaskRequest
 from engine.errors import EngineError
-from engine.record.events import Event
-from engine.record.views import CommandRecord, TaskRecord
+from engine.views.events import Event
+from engine.views.task import CommandRecord, TaskRecord
 from sandboxes.base import SandboxSpec
 from sandboxes.docker import DockerBackend, DockerSandbox, default_image_tag
 from tests.support.agent_script import shell

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.agent.output import OutputRecorder, count_lines
-from engine.sanitize import strip_terminal_controls
+from engine.views.sanitize import strip_terminal_controls
 
 
 def recorded(tmp_path: Path, *chunks: bytes, head: int = 2, tail: int = 2) -> OutputRecorder:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.diff.patchset import DiffFormatError, parse_patch, render_patch
+from engine.diff.patchset import parse_patch, render_patch
+from engine.views.diff import DiffFormatError
 from tests.support.repos import git, make_repo
 from tests.support.results import git_bytes
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engine.git.gitops import AgentsDoc
-from engine.run.citations import parse_citations
 from engine.run.prompt import build_instructions, user_prompt
+from engine.views.citations import parse_citations
 
 DOCS = [
     AgentsDoc("AGENTS.md", "Run `make test`.\n", 17, truncated=False),

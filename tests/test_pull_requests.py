@@ -10,7 +10,7 @@ import pytest
 
 from engine.api import Engine, EngineError
 from engine.delivery.forge_target import NO_GH_ENV
-from engine.record.events import PullRequestChanged
+from engine.views.events import PullRequestChanged
 from tests.support.board import stored_engine
 from tests.support.delivery import (
     TaskResult,

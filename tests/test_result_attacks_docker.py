@@ -14,8 +14,8 @@ import pytest
 
 from engine.api import TaskRequest
 from engine.delivery.forge_target import NO_GH_ENV
-from engine.diff.diffs import diff_stat
 from engine.git.gitops import result_diff
+from engine.views.diffstat import diff_stat
 from tests.support.agent_script import shell
 from tests.support.cli import run_taskyard
 from tests.support.delivery import remote_sha, repo_with_remote

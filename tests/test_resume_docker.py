@@ -19,10 +19,9 @@ import pytest
 
 from engine.api import Engine
 from engine.record.bus import Subscription
-from engine.record.events import OutputChunk
-from engine.record.states import TaskStatus
-from engine.record.views import CommandRecord
 from engine.run.runner import CONTAINER_GONE, SETUP_INTERRUPTED
+from engine.views.events import OutputChunk
+from engine.views.task import CommandRecord, TaskStatus
 from tests.support.engines import scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo

@@ -13,7 +13,10 @@ import pytest
 from engine.agent.loop import turns_since_prompt, wall_seconds_used
 from engine.agent.repair import dangling_calls, recovery_for
 from engine.models.base import AssistantMessage, ToolCall, ToolResult, UserMessage
-from engine.record.events import (
+from engine.record.store import Store
+from engine.run.commands import CommandRunner
+from engine.secrets.values import Redactor, Secret
+from engine.views.events import (
     CommandFinished,
     CommandStarted,
     Event,
@@ -21,11 +24,7 @@ from engine.record.events import (
     TaskResumed,
     TaskStatusChanged,
 )
-from engine.record.states import TaskStatus
-from engine.record.store import Store
-from engine.record.views import CommandRecord
-from engine.run.commands import CommandRunner
-from engine.secrets.values import Redactor, Secret
+from engine.views.task import CommandRecord, TaskStatus
 from sandboxes.base import ExecResult, OutputCallback, RunLost, Sandbox
 
 SECRET = Secret("API_TOKEN", "s3cr3t-value-42")

@@ -13,10 +13,10 @@ import pytest
 from engine.agent.tools import ToolBox
 from engine.delivery.forge_target import NO_GH_ENV
 from engine.models.base import ToolCall
-from engine.record.events import Event, PatchApplied
 from engine.record.store import Store
 from engine.run.commands import CommandRunner
 from engine.secrets.values import Redactor, Secret
+from engine.views.events import Event, PatchApplied
 from sandboxes.base import SandboxSpec
 from sandboxes.fake import FakeBackend, FakeSandbox
 from tests.support.board import stored_engine

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.record.states import TaskStatus
+from engine.views.task import TaskStatus
 from tests.support.agent_script import TEST_COMMAND, fix_script, shell
 from tests.support.board import store_task, stored_engine
 from tests.support.cli import TASKYARD, model_env, run_taskyard

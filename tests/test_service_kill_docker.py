@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from engine.paths import Paths
-from engine.record.states import TaskStatus
-from engine.requests import TaskRequest
 from engine.service.client import ServiceClient
+from engine.views.request import TaskRequest
+from engine.views.task import TaskStatus
 from tests.support.model_server import Call, Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
 from tests.support.service import process_alive, until_output_lines

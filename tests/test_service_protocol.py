@@ -10,15 +10,14 @@ from pathlib import Path
 import pytest
 
 from engine.errors import EngineError
-from engine.hosts.gc import GcReport
-from engine.record.events import OutputChunk
-from engine.record.states import InvalidTransition, TaskStatus
-from engine.record.views import TaskRecord
 from engine.service import codec
 from engine.service.client import NotRunning, ServiceClient, ServiceError
 from engine.service.protocol import VERSION, encode_message, read_message
 from engine.service.server import Service, _coalesced
 from engine.service.unix import socket_path
+from engine.views.events import OutputChunk
+from engine.views.hosts import GcReport
+from engine.views.task import InvalidTransition, TaskRecord, TaskStatus
 from tests.support.board import store_task, stored_engine
 from tests.support.service import client_of, served
 

@@ -13,10 +13,10 @@ from engine.api import Engine
 from engine.config import Config
 from engine.paths import Paths
 from engine.record.bus import EventBus
-from engine.record.events import CommandStarted, OutputChunk, TaskStatusChanged, event_from_dict
 from engine.record.lease import LEASE_SECONDS, Lease
 from engine.record.store import Store
-from engine.record.views import TaskRecord
+from engine.views.events import CommandStarted, OutputChunk, TaskStatusChanged, event_from_dict
+from engine.views.task import TaskRecord
 
 
 def record(task_id: str, status: str, owner: str) -> TaskRecord:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine, TaskRequest
-from engine.record.events import Event
-from engine.record.views import TaskRecord
+from engine.views.events import Event
+from engine.views.task import TaskRecord
 from tests.support.agent_script import shell
 from tests.support.engines import of_type, run_to_end, scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer

@@ -19,11 +19,10 @@ from textual.screen import Screen
 from engine.config import Config, ConfigError, load_config
 from engine.errors import EngineError
 from engine.paths import Paths, default_paths
-from engine.record.events import TaskFinished
-from engine.record.states import TaskStatus
-from engine.record.views import TaskRecord
-from engine.requests import TaskRequest
 from engine.service.client import ServiceClient
+from engine.views.events import TaskFinished
+from engine.views.request import TaskRequest
+from engine.views.task import TaskRecord, TaskStatus
 from tui.bridge import EngineEvent, EventBridge, OutputBatch, ServiceLost
 from tui.commands.common import environment_note, fail
 from tui.control_filter import ControlCharacterFilter

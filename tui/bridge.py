@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from engine.errors import EngineError
-from engine.record.events import (
+from engine.service.client import ServiceError
+from engine.views.events import (
     Event,
     FollowUpStarted,
     OutputChunk,
@@ -25,8 +26,7 @@ from engine.record.events import (
     TaskQueued,
     TaskStatusChanged,
 )
-from engine.record.views import TaskRecord
-from engine.service.client import ServiceError
+from engine.views.task import TaskRecord
 
 FRAME_SECONDS = 1 / 30
 RECORD_EVENTS = (

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from engine.sanitize import strip_terminal_controls
+from engine.views.sanitize import strip_terminal_controls
 
 _JSON_UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
 """DEL and the C1 controls: json.dumps escapes C0 itself but passes these through."""

@@ -8,14 +8,11 @@ Functions here block: the engine runs them in a thread.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from engine.accept.choice import Choice, choose, covers_all
+from engine.accept.choice import choose, covers_all
 from engine.accept.git_index import apply_onto_worktree, commit_patch
-from engine.accept.safety import Finding
-from engine.diff.patchset import FileDiff, parse_patch, render_patch, touched_paths
+from engine.diff.patchset import parse_patch, render_patch, touched_paths
 from engine.errors import EngineError
 from engine.git import gitops
 from engine.git.host_result import (
@@ -25,50 +22,11 @@ from engine.git.host_result import (
     check_delivery,
     squash_message,
 )
-from engine.record.views import TaskRecord
-from engine.requests import is_remote
-
-Target = Literal["branch", "worktree"]
-
-
-@dataclass(frozen=True)
-class AcceptRequest:
-    """What to accept and where; by default the whole result, to a new branch."""
-
-    choice: Choice = field(default_factory=Choice)
-    patch: str | None = None
-    """A patch (edited by the person) accepted instead of `choice`."""
-    onto_worktree: bool = False
-    """Apply onto the repository's working tree instead of making a branch."""
-    allow_unsafe: bool = False
-    """The person confirmed a result the safety check flags."""
-    squash: bool = False
-    """On a branch, one new commit with the net change on the base instead of the task's
-    commits (whose history is then not kept, nor checked)."""
-    repo: str | None = None
-    """The local repository (default: the task's)."""
-    branch: str | None = None
-    """The new branch's name (default: the task's branch name)."""
-
-
-@dataclass(frozen=True)
-class Accepted:
-    """What accepting did."""
-
-    target: Target
-    repo: Path
-    files: tuple[str, ...]
-    """The paths the accepted patch changes."""
-    hunks: int
-    """Hunks of modified files among them (new, deleted, binary... files have none)."""
-    whole: bool
-    """The task's whole result (on a branch: its own commits, or one when squashed)."""
-    branch: str = ""
-    sha: str = ""
-    findings: tuple[Finding, ...] = ()
-    """Safety findings the person allowed."""
-    squashed: bool = False
-    """The whole result became one commit on the base."""
+from engine.views.accept import Accepted, AcceptRequest, Choice
+from engine.views.diff import FileDiff
+from engine.views.request import is_remote
+from engine.views.safety import Finding
+from engine.views.task import TaskRecord
 
 
 def _bundle(task: TaskRecord) -> Path:

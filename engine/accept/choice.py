@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from engine.diff.patchset import FileDiff, render_patch
+from engine.diff.patchset import render_patch
 from engine.errors import EngineError
+from engine.views.accept import Choice
+from engine.views.diff import FileDiff
 
 MAX_QUOTED_CHARS = 20_000
-
-
-@dataclass(frozen=True)
-class Choice:
-    """Files taken whole and hunks taken one by one; nothing named means the whole result."""
-
-    paths: tuple[str, ...] = ()
-    """Paths as the diff names them (a renamed file by either name)."""
-    hunks: tuple[tuple[str, int], ...] = ()
-    """(path, hunk number counted from 1 within the file)."""
-
-    @property
-    def everything(self) -> bool:
-        return not self.paths and not self.hunks
 
 
 def file_list(files: Sequence[FileDiff]) -> str:

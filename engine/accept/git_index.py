@@ -8,40 +8,17 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from engine.accept.worktree_snapshot import WorktreeSnapshot
 from engine.errors import EngineError
 from engine.git.command import GitError, GitFailed, git_listing, git_text
 from engine.git.gitops import identity_env
+from engine.views.accept import Conflict, WorktreeConflict
 
 APPLY_OPTIONS = ("--binary", "--whitespace=nowarn")
 _ERROR_LINE = re.compile(r"^error: (?:patch failed: )?(.+?)(?::\d+)?: (.+)$")
 _PATCH_FAILED = re.compile(r"^error: patch failed: (.+):\d+$")
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Why one file could not be applied onto the working tree."""
-
-    path: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.reason}"
-
-
-class WorktreeConflict(EngineError):
-    """The patch does not apply cleanly onto the working tree, which was left as it was."""
-
-    def __init__(self, top: Path, conflicts: Sequence[Conflict]) -> None:
-        self.conflicts = tuple(conflicts)
-        listed = "\n".join(f"  {conflict}" for conflict in self.conflicts)
-        super().__init__(
-            f"cannot apply onto the working tree of {top}; nothing was changed:\n{listed}\n"
-            "commit or stash your changes and try again, or accept to a new branch instead"
-        )
 
 
 def _apply_errors(stderr: str) -> list[Conflict]:

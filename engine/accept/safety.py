@@ -22,11 +22,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
 
-from engine.diff.patchset import SYMLINK_MODE, FileDiff
-from engine.errors import EngineError
+from engine.diff.patchset import SYMLINK_MODE
+from engine.views.diff import FileDiff
+from engine.views.safety import Finding, UnsafeResult
 
 HOOK_DIRS = frozenset({".husky", ".githooks", ".git-hooks", "githooks"})
 HOOK_CONFIGS = frozenset(
@@ -51,43 +50,6 @@ _GIT_DIR_SPELLINGS = frozenset({".git", "git~1"})
 _DRIVER = re.compile(r"(?:^|\s)(filter|diff|merge)=(\S+)")
 _HOOKS_PATH = re.compile(r"hookspath", re.IGNORECASE)
 _CREDENTIAL_KEY = re.compile(r"(_auth\w*|authtoken|token|password|passwd)\s*[=:]", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One reason a result is unsafe, about one path; in one of its commits when `commit` is
-    set (else in the change accepted), at one line of the file when `line` is set."""
-
-    path: str
-    reason: str
-    commit: str = ""
-    line: int = 0
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        within = f"commit {self.commit[:12]}: " if self.commit else ""
-        return f"{within}{where}: {self.reason}"
-
-    def in_commit(self, commit: str) -> Finding:
-        """This finding, found in `commit`."""
-        return replace(self, commit=commit)
-
-    def to_dict(self) -> dict[str, str | int]:
-        return {"path": self.path, "reason": self.reason, "commit": self.commit, "line": self.line}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Finding:
-        return cls(str(data["path"]), str(data["reason"]), str(data["commit"]), int(data["line"]))
-
-
-class UnsafeResult(EngineError):
-    """The patch to accept was flagged; the person must confirm to accept it anyway."""
-
-    def __init__(self, task_id: str, findings: Sequence[Finding]) -> None:
-        self.task_id = task_id
-        self.findings = tuple(findings)
-        listed = "\n".join(f"  {finding}" for finding in self.findings)
-        super().__init__(f"task {task_id}'s result was refused as unsafe:\n{listed}")
 
 
 def findings(files: Sequence[FileDiff]) -> list[Finding]:

@@ -20,7 +20,8 @@ from engine.models.base import (
     Usage,
     UserMessage,
 )
-from engine.record.events import (
+from engine.record.store import Store
+from engine.views.events import (
     AgentMessage,
     Event,
     ModelRetry,
@@ -28,8 +29,7 @@ from engine.record.events import (
     TaskStatusChanged,
     TurnUsage,
 )
-from engine.record.states import TaskStatus
-from engine.record.store import Store
+from engine.views.task import TaskStatus
 
 
 @dataclass(frozen=True)

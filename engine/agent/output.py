@@ -8,7 +8,7 @@ from collections import deque
 from pathlib import Path
 from typing import BinaryIO
 
-from engine.sanitize import strip_terminal_controls
+from engine.views.sanitize import strip_terminal_controls
 
 
 class _Line:

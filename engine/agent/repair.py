@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from engine.models.base import AssistantMessage, ConversationItem, ToolCall, ToolResult
-from engine.record.views import CommandRecord
+from engine.views.task import CommandRecord
 
 Recovery = Literal["recorded", "reattach", "aborted"]
 """How a tool call left without a result by a stopped process gets one: from its command's

@@ -12,10 +12,10 @@ from typing import Any
 from engine.agent.repair import ABORTED_RESULT, recovery_for
 from engine.models.base import AssistantMessage, ToolCall, ToolSpec
 from engine.patch import PatchError, apply_patch
-from engine.record.events import Event, PatchApplied, ToolCallRejected
-from engine.record.views import CommandRecord
 from engine.run.commands import CommandOutcome, CommandRunner
 from engine.secrets.values import Redactor
+from engine.views.events import Event, PatchApplied, ToolCallRejected
+from engine.views.task import CommandRecord
 from sandboxes.base import RunLost, Sandbox
 
 SHELL = ToolSpec(

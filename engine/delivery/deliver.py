@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
-from engine.accept.safety import Finding
 from engine.config import Config, ForgeConfig
 from engine.delivery.forge import ForgeError, PullRequest, forge_client
 from engine.delivery.forge_target import ForgeSetupError, ForgeTarget, find_token, forge_target
@@ -22,15 +20,13 @@ from engine.git.gitops import GitError
 from engine.git.host_result import cached_result, check_delivery, squash_message
 from engine.paths import Paths
 from engine.record.bus import EventBus
-from engine.record.events import PullRequestChanged
 from engine.record.lifecycle import TaskLifecycle
-from engine.record.states import ACTIVE, REVIEWABLE, TaskStatus
 from engine.record.store import Store
-from engine.record.views import CommandRecord, TaskRecord
-from engine.requests import is_remote
 from engine.secrets.values import Redactor, Secret
-
-Action = Literal["opened", "updated", "pushed"]
+from engine.views.accept import Action, Delivery
+from engine.views.events import PullRequestChanged
+from engine.views.request import is_remote
+from engine.views.task import ACTIVE, REVIEWABLE, CommandRecord, TaskRecord, TaskStatus
 
 
 class DeliveryError(Exception):
@@ -54,29 +50,6 @@ class DeliveryPlan:
     """The person confirmed a result the safety check flags."""
     secrets: tuple[Secret, ...] = ()
     """The task environment's secrets, redacted from the pull request's text."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What was done: the branch pushed, and the pull request opened or updated."""
-
-    action: Action
-    """opened or updated; pushed when there was no token and the request is opened by hand."""
-    branch: str
-    remote: str
-    """The remote's name, or the URL a task on a URL was pushed to."""
-    head_sha: str
-    forge: str
-    """github or gitlab."""
-    url: str
-    """The pull request's page; when pushed, where to open it by hand."""
-    number: int = 0
-    state: str = ""
-    """The pull request's state: open, closed or merged."""
-    note: str = ""
-    """Why the base branch is not the task's own ref; how to give a token when pushed."""
-    findings: tuple[Finding, ...] = ()
-    """Safety findings the person allowed."""
 
 
 def delivery_plan(

@@ -9,9 +9,10 @@ from typing import Any
 
 from engine.delivery.forge import PullRequestText
 from engine.delivery.forge_target import ForgeTarget
-from engine.record.views import CommandRecord, TaskRecord
-from engine.run.citations import parse_citations
-from engine.run.evidence import CheckRun, Evidence, command_text, evidence_for
+from engine.run.evidence import command_text, evidence_for
+from engine.views.citations import parse_citations
+from engine.views.result import CheckRun, Evidence
+from engine.views.task import CommandRecord, TaskRecord
 
 TITLE_WIDTH = 72
 MAX_ANSWER_CHARS = 20_000

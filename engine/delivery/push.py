@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine.git.command import GitError, GitFailed, git_text, summarise
 from engine.git.gitops import fetch_result, local_top_level, locked_cache, squash_commit
-from engine.requests import is_remote
+from engine.views.request import is_remote
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
 _AUTH_FAILURES = (

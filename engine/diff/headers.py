@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from engine.diff.diffs import unquote_path
+from engine.views.diff import mentions
+from engine.views.diffstat import unquote_path
 
 GIT_HEADER = "diff --git "
 EXTENDED_HEADERS = (
@@ -25,11 +26,6 @@ EXTENDED_HEADERS = (
     "Binary files ",
 )
 """Lines that may follow `diff --git` before the hunks or the binary patch."""
-
-
-def mentions(header: Sequence[str], prefix: str) -> bool:
-    """Whether an extended header line starts with `prefix`."""
-    return any(line.startswith(prefix) for line in header[1:])
 
 
 def header_fields(header: Sequence[str]) -> dict[str, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from engine.git.bundles import BundleRefused, branch_head, read_header
 from engine.git.command import GitError as GitError
 from engine.git.command import GitFailed, git_bytes, git_exact, git_listing, git_text
-from engine.requests import is_remote
+from engine.views.request import is_remote
 
 BASE_REF = "refs/heads/taskyard-base"
 BUNDLE_NAME = "base.bundle"

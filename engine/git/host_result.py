@@ -13,29 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.accept.safety import Finding, UnsafeResult, findings
-from engine.diff.patchset import FileDiff, parse_patch
-from engine.errors import EngineError
+from engine.accept.safety import findings
+from engine.diff.patchset import parse_patch
 from engine.git import gitops
-from engine.record.views import TaskRecord
 from engine.secrets.values import Redactor, Secret
+from engine.views.diff import FileDiff
+from engine.views.safety import Finding, SecretInResult, UnsafeResult
+from engine.views.task import TaskRecord
 
 COMMIT_MESSAGE = "(commit message)"
 """The path a secret found in a commit's message or author is reported under."""
-
-
-class SecretInResult(EngineError):
-    """The result carries a secret value; it is never accepted or pushed, whatever is asked."""
-
-    def __init__(self, task_id: str, found: Sequence[Finding]) -> None:
-        self.task_id = task_id
-        self.findings = tuple(found)
-        listed = "\n".join(f"  {finding}" for finding in self.findings)
-        super().__init__(
-            f"task {task_id}'s result carries a secret value and is refused (no option "
-            f"overrides this):\n{listed}\nask the agent in a follow-up to remove it from every "
-            "commit (e.g. reset to the base and commit again), or retry the task"
-        )
 
 
 @dataclass(frozen=True)

@@ -3,39 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from engine.hosts.host import Host, HostError
-from engine.record.states import TaskStatus
-from engine.record.views import TaskRecord
+from engine.views.hosts import HostCheck, HostStatus
+from engine.views.task import TaskRecord, TaskStatus
 from sandboxes.base import SandboxError
 
 PROBE_SECONDS = 15.0
 """How long a host has to answer before it is reported down."""
-
-
-@dataclass(frozen=True)
-class HostStatus:
-    """A host's row in `taskyard hosts`."""
-
-    name: str
-    address: str
-    origin: str
-    state: str
-    error: str
-    running: int
-    queued: int
-    max_tasks: int
-
-
-@dataclass(frozen=True)
-class HostCheck:
-    """One step of `taskyard hosts check` or `taskyard doctor`: what was checked, whether it
-    passed, details (what to do when it did not)."""
-
-    step: str
-    ok: bool
-    detail: str
 
 
 async def probe(host: Host) -> None:

@@ -12,15 +12,15 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.hosts.host import HostError
 from engine.hosts.pool import HostPool
 from engine.paths import Paths
-from engine.record.states import ACTIVE
 from engine.record.store import Store
-from engine.record.views import TaskRecord
+from engine.views.hosts import ContainerRemoval, FileRemoval, GcReport, SkippedHost
+from engine.views.task import ACTIVE, TaskRecord
 from sandboxes.base import SandboxBackend, SandboxError
 
 TASK_LABEL = "dev.taskyard.task"
@@ -45,56 +45,6 @@ class FoundContainer:
     @property
     def home(self) -> str:
         return self.labels.get(HOME_LABEL, "")
-
-
-@dataclass(frozen=True)
-class ContainerRemoval:
-    """A container to remove: where it is, whose it is, why, and the bytes it holds."""
-
-    host: str
-    container_id: str
-    task_id: str
-    """The task the container's label names; a task this store does not know when orphan."""
-    orphan: bool
-    reason: str
-    size: int = 0
-    """Bytes in the container's writable layer."""
-
-
-@dataclass(frozen=True)
-class FileRemoval:
-    """An archived task's logs directory or result bundle, and its bytes."""
-
-    task_id: str
-    kind: str
-    """logs or bundle."""
-    path: Path
-    size: int
-
-
-@dataclass(frozen=True)
-class SkippedHost:
-    """A host that could not be reached, so nothing on it was collected."""
-
-    name: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class GcReport:
-    """What a collection removed (or, dry, would remove), and what it could not reach."""
-
-    dry_run: bool
-    containers: list[ContainerRemoval] = field(default_factory=list)
-    files: list[FileRemoval] = field(default_factory=list)
-    skipped_hosts: list[SkippedHost] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    """Containers or files that could not be removed, each with the reason."""
-
-    @property
-    def freed(self) -> int:
-        """Bytes freed (or that would be) by the containers and files removed."""
-        return sum(item.size for item in self.containers) + sum(item.size for item in self.files)
 
 
 def removal_reason(task: TaskRecord | None, now: float, keep_hours: float) -> str | None:

@@ -1,1 +1,2 @@
-"""What is recorded: the store, events and their bus, status and its lifecycle, leases."""
+"""What is recorded: the store, the bus events go out on, status transitions and their
+lifecycle, leases (the records and events themselves are `engine.views`)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from engine.record.events import Event, OutputChunk
 from engine.record.store import Store
+from engine.views.events import Event, OutputChunk
 
 
 class Subscription:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from engine.record.bus import EventBus
-from engine.record.events import TaskStatusChanged
-from engine.record.states import InvalidTransition, TaskStatus, check_transition
+from engine.record.states import check_transition
 from engine.record.store import Store
+from engine.views.events import TaskStatusChanged
+from engine.views.task import InvalidTransition, TaskStatus
 
 
 class TaskLifecycle:

@@ -1,34 +1,8 @@
-"""The task state machine: statuses and the only transitions allowed between them."""
+"""The task state machine: the only transitions allowed between statuses (`engine.views.task`)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from engine.errors import EngineError
-
-
-class TaskStatus(StrEnum):
-    """A task's status; its value is what the store and the events hold."""
-
-    QUEUED = "queued"
-    PROVISIONING = "provisioning"
-    SETUP = "setup"
-    RUNNING = "running"
-    READY = "ready"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    ACCEPTED = "accepted"
-    PR_OPENED = "pr-opened"
-
-
-TERMINAL = frozenset({TaskStatus.READY, TaskStatus.FAILED, TaskStatus.CANCELLED})
-"""Statuses a task run ends in."""
-ACTIVE = frozenset(
-    {TaskStatus.QUEUED, TaskStatus.PROVISIONING, TaskStatus.SETUP, TaskStatus.RUNNING}
-)
-"""Statuses of a task still at work."""
-REVIEWABLE = frozenset({TaskStatus.READY, TaskStatus.ACCEPTED, TaskStatus.PR_OPENED})
-"""Statuses of a task with a result to review, accept or deliver."""
+from engine.views.task import InvalidTransition, TaskStatus
 
 _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.QUEUED: frozenset(
@@ -43,10 +17,6 @@ _ALLOWED: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.ACCEPTED: frozenset({TaskStatus.RUNNING, TaskStatus.PR_OPENED}),
     TaskStatus.PR_OPENED: frozenset({TaskStatus.RUNNING, TaskStatus.ACCEPTED}),
 }
-
-
-class InvalidTransition(EngineError):
-    """A status change that the state machine does not allow (the task changed meanwhile)."""
 
 
 def check_transition(current: TaskStatus, new: TaskStatus) -> None:

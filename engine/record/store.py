@@ -14,9 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.record.events import Event
-from engine.record.states import TaskStatus
-from engine.record.views import CommandRecord, TaskRecord
+from engine.views.events import Event
+from engine.views.task import CommandRecord, TaskRecord, TaskStatus
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.agent.output import OutputRecorder, stored_view
-from engine.record.events import CommandFinished, CommandStarted, Event, OutputChunk
 from engine.record.store import Store
-from engine.record.views import CommandRecord
 from engine.secrets.values import Redactor, StreamRedactor
+from engine.views.events import CommandFinished, CommandStarted, Event, OutputChunk
+from engine.views.task import CommandRecord
 from sandboxes.base import ExecResult, OutputCallback, Sandbox, SandboxRestart
 
 SHOWN_ARGUMENT_CHARS = 2000

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
-from typing import Any
 
-from engine.record.views import CommandRecord, TaskRecord
+from engine.views.result import CheckRun, Evidence
+from engine.views.task import CommandRecord, TaskRecord
 
 CHECK_TOOLS = (
     r"pytest|py\.test|tox|nox|unittest|nose2|ruff|flake8|pylint|mypy|pyright|black|isort|"
@@ -51,100 +50,6 @@ def command_text(argv: list[str]) -> str:
 def is_check_command(argv: list[str]) -> bool:
     """Whether the command runs tests, a linter, a type checker or a build."""
     return _CHECK.search(command_text(argv)) is not None
-
-
-@dataclass(frozen=True)
-class CheckRun:
-    """One test or check command the agent ran, with its outcome from the store."""
-
-    chunk_id: str
-    command: str
-    exit_code: int | None
-    timed_out: bool
-
-    @property
-    def passed(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
-
-    @property
-    def outcome(self) -> str:
-        """ "pass", "fail", "timeout" or "unfinished"."""
-        if self.timed_out:
-            return "timeout"
-        if self.exit_code is None:
-            return "unfinished"
-        return "pass" if self.exit_code == 0 else "fail"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "chunk_id": self.chunk_id,
-            "command": self.command,
-            "exit_code": self.exit_code,
-            "timed_out": self.timed_out,
-            "outcome": self.outcome,
-        }
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The checks behind a result and what they say about its answer."""
-
-    checks: list[CheckRun]
-    """Every test/check command the agent ran, in order."""
-    claim: str
-    """The sentence fragment where the answer claims success; empty when it makes no claim."""
-    citations_valid: int
-    citations_invalid: int
-
-    @property
-    def latest(self) -> list[CheckRun]:
-        """The last run of each distinct check command, in order of those last runs."""
-        last: dict[str, CheckRun] = {}
-        for run in self.checks:
-            last.pop(run.command, None)
-            last[run.command] = run
-        return list(last.values())
-
-    @property
-    def last_check(self) -> CheckRun | None:
-        return self.checks[-1] if self.checks else None
-
-    @property
-    def checks_pass(self) -> bool | None:
-        """True when the last run of every check passed, False when one failed, None if none ran."""
-        if not self.checks:
-            return None
-        return all(run.passed for run in self.latest)
-
-    @property
-    def unsupported_claim(self) -> bool:
-        """The answer claims success but the last run of a check command failed (or none ran)."""
-        return bool(self.claim) and self.checks_pass is not True
-
-    @property
-    def warning(self) -> str:
-        """One line for people when the answer's claim is not backed by the runs; else empty."""
-        if not self.unsupported_claim:
-            return ""
-        if not self.checks:
-            return f'the answer says "{self.claim}" but the agent ran no test or check command'
-        failed = next(run for run in reversed(self.latest) if not run.passed)
-        return (
-            f'the answer says "{self.claim}" but the last run of `{failed.command}` '
-            f"({failed.chunk_id}) ended {failed.outcome}"
-            + (f" with exit {failed.exit_code}" if failed.outcome == "fail" else "")
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "checks": [run.to_dict() for run in self.checks],
-            "checks_pass": self.checks_pass,
-            "claim": self.claim,
-            "unsupported_claim": self.unsupported_claim,
-            "warning": self.warning,
-            "citations_valid": self.citations_valid,
-            "citations_invalid": self.citations_invalid,
-        }
 
 
 def success_claim(answer: str) -> str:

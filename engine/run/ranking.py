@@ -4,13 +4,12 @@ lower cost; attempts that failed or were cancelled come last."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
-from engine.diff.diffs import diff_stat
-from engine.record.states import ACTIVE, REVIEWABLE
-from engine.record.views import CommandRecord, TaskRecord
-from engine.run.evidence import Evidence, evidence_for
+from engine.run.evidence import evidence_for
+from engine.views.diffstat import diff_stat
+from engine.views.result import RankedAttempt
+from engine.views.task import ACTIVE, REVIEWABLE, CommandRecord, TaskRecord
 
 CHECK_TIERS = {True: 0, None: 1, False: 3}
 """Checks all passing rank first, then none run, then some failing; an unsupported success
@@ -18,93 +17,6 @@ claim moves an attempt one tier down."""
 
 Price = Callable[[int, int], float | None]
 """Dollars for (input, output) tokens; None when unpriced."""
-
-
-@dataclass(frozen=True)
-class RankedAttempt:
-    """One attempt with the evidence it was ranked on; `rank` counts from 1."""
-
-    rank: int
-    record: TaskRecord
-    evidence: Evidence
-    lines_added: int
-    lines_removed: int
-    files_changed: int
-    tokens: int
-    cost: float | None
-
-    @property
-    def lines_changed(self) -> int:
-        return self.lines_added + self.lines_removed
-
-    @property
-    def checks_passed(self) -> int:
-        return sum(1 for run in self.evidence.latest if run.passed)
-
-    @property
-    def checks_failed(self) -> int:
-        return len(self.evidence.latest) - self.checks_passed
-
-    @property
-    def checks_counts(self) -> str:
-        """`✓ 2 pass 0 fail`, `✗ 1 pass 1 fail` (the last run of each check), or `— none ran`."""
-        passes = self.evidence.checks_pass
-        if passes is None:
-            return "— none ran"
-        return f"{'✓' if passes else '✗'} {self.checks_passed} pass {self.checks_failed} fail"
-
-    @property
-    def reasons(self) -> list[str]:
-        """What the rank rests on, in the order it was weighed, for people."""
-        reasons = [] if self.finished_well else [self.outcome]
-        reasons.append(self.checks_summary)
-        if self.evidence.unsupported_claim:
-            reasons.append("claims a success the checks do not back")
-        lines, files = _count(self.lines_changed, "line"), _count(self.files_changed, "file")
-        reasons.append(f"{lines} changed in {files}")
-        reasons.append(f"${self.cost:.4f}" if self.cost is not None else f"{self.tokens} tokens")
-        return reasons
-
-    @property
-    def finished_well(self) -> bool:
-        return self.record.status in REVIEWABLE
-
-    @property
-    def outcome(self) -> str:
-        error = self.record.error.strip().splitlines()
-        return f"{self.record.status}: {error[0]}" if error else self.record.status
-
-    @property
-    def checks_summary(self) -> str:
-        if self.evidence.checks_pass is None:
-            return "no checks ran"
-        checks = _count(len(self.evidence.latest), "check")
-        if self.evidence.checks_pass:
-            return f"{checks} passing"
-        return f"{self.checks_failed} of {checks} failing"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rank": self.rank,
-            "task_id": self.record.id,
-            "attempt": self.record.attempt,
-            "status": self.record.status,
-            "host": self.record.host,
-            "checks_pass": self.evidence.checks_pass,
-            "checks_passed": self.checks_passed,
-            "checks_failed": self.checks_failed,
-            "unsupported_claim": self.evidence.unsupported_claim,
-            "lines_added": self.lines_added,
-            "lines_removed": self.lines_removed,
-            "files_changed": self.files_changed,
-            "tokens": self.tokens,
-            "cost": self.cost,
-            "reasons": self.reasons,
-        }
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _outcome_tier(record: TaskRecord) -> int:

@@ -11,8 +11,9 @@ from typing import Any
 from engine.agent.output import count_lines
 from engine.git import gitops
 from engine.record.store import Store
-from engine.run.citations import parse_citations, verify_citations
+from engine.run.citations import verify_citations
 from engine.run.layout import INBOX_DIR, REPO_DIR
+from engine.views.citations import parse_citations
 from sandboxes.base import Sandbox, SandboxError
 
 BOOKKEEPING_TIMEOUT = 300.0

@@ -42,18 +42,8 @@ from engine.models.base import (
 )
 from engine.paths import Paths
 from engine.record.bus import EventBus
-from engine.record.events import (
-    Event,
-    FollowUpStarted,
-    NetworkChanged,
-    SandboxReady,
-    SourcePrepared,
-    TaskFinished,
-)
 from engine.record.lifecycle import TaskLifecycle
-from engine.record.states import TaskStatus
 from engine.record.store import Store
-from engine.record.views import TaskRecord
 from engine.run.commands import CommandRunner
 from engine.run.disk_watch import DiskLimit, DiskLimitExceeded, within_disk_limit
 from engine.run.layout import CA_DIR, INBOX_DIR, REPO_DIR
@@ -68,6 +58,15 @@ from engine.run.setup_leftovers import (
 )
 from engine.secrets.refs import SecretReferenceError, resolve_secrets
 from engine.secrets.values import Redactor, Secret
+from engine.views.events import (
+    Event,
+    FollowUpStarted,
+    NetworkChanged,
+    SandboxReady,
+    SourcePrepared,
+    TaskFinished,
+)
+from engine.views.task import TaskRecord, TaskStatus
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,

@@ -1,8 +1,9 @@
 """The client side of the service: the engine's door, reached over the service's socket.
 
 `ServiceClient` has the engine's public methods, all async, with the same arguments, results and
-errors. It imports no model client, Docker or UI code, so a command that only reads tasks starts
-as fast as Python does.
+errors (the values are `engine.views`). It imports no model client, Docker or UI code, so a
+command that only reads tasks starts as fast as Python does. `service_command` and
+`service_pid` are what `taskyard serve` needs to run the service and wait for it to end.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from engine.paths import Paths, default_paths
 from engine.service import codec
-from engine.service.autostart import start_service
+from engine.service.autostart import service_command, start_service
 from engine.service.errors import NotRunning, ServiceError
 from engine.service.protocol import (
     MAX_MESSAGE_BYTES,
     SERVICE_ENVIRONMENT,
     VERSION,
     ProtocolError,
-    ServiceStatus,
     differing,
     encode_message,
     environment_fingerprint,
@@ -31,20 +31,31 @@ from engine.service.protocol import (
     read_message,
     version_mismatch,
 )
-from engine.service.unix import SocketAddress, socket_path
+from engine.service.unix import SocketAddress, lock_path, locking_pid, socket_path
+from engine.views.service import ServiceStatus
 
 if TYPE_CHECKING:
-    from engine.accept.accepting import Accepted, AcceptRequest
-    from engine.accept.choice import Choice
-    from engine.delivery.deliver import Delivery
-    from engine.diff.patchset import FileDiff
-    from engine.hosts.checks import HostCheck, HostStatus
-    from engine.hosts.gc import GcReport
-    from engine.record.events import Event
-    from engine.record.views import CommandRecord, TaskRecord
-    from engine.requests import TaskRequest
-    from engine.run.evidence import Evidence
-    from engine.run.ranking import RankedAttempt
+    from engine.views.accept import Accepted, AcceptRequest, Choice, Delivery
+    from engine.views.diff import FileDiff
+    from engine.views.events import Event
+    from engine.views.hosts import GcReport, HostCheck, HostStatus
+    from engine.views.request import TaskRequest
+    from engine.views.result import Evidence, RankedAttempt
+    from engine.views.task import CommandRecord, TaskRecord
+
+__all__ = [
+    "ClientSubscription",
+    "NotRunning",
+    "ServiceClient",
+    "ServiceError",
+    "service_command",
+    "service_pid",
+]
+
+
+def service_pid(paths: Paths | None = None) -> int | None:
+    """The pid of the service running for the state dir; None when none runs."""
+    return locking_pid(lock_path(paths or default_paths()))
 
 
 class ClientSubscription:

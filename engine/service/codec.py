@@ -17,46 +17,46 @@ from typing import Any
 
 WIRE_TYPES = frozenset(
     {
-        "engine.accept.accepting:AcceptRequest",
-        "engine.accept.accepting:Accepted",
-        "engine.accept.git_index:Conflict",
-        "engine.accept.choice:Choice",
-        "engine.delivery.deliver:Delivery",
-        "engine.run.evidence:CheckRun",
-        "engine.run.evidence:Evidence",
-        "engine.hosts.gc:ContainerRemoval",
-        "engine.hosts.gc:FileRemoval",
-        "engine.hosts.gc:GcReport",
-        "engine.hosts.gc:SkippedHost",
-        "engine.hosts.checks:HostCheck",
-        "engine.hosts.checks:HostStatus",
-        "engine.diff.patchset:FileDiff",
-        "engine.diff.patchset:Hunk",
-        "engine.run.ranking:RankedAttempt",
-        "engine.requests:TaskRequest",
-        "engine.accept.safety:Finding",
-        "engine.service.protocol:ServiceStatus",
-        "engine.record.states:TaskStatus",
-        "engine.record.views:CommandRecord",
-        "engine.record.views:TaskRecord",
+        "engine.views.accept:AcceptRequest",
+        "engine.views.accept:Accepted",
+        "engine.views.accept:Choice",
+        "engine.views.accept:Conflict",
+        "engine.views.accept:Delivery",
+        "engine.views.diff:FileDiff",
+        "engine.views.diff:Hunk",
+        "engine.views.hosts:ContainerRemoval",
+        "engine.views.hosts:FileRemoval",
+        "engine.views.hosts:GcReport",
+        "engine.views.hosts:HostCheck",
+        "engine.views.hosts:HostStatus",
+        "engine.views.hosts:SkippedHost",
+        "engine.views.request:TaskRequest",
+        "engine.views.result:CheckRun",
+        "engine.views.result:Evidence",
+        "engine.views.result:RankedAttempt",
+        "engine.views.safety:Finding",
+        "engine.views.service:ServiceStatus",
+        "engine.views.task:CommandRecord",
+        "engine.views.task:TaskRecord",
+        "engine.views.task:TaskStatus",
     }
 )
 """Every dataclass and enum that may cross the wire, as module:name."""
 
 WIRE_ERRORS = frozenset(
     {
-        "engine.accept.git_index:WorktreeConflict",
         "engine.errors:EngineError",
-        "engine.git.host_result:SecretInResult",
-        "engine.diff.patchset:DiffFormatError",
-        "engine.accept.safety:UnsafeResult",
-        "engine.record.states:InvalidTransition",
+        "engine.views.accept:WorktreeConflict",
+        "engine.views.diff:DiffFormatError",
+        "engine.views.safety:SecretInResult",
+        "engine.views.safety:UnsafeResult",
+        "engine.views.task:InvalidTransition",
     }
 )
 """The errors a call may raise on the client as they were raised in the service."""
 
 
-EVENTS_MODULE = "engine.record.events"
+EVENTS_MODULE = "engine.views.events"
 """Events cross the wire in their own form (`Event.to_dict`), not field by field."""
 
 
@@ -136,7 +136,7 @@ def _dataclass(data: dict[str, Any]) -> Any:
 
 
 def _event(data: dict[str, Any]) -> Any:
-    from engine.record.events import event_from_dict
+    from engine.views.events import event_from_dict
 
     return event_from_dict(data["$event"])
 

@@ -23,6 +23,8 @@ from engine.service.protocol import (
 )
 from engine.service.unix import SocketAddress, socket_path
 
+__all__ = ["NotRunning", "ServiceError", "call_once"]
+
 CALL_ID = 1
 
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
 
-VERSION = 1
+VERSION = 2
 """Bumped whenever a message or a method changes meaning; both ends must agree."""
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """The longest message either end reads (a command's whole log fits)."""
@@ -47,20 +46,6 @@ SERVICE_ENVIRONMENT = (
 
 class ProtocolError(Exception):
     """The other end broke the protocol: a bad message, another version, or a refusal."""
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    """What `taskyard serve status` reports."""
-
-    pid: int
-    version: int
-    started: float
-    uptime_seconds: float
-    socket: str
-    active_tasks: list[str]
-    clients: int
-    log: str
 
 
 def encode_message(message: dict[str, Any]) -> bytes:

@@ -22,14 +22,12 @@ from typing import Any
 from engine.api import Engine
 from engine.errors import EngineError
 from engine.record.bus import Subscription
-from engine.record.events import Event, OutputChunk
 from engine.service import codec
 from engine.service.protocol import (
     MAX_MESSAGE_BYTES,
     SERVICE_ENVIRONMENT,
     VERSION,
     ProtocolError,
-    ServiceStatus,
     encode_message,
     environment_fingerprint,
     read_message,
@@ -37,6 +35,8 @@ from engine.service.protocol import (
 )
 from engine.service.unix import SocketAddress, log_path, peer_uid, private_dir
 from engine.service.unix import socket_path as service_socket
+from engine.views.events import Event, OutputChunk
+from engine.views.service import ServiceStatus
 
 log = logging.getLogger("taskyard.service")
 

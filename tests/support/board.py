@@ -17,9 +17,8 @@ import tui.app
 from engine.api import Engine
 from engine.config import Config
 from engine.paths import Paths
-from engine.record.events import AgentMessage, CommandFinished, CommandStarted, Event, TaskFinished
-from engine.record.states import TERMINAL
-from engine.record.views import CommandRecord, TaskRecord
+from engine.views.events import AgentMessage, CommandFinished, CommandStarted, Event, TaskFinished
+from engine.views.task import TERMINAL, CommandRecord, TaskRecord
 from sandboxes.fake import FakeBackend
 from tests.support.agent_script import TEST_COMMAND, chunk_ids
 from tests.support.model_server import Call, RecordedRequest, Reply, Step

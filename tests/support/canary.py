@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.api import Engine, TaskRequest
-from engine.record.events import Event
-from engine.record.views import TaskRecord
 from engine.secrets.values import secret_forms
+from engine.views.events import Event
+from engine.views.task import TaskRecord
 from tests.support.agent_script import shell
 from tests.support.cli import model_env, run_taskyard
 from tests.support.engines import run_to_end, scripted_engine

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import TaskRequest
-from engine.record.events import CommandStarted, Event, OutputChunk
+from engine.views.events import CommandStarted, Event, OutputChunk
 from tests.support.engines import engine_at
 
 

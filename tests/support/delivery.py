@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import Engine
-from engine.record.views import TaskRecord
+from engine.views.task import TaskRecord
 from tests.support.board import store_command, store_task
 from tests.support.repos import git, make_calc_repo
 

@@ -11,8 +11,8 @@ from engine.config import Config
 from engine.models import make_model_client
 from engine.models.base import ModelSettings
 from engine.paths import Paths
-from engine.record.events import Event
-from engine.record.views import TaskRecord
+from engine.views.events import Event
+from engine.views.task import TaskRecord
 from tests.support.model_server import ScriptedModelServer
 
 

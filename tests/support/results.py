@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.api import Engine
-from engine.record.views import TaskRecord
+from engine.views.task import TaskRecord
 from tests.support.board import store_task
 from tests.support.repos import git, make_repo
 

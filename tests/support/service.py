@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from engine.api import Engine
-from engine.record.events import OutputChunk
 from engine.service.client import ServiceClient
 from engine.service.server import Service
 from engine.service.unix import locking_pid
+from engine.views.events import OutputChunk
 
 
 @contextlib.asynccontextmanager

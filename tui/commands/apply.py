@@ -8,10 +8,9 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from engine.accept.accepting import Accepted, AcceptRequest
-from engine.accept.choice import Choice
-from engine.accept.safety import UnsafeResult
 from engine.errors import EngineError
+from engine.views.accept import Accepted, AcceptRequest, Choice
+from engine.views.safety import UnsafeResult
 from tui.commands.common import (
     absolute_path,
     add_attempt_argument,

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import EngineError
 from engine.paths import default_paths
-from engine.service.errors import NotRunning
-from engine.service.oneshot import call_once
+from engine.service.oneshot import NotRunning, call_once
 from tui.present import json_text, plain
 
 if TYPE_CHECKING:
-    from engine.record.views import TaskRecord
     from engine.service.client import ServiceClient
+    from engine.views.task import TaskRecord
 
 
 def fail(message: str, code: int = 2) -> int:

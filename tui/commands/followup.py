@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from engine.record.events import PullRequestChanged
+from engine.views.events import PullRequestChanged
 from tui.commands.common import with_client
 from tui.commands.run import HumanPrinter, PrintEvent, follow_to_end, print_json_event
 

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from tui.commands.common import with_client
 
 if TYPE_CHECKING:
-    from engine.hosts.gc import ContainerRemoval, FileRemoval, GcReport
     from engine.service.client import ServiceClient
+    from engine.views.hosts import ContainerRemoval, FileRemoval, GcReport
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

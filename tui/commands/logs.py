@@ -10,15 +10,15 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from engine.record.events import CommandFinished, CommandStarted, Event, OutputChunk, TaskFinished
-from engine.record.states import ACTIVE
 from engine.service.client import ServiceError
+from engine.views.events import CommandFinished, CommandStarted, Event, OutputChunk, TaskFinished
+from engine.views.task import ACTIVE
 from tui.commands.common import fail, with_client
 from tui.commands.run import HumanPrinter, PrintEvent, exit_code, print_json_event
 
 if TYPE_CHECKING:
-    from engine.record.views import TaskRecord
     from engine.service.client import ClientSubscription, ServiceClient
+    from engine.views.task import TaskRecord
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from engine.diff.diffs import diff_stat
 from engine.errors import EngineError
-from engine.record.events import (
+from engine.views.diffstat import diff_stat
+from engine.views.events import (
     AgentMessage,
     CommandFinished,
     CommandStarted,
@@ -28,14 +28,14 @@ from engine.record.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
-from engine.record.states import TERMINAL, TaskStatus
-from engine.requests import MAX_ATTEMPTS, TaskRequest, is_remote
+from engine.views.request import MAX_ATTEMPTS, TaskRequest, is_remote
+from engine.views.task import TERMINAL, TaskStatus
 from tui.commands.common import absolute_path, command_line, plural, print_json, with_client
 from tui.present import plain
 
 if TYPE_CHECKING:
-    from engine.record.views import TaskRecord
     from engine.service.client import ClientSubscription, ServiceClient
+    from engine.views.task import TaskRecord
 
 PrintEvent = Callable[[Event], None]
 T = TypeVar("T")

@@ -11,10 +11,14 @@ import sys
 import time
 
 from engine.paths import default_paths
-from engine.service.autostart import service_command
-from engine.service.client import NotRunning, ServiceClient, ServiceError
-from engine.service.protocol import ServiceStatus
-from engine.service.unix import lock_path, locking_pid
+from engine.service.client import (
+    NotRunning,
+    ServiceClient,
+    ServiceError,
+    service_command,
+    service_pid,
+)
+from engine.views.service import ServiceStatus
 from tui.commands.common import fail, print_json
 
 STOP_TIMEOUT_SECONDS = 15.0
@@ -118,7 +122,7 @@ async def stop() -> int:
 
 async def stopped(deadline: float) -> bool:
     """Whether the service has exited by the deadline."""
-    while locking_pid(lock_path(default_paths())) is not None:
+    while service_pid() is not None:
         if time.monotonic() > deadline:
             return False
         await asyncio.sleep(0.05)

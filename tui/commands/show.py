@@ -6,9 +6,9 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING
 
-from engine.accept.safety import Finding
-from engine.diff.diffs import diff_stat
-from engine.record.states import TaskStatus
+from engine.views.diffstat import diff_stat
+from engine.views.safety import Finding
+from engine.views.task import TaskStatus
 from tui.colour import paged, write, write_diff
 from tui.commands.common import command_line, print_json, with_client
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
@@ -16,9 +16,9 @@ from tui.commands.ranking import print_ranking
 from tui.present import reveal
 
 if TYPE_CHECKING:
-    from engine.record.views import CommandRecord, TaskRecord
-    from engine.run.evidence import Evidence
     from engine.service.client import ServiceClient
+    from engine.views.result import Evidence
+    from engine.views.task import CommandRecord, TaskRecord
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from engine.accept.safety import Finding
+from engine.views.safety import Finding
 from tui.present import plain
 
 Target = Literal["branch", "squash", "worktree"]

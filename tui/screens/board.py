@@ -13,10 +13,9 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from engine.errors import EngineError
-from engine.record.events import Event, FollowUpStarted, TaskArchived, TurnUsage
-from engine.record.states import REVIEWABLE, TaskStatus
-from engine.record.views import TaskRecord
 from engine.service.client import ServiceClient
+from engine.views.events import Event, FollowUpStarted, TaskArchived, TurnUsage
+from engine.views.task import REVIEWABLE, TaskRecord, TaskStatus
 from tui.bridge import OutputBatch
 from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
 from tui.screens.board_keys import (

@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from engine.errors import EngineError
-from engine.record.views import TaskRecord
-from engine.requests import MAX_ATTEMPTS, Mode, TaskRequest
+from engine.views.request import MAX_ATTEMPTS, Mode, TaskRequest
+from engine.views.task import TaskRecord
 
 ANY_HOST = "any"
 KEYS_HINT = "ctrl+s start  ·  escape cancel"

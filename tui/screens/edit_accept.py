@@ -8,8 +8,8 @@ from textual import on
 from textual.app import App, SuspendNotSupported
 from textual.message import Message
 
-from engine.accept.accepting import AcceptRequest
 from engine.errors import EngineError
+from engine.views.accept import AcceptRequest
 from tui.editor import EditorError, edit_in_file, read_edited
 from tui.present import plain
 from tui.screens.task_actions import TaskActions, kept_notice

@@ -12,14 +12,11 @@ from textual import on
 from textual.message import Message
 from textual.screen import Screen
 
-from engine.accept.accepting import Accepted, AcceptRequest
-from engine.accept.choice import Choice
-from engine.accept.safety import Finding, UnsafeResult
-from engine.delivery.deliver import Delivery
 from engine.errors import EngineError
-from engine.record.states import ACTIVE, REVIEWABLE
-from engine.record.views import TaskRecord
 from engine.service.client import ServiceClient
+from engine.views.accept import Accepted, AcceptRequest, Choice, Delivery
+from engine.views.safety import Finding, UnsafeResult
+from engine.views.task import ACTIVE, REVIEWABLE, TaskRecord
 from tui.commands.common import plural
 from tui.present import plain
 from tui.screens.accept_dialogs import (

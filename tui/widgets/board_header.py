@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.record.states import TaskStatus
+from engine.views.task import TaskStatus
 from tui.widgets.task_row import TaskRow
 
 SHOWN_COUNTS = ("active", TaskStatus.READY, TaskStatus.FAILED)

@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from engine.run.evidence import CheckRun, Evidence
+from engine.views.result import CheckRun, Evidence
 from tui.commands.common import one_line
 
 COMMAND_WIDTH = 36

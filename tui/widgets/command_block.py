@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Collapsible
 
-from engine.record.views import CommandRecord
+from engine.views.task import CommandRecord
 from tui.commands.common import command_line
 from tui.widgets.output_log import OutputLog
 

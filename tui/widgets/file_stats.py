@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.diff.diffs import diff_stat
+from engine.views.diffstat import diff_stat
 from tui.present import plain
 
 

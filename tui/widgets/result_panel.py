@@ -11,11 +11,10 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Label, OptionList, Static
 
-from engine.diff.patchset import FileDiff
 from engine.errors import EngineError
-from engine.record.states import ACTIVE
-from engine.record.views import TaskRecord
-from engine.run.evidence import CheckRun, Evidence
+from engine.views.diff import FileDiff
+from engine.views.result import CheckRun, Evidence
+from engine.views.task import ACTIVE, TaskRecord
 from tui.commands.common import one_line
 from tui.present import plain
 from tui.widgets.answer_view import AnswerView

@@ -5,8 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from engine.record.states import REVIEWABLE, TaskStatus
-from engine.record.views import TaskRecord
+from engine.views.task import REVIEWABLE, TaskRecord, TaskStatus
 from tui.present import plain
 from tui.widgets.task_row import repo_name, task_title
 

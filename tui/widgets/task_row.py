@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from engine.diff.diffs import FileStat, diff_stat
-from engine.record.states import ACTIVE, REVIEWABLE, TaskStatus
-from engine.record.views import TaskRecord
+from engine.views.diffstat import FileStat, diff_stat
+from engine.views.task import ACTIVE, REVIEWABLE, TaskRecord, TaskStatus
 from tui.present import plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

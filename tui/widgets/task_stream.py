@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
 
-from engine.record.events import (
+from engine.views.events import (
     AgentMessage,
     CommandFinished,
     CommandStarted,
@@ -26,8 +26,7 @@ from engine.record.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
-from engine.record.states import TERMINAL, TaskStatus
-from engine.record.views import CommandRecord, TaskRecord
+from engine.views.task import TERMINAL, CommandRecord, TaskRecord, TaskStatus
 from tui.bridge import OutputPiece
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.stream_note import AgentNote, StreamNote

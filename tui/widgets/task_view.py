@@ -13,14 +13,12 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import TabbedContent, TabPane
 
-from engine.diff.patchset import FileDiff
 from engine.errors import EngineError
-from engine.record.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
-from engine.record.states import REVIEWABLE
-from engine.record.views import CommandRecord, TaskRecord
-from engine.run.evidence import Evidence
-from engine.run.ranking import RankedAttempt
 from engine.service.client import ServiceClient
+from engine.views.diff import FileDiff
+from engine.views.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
+from engine.views.result import Evidence, RankedAttempt
+from engine.views.task import REVIEWABLE, CommandRecord, TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.attempts_panel import AttemptsPanel
 from tui.widgets.result_panel import ResultPanel

@@ -1,4 +1,5 @@
-"""Engine events: one frozen dataclass per fact, each serialisable to one JSON object.
+"""What clients hold of what happens to tasks: events, one frozen dataclass per fact, each
+serialisable to one JSON object.
 
 The same events feed the board and `taskyard run --json`; the store records them before they are
 published.
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from engine.record.states import TaskStatus
+from engine.views.task import TaskStatus
 
 
 def _now() -> float:

@@ -1,4 +1,4 @@
-"""What a client asks the engine to run: a task request and its limits."""
+"""What clients hold of what they ask the engine to run: a task request and its limits."""
 
 from __future__ import annotations
 

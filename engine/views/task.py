@@ -1,13 +1,42 @@
-"""What clients read of a task and its commands: frozen views, the same in the store and on
-the wire. The board and the CLI hold these, never storage rows."""
+"""What clients hold of a task and its commands: its status and frozen records, the same in
+the store and on the wire. The board and the CLI hold these, never storage rows."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from engine.record.states import TaskStatus
+from engine.errors import EngineError
+
+
+class TaskStatus(StrEnum):
+    """A task's status; its value is what the store and the events hold."""
+
+    QUEUED = "queued"
+    PROVISIONING = "provisioning"
+    SETUP = "setup"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ACCEPTED = "accepted"
+    PR_OPENED = "pr-opened"
+
+
+TERMINAL = frozenset({TaskStatus.READY, TaskStatus.FAILED, TaskStatus.CANCELLED})
+"""Statuses a task run ends in."""
+ACTIVE = frozenset(
+    {TaskStatus.QUEUED, TaskStatus.PROVISIONING, TaskStatus.SETUP, TaskStatus.RUNNING}
+)
+"""Statuses of a task still at work."""
+REVIEWABLE = frozenset({TaskStatus.READY, TaskStatus.ACCEPTED, TaskStatus.PR_OPENED})
+"""Statuses of a task with a result to review, accept or deliver."""
+
+
+class InvalidTransition(EngineError):
+    """A status change that the state machine does not allow (the task changed meanwhile)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Reading unified git diffs: per-file added and removed line counts."""
+"""What clients hold of a diff's size: per-file added and removed line counts, read from a
+unified git diff."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Neutralise terminal control sequences in task output: it is hostile input."""
+"""What clients need to show task output: its terminal control sequences neutralised (it is
+hostile input)."""
 
 from __future__ import annotations
 
