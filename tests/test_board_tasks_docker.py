@@ -71,7 +71,7 @@ async def test_new_task_is_submitted_and_reaches_ready(tmp_path: Path) -> None:
         assert app.engine.task(task_id).status == "ready"
         assert str(table.get_cell(task_id, "status")).startswith("✓ ready")
         assert str(table.get_cell(task_id, "diff")) == "+1 -1"
-        assert str(table.get_cell(task_id, "tokens")) == "40+20"
+        assert str(table.get_cell(task_id, "tokens")) == "40/20"
         titles = [notification.title for notification in app._notifications]
         assert f"Task {task_id} ready for review" in titles
         assert len(bells) == 1
