@@ -413,13 +413,16 @@ async def test_every_action_is_in_the_command_palette(tmp_path: Path) -> None:
 
 
 def test_columns_give_way_to_a_narrow_board_least_important_first() -> None:
-    wide = [column.key for column in fitting_columns(120, "age")]
-    assert wide == [column.key for column in COLUMNS]
-    narrow = [column.key for column in fitting_columns(80, "age")]
-    assert narrow[0] == "title" and {"status", "diff", "age"} <= set(narrow)
-    assert not {"host", "cost", "repo"} & set(narrow)
-    by_status = [column.key for column in fitting_columns(60, "status")]
-    assert by_status == ["title", "status", "diff"]
+    def keys(width: int, sorted_by: str = "age", priced: bool = False) -> list[str]:
+        return [column.key for column in fitting_columns(width, sorted_by, priced)]
+
+    assert keys(160, priced=True) == [column.key for column in COLUMNS]
+    assert keys(160) == [column.key for column in COLUMNS if column.key != "cost"]
+    assert keys(120) == ["title", "repo", "host", "mode", "status", "tokens", "diff", "age"]
+    assert fitting_columns(120, "age")[0].width >= 32
+    assert keys(80) == ["title", "status", "tokens", "diff", "age"]
+    assert keys(60) == ["title", "status", "diff"]
+    assert keys(80, "status") == ["title", "host", "status", "tokens", "diff"]
     assert fitting_columns(60, "status")[0].width >= MIN_TITLE_WIDTH
 
 

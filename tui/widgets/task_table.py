@@ -25,16 +25,16 @@ class Column:
     key: str
     label: str
     width: int
-    rank: int
+    rank: float
 
 
 COLUMNS = (
     Column("title", "Task", TITLE_WIDTH, 0),
     Column("repo", "Repo@ref", REPO_WIDTH, 5),
-    Column("host", "Host", 5, 7),
-    Column("mode", "Mode", 4, 6),
+    Column("host", "Host", 5, 6),
+    Column("mode", "Mode", 4, 7),
     Column("status", "Status", 18, 1),
-    Column("tokens", "Tokens in/out", 13, 4),
+    Column("tokens", "Tokens in/out", 13, 3),
     Column("cost", "Cost", 6, 8),
     Column("diff", "Diff", 10, 2),
     Column("age", "Age", 5, 9),
@@ -44,22 +44,35 @@ SORTED_COLUMN = {"created": "age", "status": "status", "title": "title"}
 """The column each order sorts by; its label carries SORT_MARK, and it stays while it sorts."""
 SORT_MARK = " ▼"
 MIN_TITLE_WIDTH = 24
+TITLE_ROOM = Column("title-room", "", TITLE_WIDTH - MIN_TITLE_WIDTH - 2, 4)
+"""The title's width beyond its least: worth more than the repository and what follows."""
 CELL_PADDING = 2
 """A DataTable cell's padding, one on each side."""
 
 
-def fitting_columns(width: int, sorted_by: str) -> list[Column]:
-    """The columns that fit in `width` cells, in table order: most important first, and the
-    sorted one whatever its rank; the title gets the room left, up to twice its width."""
+SORTED_RANK = 2.5
+"""Where the sorted column ranks, when it ranks lower: after the status and the diff."""
+
+
+def rank(column: Column, sorted_by: str) -> float:
+    return min(column.rank, SORTED_RANK) if column.key == sorted_by else column.rank
+
+
+def fitting_columns(width: int, sorted_by: str, priced: bool = True) -> list[Column]:
+    """The columns that fit in `width` cells, in table order: most important first, the sorted
+    one right after the status and the diff (Cost only when prices are set); the title gets
+    the room left, up to twice its width."""
     chosen: list[Column] = []
     room = width - MIN_TITLE_WIDTH - CELL_PADDING
-    ranked = sorted(COLUMNS[1:], key=lambda column: (column.key != sorted_by, column.rank))
-    for column in ranked:
-        if column.width + CELL_PADDING <= room:
+    candidates = [c for c in (*COLUMNS[1:], TITLE_ROOM) if priced or c.key != "cost"]
+    for column in sorted(candidates, key=lambda column: rank(column, sorted_by)):
+        needed = column.width + (0 if column is TITLE_ROOM else CELL_PADDING)
+        if needed <= room:
             chosen.append(column)
-            room -= column.width + CELL_PADDING
+            room -= needed
     title = COLUMNS[0]
-    title_width = min(max(MIN_TITLE_WIDTH, MIN_TITLE_WIDTH + room), 2 * title.width)
+    extra = TITLE_ROOM.width if TITLE_ROOM in chosen else 0
+    title_width = min(MIN_TITLE_WIDTH + extra + room, 2 * title.width)
     return [Column(title.key, title.label, title_width, title.rank)] + [
         column for column in COLUMNS if column in chosen
     ]
@@ -92,7 +105,7 @@ class TaskTable(DataTable[object]):
     def lay_out_columns(self, width: int) -> None:
         """Show the columns that fit `width`, the sorted one marked, and lay the rows out."""
         sorted_by = SORTED_COLUMN[self.row_order]
-        columns = fitting_columns(width, sorted_by)
+        columns = fitting_columns(width, sorted_by, self.price(1, 1) is not None)
         if columns == self.shown_columns and self.columns:
             return
         self.shown_columns = columns
