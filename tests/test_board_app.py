@@ -58,7 +58,7 @@ def cell_text(table: TaskTable, task_id: str, column: str) -> str:
 
 async def test_board_lists_stored_tasks_newest_first(tmp_path: Path) -> None:
     app = board_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause()
         table = app.board.table
         assert table.visible_ids == ["cccc0003", "bbbb0002", "aaaa0001"]
@@ -84,7 +84,7 @@ async def test_cost_column_prices_tokens_when_prices_are_configured(tmp_path: Pa
     unpriced = board_app(tmp_path / "unpriced")
     async with unpriced.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert cell_text(unpriced.board.table, "aaaa0001", "cost") == "—"
+        assert not unpriced.board.table.is_shown("cost"), "no prices, no Cost column"
 
 
 async def test_filter_by_words_and_status_then_sort(tmp_path: Path) -> None:
@@ -418,24 +418,28 @@ def test_columns_give_way_to_a_narrow_board_least_important_first() -> None:
 
     assert keys(160, priced=True) == [column.key for column in COLUMNS]
     assert keys(160) == [column.key for column in COLUMNS if column.key != "cost"]
-    assert keys(120) == ["title", "repo", "host", "mode", "status", "tokens", "diff", "age"]
-    assert fitting_columns(120, "age")[0].width >= 32
-    assert keys(80) == ["title", "status", "tokens", "diff", "age"]
+    wide = ["title", "repo", "status", "tokens", "diff", "evidence", "age"]
+    assert keys(120) == wide and fitting_columns(120, "age", priced=False)[0].width >= 30
+    assert keys(80) == ["title", "status", "diff", "evidence", "age"]
     assert keys(60) == ["title", "status", "diff"]
-    assert keys(80, "status") == ["title", "host", "status", "tokens", "diff"]
+    assert keys(80, "status") == ["title", "status", "diff", "evidence"]
     assert fitting_columns(60, "status")[0].width >= MIN_TITLE_WIDTH
 
 
-async def test_the_sorted_column_is_marked_and_a_narrow_board_keeps_the_diff(
+async def test_a_narrow_board_keeps_status_diff_and_evidence_and_marks_the_sorted_column(
     tmp_path: Path,
 ) -> None:
     app = board_app(tmp_path)
+    app.engine.store.update_task("aaaa0001", verdict="⚠ checks fail")
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.board.table
         await pilot.pause()
         labels = {str(column.key.value): str(column.label) for column in table.columns.values()}
         assert labels["age"] == "Age" + SORT_MARK and "host" not in labels
         assert cell_text(table, "aaaa0001", "diff") == "+1 -1"
+        assert cell_text(table, "aaaa0001", "status").startswith("⚠ ready")
+        assert cell_text(table, "aaaa0001", "evidence") == "⚠ checks fail"
+        assert cell_text(table, "cccc0003", "evidence") == "—"
         await pilot.press("s")
         labels = {str(column.key.value): str(column.label) for column in table.columns.values()}
         assert labels["status"] == "Status" + SORT_MARK

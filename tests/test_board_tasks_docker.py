@@ -12,6 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
+from engine.views.events import TaskFinished
 from tests.support.agent_script import TEST_COMMAND
 from tests.support.board import EventLog, ServedBoard, calc_fix_script, wait_until
 from tests.support.engines import scripted_engine
@@ -69,7 +70,8 @@ async def test_new_task_is_submitted_and_reaches_ready(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: log.finished(task_id), "the task to finish")
         await pilot.pause()
         assert app.engine.task(task_id).status == "ready"
-        assert str(table.get_cell(task_id, "status")).startswith("✓ ready")
+        assert str(table.get_cell(task_id, "status")).startswith("⚠ ready")
+        assert str(table.get_cell(task_id, "evidence")) == "⚠ 1 bad cite", "missing.py"
         assert str(table.get_cell(task_id, "diff")) == "+1 -1"
         assert str(table.get_cell(task_id, "tokens")) == "40/20"
         titles = [notification.title for notification in app._notifications]
@@ -197,6 +199,13 @@ async def test_follow_up_starts_a_new_turn(tmp_path: Path) -> None:
         (check,) = checks.runs
         assert check.command == "python3 -m unittest -q" and check.outcome == "fail"
         assert view.result.has_class("-unsupported-claim")
+        assert app.engine.task(task_id).verdict == "⚠ claim ≠ runs"
+        await pilot.press("escape")
+        status = str(app.board.table.get_cell(task_id, "status"))
+        assert status.startswith("⚠ ready")
+        assert str(app.board.table.get_cell(task_id, "evidence")) == "⚠ claim ≠ runs"
+        verdicts = [e.verdict for e in log.events if isinstance(e, TaskFinished)]
+        assert verdicts == ["", "⚠ claim ≠ runs"]
 
 
 async def test_x_cancels_a_running_task_once_confirmed(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ def test_agent_fixes_failing_test_and_result_applies(
     assert "-    return a - b" in last["diff"] and "+    return a + b" in last["diff"]
     assert [c["kind"] for c in last["citations"]] == ["file", "chunk", "chunk"]
     assert all(c["valid"] for c in last["citations"]), last["citations"]
+    assert (last["verdict"], last["verdict_detail"]) == ("✓ checks pass", "")
     assert last["usage"]["input_tokens"] > 0
     assert server.requests[0].path.endswith(
         "/chat/completions" if wire_api == "chat" else "/responses"

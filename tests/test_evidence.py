@@ -114,3 +114,27 @@ def test_a_claim_with_no_check_run_at_all_is_flagged() -> None:
 
     assert evidence.checks == [] and evidence.checks_pass is None
     assert "ran no test or check command" in evidence.warning
+
+
+@pytest.mark.parametrize(
+    ("answer", "runs", "citations", "verdict", "detail"),
+    [
+        ("All tests pass.", [("c1", "pytest -q", 1)], [], "⚠ claim ≠ runs", "ended fail"),
+        ("Tests pass.", [], [], "⚠ no tests run", "ran no test or check command"),
+        ("Done.", [("c1", "pytest -q", 0), ("c2", "ruff check .", 1)], [], "⚠ checks fail", "c2"),
+        ("Done.", [("c1", "pytest -q", 0)], [{"valid": False}] * 2, "⚠ 2 bad cites", "2 of 2"),
+        ("Done.", [("c1", "pytest -q", 1), ("c2", "pytest -q", 0)], [], "✓ checks pass", ""),
+        ("Done.", [("c1", "cat calc.py", 0)], [{"valid": True}], "", ""),
+    ],
+)
+def test_the_verdict_names_what_most_needs_a_second_look(
+    answer: str,
+    runs: list[tuple[str, str, int]],
+    citations: list[dict[str, object]],
+    verdict: str,
+    detail: str,
+) -> None:
+    commands = [command(chunk, script, code) for chunk, script, code in runs]
+    evidence = evidence_for(task(answer, citations), commands)
+    assert evidence.verdict == verdict and len(evidence.verdict) <= 14
+    assert detail in evidence.verdict_detail and bool(evidence.verdict_detail) == bool(detail)

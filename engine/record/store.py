@@ -97,6 +97,7 @@ ADDED_COLUMNS = {
     "pr_number": "INTEGER NOT NULL DEFAULT 0",
     "pr_forge": "TEXT NOT NULL DEFAULT ''",
     "findings": "TEXT NOT NULL DEFAULT '[]'",
+    "verdict": "TEXT NOT NULL DEFAULT ''",
 }
 """Columns added to tasks after its first release, with their definitions: older stores gain them
 when opened."""

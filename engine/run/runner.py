@@ -46,6 +46,7 @@ from engine.record.lifecycle import TaskLifecycle
 from engine.record.store import Store
 from engine.run.commands import CommandRunner
 from engine.run.disk_watch import DiskLimit, DiskLimitExceeded, within_disk_limit
+from engine.run.evidence import evidence_for
 from engine.run.layout import CA_DIR, INBOX_DIR, REPO_DIR
 from engine.run.prompt import build_instructions, user_prompt
 from engine.run.results import ResultCollector, ResultError
@@ -163,9 +164,11 @@ def runtime_missing(runtime: str, installed: Sequence[str], host: str) -> str:
     )
 
 
-def finished_event(record: TaskRecord) -> TaskFinished:
+def finished_event(record: TaskRecord, verdict_detail: str = "") -> TaskFinished:
     """The task.finished event announcing a stored task's result."""
     return TaskFinished(
+        verdict=record.verdict,
+        verdict_detail=verdict_detail,
         task_id=record.id,
         status=record.status,
         diff=record.diff,
@@ -192,6 +195,8 @@ class TaskRun:
         self.environment = ctx.config.environment(task.environment)
         self.sandbox: Sandbox | None = None
         self._secrets: list[Secret] | None = None
+        self._verdict_detail = ""
+        """Why the evidence of the result just stored needs a second look; empty when not."""
         self.redactor = Redactor(())
         """Replaces the task's secret values in what it records and announces."""
         self.commands = CommandRunner(
@@ -589,6 +594,7 @@ class TaskRun:
             final_message=final_message,
             citations=self.redactor.redact_data(await results.citations(final_message)),
         )
+        self._judge()
         if outcome.stopped_by:
             await self._end(TaskStatus.FAILED, f"the agent was stopped at {outcome.stopped_by}")
         else:
@@ -624,6 +630,15 @@ class TaskRun:
             findings=result.stored_findings(),
         )
 
+    def _judge(self) -> None:
+        """Record the verdict of the evidence behind the result just stored."""
+        store = self.ctx.store
+        task = store.get_task(self.task.id)
+        assert task is not None
+        evidence = evidence_for(task, store.commands(task.id))
+        store.update_task(task.id, verdict=evidence.verdict)
+        self._verdict_detail = evidence.verdict_detail
+
     async def _end(self, status: TaskStatus, error: str) -> None:
         """Record the terminal status and the tokens spent so far, stop the sandbox, and
         announce the result."""
@@ -632,7 +647,7 @@ class TaskRun:
         await self._stop_sandbox()
         task = self.ctx.store.get_task(self.task.id)
         assert task is not None
-        self._emit(finished_event(task))
+        self._emit(finished_event(task, self._verdict_detail))
 
     async def _stop_sandbox(self) -> None:
         if self.sandbox is None:

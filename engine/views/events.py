@@ -184,6 +184,10 @@ class TaskFinished(Event):
     error: str = ""
     branch: str = ""
     head_sha: str = ""
+    verdict: str = ""
+    """The evidence's few words (see TaskRecord.verdict)."""
+    verdict_detail: str = ""
+    """Why, in a sentence, when the verdict is a concern."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", TaskStatus(self.status))

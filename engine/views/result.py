@@ -8,6 +8,9 @@ from typing import Any
 
 from engine.views.task import REVIEWABLE, TaskRecord
 
+CONCERN = "⚠"
+"""The mark of a verdict that needs a second look."""
+
 
 @dataclass(frozen=True)
 class CheckRun:
@@ -91,8 +94,37 @@ class Evidence:
             + (f" with exit {failed.exit_code}" if failed.outcome == "fail" else "")
         )
 
+    @property
+    def verdict(self) -> str:
+        """A few words for a task's row: what most needs a second look, after `⚠` (a claim
+        the runs do not back, failing checks, citations that do not check out), or
+        `✓ checks pass`; empty when no check ran and nothing else is wrong."""
+        if self.unsupported_claim:
+            return f"{CONCERN} claim ≠ runs" if self.checks else f"{CONCERN} no tests run"
+        if self.checks_pass is False:
+            return f"{CONCERN} checks fail"
+        if self.citations_invalid:
+            return f"{CONCERN} {self.citations_invalid} bad cite" + "s" * (
+                self.citations_invalid > 1
+            )
+        return "✓ checks pass" if self.checks_pass else ""
+
+    @property
+    def verdict_detail(self) -> str:
+        """The verdict's reason in a sentence, when it is a concern; else empty."""
+        if self.unsupported_claim:
+            return self.warning
+        if self.checks_pass is False:
+            failed = next(run for run in reversed(self.latest) if not run.passed)
+            return f"the last run of `{failed.command}` ({failed.chunk_id}) ended {failed.outcome}"
+        if self.citations_invalid:
+            total = self.citations_valid + self.citations_invalid
+            return f"{self.citations_invalid} of {total} citations do not point at what they name"
+        return ""
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "verdict": self.verdict,
             "checks": [run.to_dict() for run in self.checks],
             "checks_pass": self.checks_pass,
             "claim": self.claim,

@@ -81,6 +81,9 @@ class TaskRecord:
     findings: list[dict[str, Any]] = field(default_factory=list)
     """What the host found in the result's commits when the task finished: unsafe changes and
     secret values (by name, never the value), each with its commit, path and line."""
+    verdict: str = ""
+    """A few words on the evidence behind the result, from `Evidence.verdict`: `✓ checks pass`,
+    or `⚠` and what needs a second look; empty before a result or with nothing to say."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", TaskStatus(self.status))

@@ -349,5 +349,8 @@ class HumanPrinter:
         if usage:
             spent = f"{usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out"
             self._say(f"tokens: {spent}")
+        if event.verdict:
+            detail = f": {event.verdict_detail}" if event.verdict_detail else ""
+            self._say(f"evidence: {event.verdict}{detail}")
         if event.status == TaskStatus.READY and stats and not self.prefix:
             self._say(f"next: taskyard show {event.task_id} · taskyard apply {event.task_id}")

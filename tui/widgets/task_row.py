@@ -9,21 +9,23 @@ from dataclasses import dataclass, field
 from rich.text import Text
 
 from engine.views.diffstat import FileStat, diff_stat
+from engine.views.result import CONCERN
 from engine.views.task import ACTIVE, REVIEWABLE, TaskRecord, TaskStatus
 from tui.present import plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 STATUS_ORDER = list(TaskStatus)
 TITLE_WIDTH = 34
-REPO_WIDTH = 16
+REPO_WIDTH = 14
 NO_VALUE = "—"
 
 
 @dataclass(frozen=True)
 class RowColours:
-    """Theme colours for meaning: success and error."""
+    """Theme colours for meaning: success, warning and error."""
 
     success: str
+    warning: str
     error: str
 
 
@@ -155,6 +157,7 @@ class TaskRow:
             "tokens": self.tokens_cell(),
             "cost": format_cost(price(*self.tokens())),
             "diff": self.diff_cell(colours),
+            "evidence": self.evidence_cell(colours),
             "age": self.age_cell(now),
         }
 
@@ -167,6 +170,8 @@ class TaskRow:
         if self.is_active:
             spinner = SPINNER[int(now * 10) % len(SPINNER)]
             return Text(f"{spinner} {status} {elapsed}")
+        if status in REVIEWABLE and self.record.verdict.startswith(CONCERN):
+            return Text.assemble((f"{CONCERN} ", colours.warning), status, (f" {elapsed}", "dim"))
         if status in REVIEWABLE:
             return Text.assemble(("✓ ", colours.success), status, (f" {elapsed}", "dim"))
         if status == TaskStatus.FAILED:
@@ -178,6 +183,15 @@ class TaskRow:
         if not input_tokens and not output_tokens:
             return NO_VALUE
         return f"{format_count(input_tokens)}/{format_count(output_tokens)}"
+
+    def evidence_cell(self, colours: RowColours) -> str | Text:
+        """The evidence's verdict: a concern in the warning colour, passing checks in green."""
+        verdict = self.record.verdict
+        if not verdict:
+            return NO_VALUE
+        return Text(
+            verdict, style=colours.warning if verdict.startswith(CONCERN) else colours.success
+        )
 
     def diff_cell(self, colours: RowColours) -> str | Text:
         if not self.file_stats:

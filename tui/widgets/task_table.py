@@ -30,21 +30,22 @@ class Column:
 
 COLUMNS = (
     Column("title", "Task", TITLE_WIDTH, 0),
-    Column("repo", "Repo@ref", REPO_WIDTH, 5),
+    Column("repo", "Repo@ref", REPO_WIDTH, 3.5),
     Column("host", "Host", 5, 6),
     Column("mode", "Mode", 4, 7),
     Column("status", "Status", 18, 1),
     Column("tokens", "Tokens in/out", 13, 3),
-    Column("cost", "Cost", 6, 8),
+    Column("cost", "Cost", 6, 3.8),
     Column("diff", "Diff", 10, 2),
+    Column("evidence", "Evidence", 14, 2.2),
     Column("age", "Age", 5, 9),
 )
 SORT_ORDERS = ("created", "status", "title")
 SORTED_COLUMN = {"created": "age", "status": "status", "title": "title"}
 """The column each order sorts by; its label carries SORT_MARK, and it stays while it sorts."""
 SORT_MARK = " ▼"
-MIN_TITLE_WIDTH = 24
-TITLE_ROOM = Column("title-room", "", TITLE_WIDTH - MIN_TITLE_WIDTH - 2, 4)
+MIN_TITLE_WIDTH = 22
+TITLE_ROOM = Column("title-room", "", 6, 4)
 """The title's width beyond its least: worth more than the repository and what follows."""
 CELL_PADDING = 2
 """A DataTable cell's padding, one on each side."""
@@ -117,7 +118,9 @@ class TaskTable(DataTable[object]):
 
     def colours(self) -> RowColours:
         variables = self.app.theme_variables
-        return RowColours(success=variables["success"], error=variables["error"])
+        return RowColours(
+            success=variables["success"], warning=variables["warning"], error=variables["error"]
+        )
 
     @property
     def visible_ids(self) -> list[str]:
