@@ -26,6 +26,8 @@ DEFAULT_IMAGE = "taskyard-sandbox:latest"
 _EXAMPLE_URL = "http://localhost:11434/v1"
 HIDDEN = "(hidden)"
 """What is shown in place of a secret's literal value."""
+DEMO_MODEL = "taskyard-demo"
+"""The model name of taskyard's offline demo model (`taskyard demo`): no network, no key."""
 CA_ENV_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT", "NODE_EXTRA_CA_CERTS")
 
 

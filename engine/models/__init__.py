@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.config import DEMO_MODEL
 from engine.models.base import ModelClient, ModelError, ModelSettings
 from engine.models.chat import ChatModelClient
 from engine.models.responses import ResponsesModelClient
@@ -10,7 +11,12 @@ __all__ = ["ChatModelClient", "ResponsesModelClient", "make_model_client"]
 
 
 def make_model_client(settings: ModelSettings) -> ModelClient:
-    """The client for settings.wire_api; ModelError at once when no API key is available."""
+    """The client for settings.wire_api (the offline demo model for DEMO_MODEL); ModelError at
+    once when no API key is available."""
+    if settings.model == DEMO_MODEL:
+        from engine.models.demo import DemoModelClient
+
+        return DemoModelClient()
     if settings.wire_api == "chat":
         return ChatModelClient(settings)
     if settings.wire_api == "responses":
