@@ -16,7 +16,7 @@ from textual.app import App, SystemCommand
 from textual.filter import LineFilter
 from textual.screen import Screen
 
-from engine.config import Config, ConfigError, load_config
+from engine.config import DEMO_MODEL, Config, ConfigError, load_config
 from engine.errors import EngineError
 from engine.paths import Paths, default_paths
 from engine.service.client import ServiceClient
@@ -26,6 +26,7 @@ from engine.views.task import TaskRecord, TaskStatus
 from tui.bridge import EngineEvent, EventBridge, OutputBatch, ServiceLost
 from tui.commands.common import environment_note, fail
 from tui.control_filter import ControlCharacterFilter
+from tui.demo import WELCOME
 from tui.present import plain
 from tui.screens.board import BoardScreen
 from tui.screens.board_keys import ACTIONS
@@ -82,6 +83,8 @@ class TaskyardApp(App[None]):
         self.repo = repo
         self.clock = clock
         self.keymap = dict(config.keymap)
+        self.demo = config.model == DEMO_MODEL
+        """Whether the board shows `taskyard demo`: its service runs the offline demo model."""
         self.board = BoardScreen()
         self.control_filter = ControlCharacterFilter()
         self.connection = contextlib.AsyncExitStack()
@@ -105,6 +108,8 @@ class TaskyardApp(App[None]):
             await self.client.tasks(include_archived=True), await self.client.host_states()
         )
         await self.push_screen(self.board)
+        if self.demo:
+            self.notify(WELCOME, title="taskyard demo", timeout=20, markup=False)
         known = self.board.table.rows_by_id
         bridge = EventBridge(subscription, self.client.task, self.post_message, known)
         self.run_worker(bridge.run(), name="engine-events", group="bridge")

@@ -18,6 +18,7 @@ from tui.last_resort import end_quietly_on_broken_pipe, report_internal_error
 from tui.present import terminal_output
 
 COMMANDS = {
+    "demo": "demo",
     "run": "run",
     "followup": "followup",
     "logs": "logs",

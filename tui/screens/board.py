@@ -201,7 +201,7 @@ class BoardScreen(EditAcceptActions):
         shown = [row for row in self.table.rows_by_id.values() if not row.record.archived]
         self.empty = not shown
         header = self.query_one(BoardHeader)
-        header.show(str(self.taskyard.repo), shown, self.host_states)
+        header.show(str(self.taskyard.repo), shown, self.host_states, demo=self.taskyard.demo)
 
     def task_view(self, task_id: str) -> TaskView | None:
         return self.views.get(task_id)

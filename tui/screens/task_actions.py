@@ -337,5 +337,7 @@ class TaskActions(Screen[None]):
         return True
 
     def action_quit_board(self) -> None:
-        """Close the board; running tasks go on in the service, and the terminal says so."""
-        self.app.exit(message=detach_notice(self.active_tasks()))
+        """Close the board; running tasks go on in the service, and the terminal says so
+        (the demo ends its tasks itself)."""
+        demo = getattr(self.app, "demo", False)
+        self.app.exit(message=None if demo else detach_notice(self.active_tasks()))

@@ -30,13 +30,21 @@ def host_line(hosts: dict[str, str]) -> Content:
 
 
 class BoardHeader(Static):
-    """`taskyard  REPO  ·  2 active · 1 ready` over each host's state."""
+    """`taskyard  REPO  ·  2 active · 1 ready` over each host's state; in the demo, a DEMO
+    badge before the repository and the demo model named before the hosts."""
 
-    def show(self, repo: str, rows: Iterable[TaskRow], hosts: dict[str, str]) -> None:
+    def show(
+        self, repo: str, rows: Iterable[TaskRow], hosts: dict[str, str], demo: bool = False
+    ) -> None:
+        """Show the repository, the counts and the hosts; a demo says so before all."""
         counts: Counter[str] = Counter()
         for row in rows:
             counts["active" if row.is_active else row.record.status] += 1
         parts = [f"{counts[name]} {name}" for name in SHOWN_COUNTS if counts[name]]
         counts_text = ("  ·  " + " · ".join(parts), "dim") if parts else ""
-        title = Content.assemble(("taskyard", "bold"), "  ", repo, counts_text)
-        self.update(Content("\n").join([title, host_line(hosts)]))
+        badge = Content.assemble((" DEMO ", "bold reverse $warning"), " ") if demo else ""
+        title = Content.assemble(("taskyard", "bold"), "  ", badge, repo, counts_text)
+        hosts_text = host_line(hosts)
+        if demo:
+            hosts_text = Content.assemble(("offline demo model · ", "$warning"), hosts_text)
+        self.update(Content("\n").join([title, hosts_text]))

@@ -1,0 +1,1 @@
+"""minicart: a tiny shopping cart."""
