@@ -109,7 +109,7 @@ class TaskyardApp(App[None]):
         )
         await self.push_screen(self.board)
         if self.demo:
-            self.notify(WELCOME, title="taskyard demo", timeout=20, markup=False)
+            self.notify(WELCOME, title="taskyard demo", timeout=15, markup=False)
         known = self.board.table.rows_by_id
         bridge = EventBridge(subscription, self.client.task, self.post_message, known)
         self.run_worker(bridge.run(), name="engine-events", group="bridge")

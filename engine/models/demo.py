@@ -36,7 +36,7 @@ from engine.models.demo_transcript import (
 THINKING_SECONDS = 0.7
 """How long the demo model takes per turn, so that a person can follow the loop."""
 CHARS_PER_TOKEN = 4
-COUNT_WORDS = re.compile(r"count", re.IGNORECASE)
+COUNT_WORDS = re.compile(r"item_count|\bcount", re.IGNORECASE)
 FIX_WORDS = re.compile(r"fix|fail|bug|broken|test|pass|repair|discount", re.IGNORECASE)
 TEST_WORDS = re.compile(r"\b(?:add|write)\b.*\btests?\b|\bregression\b", re.IGNORECASE)
 IMPORT = re.compile(r"^from (?P<module>[\w.]+) import ")
@@ -47,6 +47,7 @@ INTRO = (
     "add `Cart.item_count()`, add regression tests or answer questions about the code; "
     "I'll fix the failing test.\n\n"
 )
+FIRST_RUN = "I'll run the test suite first to see what fails."
 REGRESSION_TEST_PATH = "tests/test_discounts.py"
 REGRESSION_TEST = """\
 import unittest
@@ -163,7 +164,8 @@ def fix(transcript: Transcript) -> AssistantMessage:
     intro = "" if FIX_WORDS.search(transcript.prompt) else INTRO
     before = transcript.first_run(test)
     if before is None:
-        return shell(f"{intro}I'll run the test suite first to see what fails.", test)
+        first = "Where does the suite stand now?" if transcript.follow_up else FIRST_RUN
+        return shell(f"{intro}{first}", test)
     found = failures(before, transcript)
     if not found:
         return add_regression_test(transcript, before)

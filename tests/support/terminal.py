@@ -17,7 +17,7 @@ import pytest
 
 
 class Terminal:
-    """A tmux session on its own server socket, 120x40."""
+    """A tmux session on its own server socket, 120x40 unless started at another size."""
 
     def __init__(self, name: str) -> None:
         self.socket = name
@@ -28,7 +28,10 @@ class Terminal:
         )
         return result.stdout
 
-    def start(self, command: list[str], cwd: Path, env: dict[str, str]) -> None:
+    def start(
+        self, command: list[str], cwd: Path, env: dict[str, str], size: tuple[int, int] = (120, 40)
+    ) -> None:
+        """Run command in a new session of `size` columns and rows."""
         settings = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
         self.tmux(
             "new-session",
@@ -36,9 +39,9 @@ class Terminal:
             "-s",
             "board",
             "-x",
-            "120",
+            str(size[0]),
             "-y",
-            "40",
+            str(size[1]),
             "-c",
             str(cwd),
             *settings,
