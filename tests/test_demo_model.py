@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.accept.choice import rejected_prompt
 from engine.agent.tools import APPLY_PATCH, SHELL
 from engine.config import DEMO_MODEL
+from engine.diff.patchset import parse_patch
 from engine.git.gitops import AgentsDoc
 from engine.models import make_model_client
 from engine.models.base import (
@@ -214,6 +216,36 @@ def test_a_follow_up_starts_from_the_sandbox_as_it_is(sample: Path) -> None:
     turn = conversation[len(first) :]
     assert calls(turn) == [SUITE, PATCH, SUITE]
     assert "all 5 tests pass" in answer(turn)
+
+
+REGRESSION_DIFF = """\
+diff --git a/tests/test_discounts.py b/tests/test_discounts.py
+new file mode 100644
+index 0000000..6c0b5a1
+--- /dev/null
++++ b/tests/test_discounts.py
+@@ -0,0 +1,3 @@
++import unittest
++
++from minicart.cart import Cart
+"""
+
+
+def test_an_added_file_sent_back_is_dropped() -> None:
+    first = play("Fix the failing test", fix_results(first_chunk="be1606ef"))
+    prompt = rejected_prompt(parse_patch(REGRESSION_DIFF))
+    results = {
+        PATCH: ["Success. Updated the following files:\nD tests/test_discounts.py"],
+        SUITE: [recorded("suite_fixed")],
+    }
+    turn = play(prompt, results, before=first)[len(first) :]
+    assert patches(turn) == [
+        "*** Begin Patch\n*** Delete File: tests/test_discounts.py\n*** End Patch"
+    ]
+    assert calls(turn) == [PATCH, SUITE]
+    assert "Dropped `tests/test_discounts.py`" in answer(turn) and "all 3 tests pass" in answer(
+        turn
+    )
 
 
 def test_an_ask_task_reads_and_answers_without_changing_anything() -> None:

@@ -39,6 +39,8 @@ CHARS_PER_TOKEN = 4
 COUNT_WORDS = re.compile(r"item_count|\bcount", re.IGNORECASE)
 FIX_WORDS = re.compile(r"fix|fail|bug|broken|test|pass|repair|discount", re.IGNORECASE)
 TEST_WORDS = re.compile(r"\b(?:add|write)\b.*\btests?\b|\bregression\b", re.IGNORECASE)
+SENT_BACK = re.compile(r"^I did not accept these changes to ")
+NEW_FILE = re.compile(r"^--- /dev/null\n\+\+\+ b/(?P<path>\S+)$", re.MULTILINE)
 IMPORT = re.compile(r"^from (?P<module>[\w.]+) import ")
 PERCENT_BUG = re.compile(r"^.*\b\w+ \* (?P<percent>\w*percent\w*)\s*$")
 NEXT_METHOD = re.compile(r"^    def ")
@@ -129,6 +131,8 @@ def decide(transcript: Transcript, can_patch: bool) -> AssistantMessage:
     """The next message: a tool call with a line on why, or the final answer."""
     if not can_patch:
         return explain(transcript)
+    if SENT_BACK.match(transcript.prompt):
+        return rework(transcript)
     if COUNT_WORDS.search(transcript.prompt):
         return add_item_count(transcript)
     return fix(transcript)
@@ -460,3 +464,24 @@ def explain(transcript: Transcript) -> AssistantMessage:
         f"`{failure.test}` fails because {bug.cause}. Dividing by 100 fixes it; the test is "
         f"right.{evidence}"
     )
+
+
+def rework(transcript: Transcript) -> AssistantMessage:
+    """Changes sent back: drop the files it added that the person did not accept, keep a
+    changed file (the fix is what the tests need), and say where the suite stands."""
+    dropped = NEW_FILE.findall(transcript.prompt)
+    test = transcript.test_command
+    named = ", ".join(f"`{path}`" for path in dropped)
+    if dropped and not transcript.patches:
+        deletions = [f"*** Delete File: {path}" for path in dropped]
+        return apply_patch(f"I'll drop {named}, as you asked.", deletions)
+    run = transcript.last_run(test)
+    if run is None:
+        return shell("Where does the suite stand now?", test)
+    summary = (
+        f"Dropped {named}; the rest stays as you accepted it."
+        if dropped
+        else "What you sent back is the change the failing test needs, so I kept it: leave it "
+        "out when you accept, or tell me what to do instead."
+    )
+    return say(f"**Summary**\n\n{summary}\n\n**Testing**\n\n- `{shown(test)}`: {outcome(run)}\n")
