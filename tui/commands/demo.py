@@ -48,9 +48,7 @@ def main(args: argparse.Namespace) -> int:
     isolate(place)
     print(f"taskyard demo: a sample repository in {place.repo}, an offline demo model.")
     sys.stdout.flush()
-    code = asyncio.run(run_demo(place))
-    print(farewell(place))
-    return code
+    return asyncio.run(run_demo(place))
 
 
 def isolate(place: DemoPlace) -> None:
@@ -63,7 +61,8 @@ def isolate(place: DemoPlace) -> None:
 
 async def run_demo(place: DemoPlace) -> int:
     """Start the demo's service, make sure the image exists, start the sample tasks, run the
-    board; when the person quits, end the demo's tasks and containers."""
+    board; when the person quits, end the demo's tasks and containers and say where its
+    repository stays."""
     from engine.service.client import ServiceClient
     from tui.app import run_board
 
@@ -75,7 +74,8 @@ async def run_demo(place: DemoPlace) -> int:
         await ensure_image(client)
         await start_sample_tasks(client, place)
     except EngineError as error:
-        await end_demo(client)
+        with contextlib.suppress(EngineError):
+            await client.stop()
         return fail(str(error))
     finally:
         await client.close()
@@ -83,6 +83,7 @@ async def run_demo(place: DemoPlace) -> int:
         return await run_board(place.repo, place.paths)
     finally:
         await end_demo_service(place)
+        print(farewell(place))
 
 
 async def ensure_image(client: ServiceClient) -> None:
