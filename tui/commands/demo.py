@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     except (DemoError, OSError) as error:
         return fail(str(error))
     isolate(place)
-    print(f"taskyard demo: a sample repository in {place.repo}, an offline demo model.")
+    print(f"taskyard demo: the sample repository is {place.repo}")
     sys.stdout.flush()
     return asyncio.run(run_demo(place))
 

@@ -117,10 +117,11 @@ def commit_sample(repo: Path) -> None:
 
 
 def farewell(place: DemoPlace) -> str:
-    """What the person is told when the demo ends."""
+    """What the person is told when the demo ends, in lines that fit 80 columns."""
     return (
-        f"taskyard demo: the sample repository stays in {place.repo}; the results you accepted "
-        f"are its taskyard/* branches (git -C {place.repo} branch).\n"
-        "Run `taskyard demo` again for a fresh demo, or `taskyard` in your own repository "
-        "(with OPENAI_API_KEY set) to put a real model to work."
+        "taskyard demo: ended. Its repository stays in\n"
+        f"  {place.repo}\n"
+        "with the results you accepted as its taskyard/* branches (`git branch` there).\n"
+        "`taskyard demo` starts a fresh demo; `taskyard` in your own repository, with\n"
+        "OPENAI_API_KEY set, puts a real model to work."
     )
