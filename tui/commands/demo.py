@@ -23,8 +23,6 @@ MODEL_VARIABLES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "TASKYARD_MODEL", "TASKY
 """What the demo's service must not read: the demo model needs no key, and no variable may
 choose another model."""
 IMAGE_STEP = "sandbox image"
-SAMPLE_ATTEMPTS = {"Fix the failing test": 2}
-"""The sample task that shows best-of-N."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -102,14 +100,12 @@ async def ensure_image(client: ServiceClient) -> None:
 
 
 async def start_sample_tasks(client: ServiceClient, place: DemoPlace) -> None:
+    """Submit the demo's sample tasks on its repository."""
     from engine.views.request import TaskRequest
 
-    for prompt, mode in SAMPLE_TASKS:
+    for task in SAMPLE_TASKS:
         request = TaskRequest(
-            prompt=prompt,
-            repo=str(place.repo),
-            mode="ask" if mode == "ask" else "code",
-            attempts=SAMPLE_ATTEMPTS.get(prompt, 1),
+            prompt=task.prompt, repo=str(place.repo), mode=task.mode, attempts=task.attempts
         )
         await client.submit_attempts(request)
 

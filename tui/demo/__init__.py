@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import Literal
 
 from engine.config import DEMO_MODEL
 from engine.paths import Paths
@@ -27,13 +28,23 @@ model = "{DEMO_MODEL}"
 [service]
 idle_minutes = {IDLE_MINUTES}
 """
+
+
+@dataclass(frozen=True)
+class SampleTask:
+    """A task the demo starts as it opens."""
+
+    prompt: str
+    mode: Literal["code", "ask"] = "code"
+    attempts: int = 1
+
+
 SAMPLE_TASKS = (
-    ("Fix the failing test", "code"),
-    ("Why does test_ten_percent_discount fail?", "ask"),
-    ("Add Cart.item_count(), with a test", "code"),
+    SampleTask("Fix the failing test", attempts=2),
+    SampleTask("Why does test_ten_percent_discount fail?", mode="ask"),
+    SampleTask("Add Cart.item_count(), with a test"),
 )
-"""The tasks the demo starts: a fix with passing tests, an answer, and a claim that the
-evidence contradicts."""
+"""A fix whose attempts are ranked, an answer, and a claim that the evidence contradicts."""
 WELCOME = (
     "Sample tasks run in real containers on an offline model: a fix (two attempts), a "
     "question, and a claim its own test runs contradict. enter opens one, n starts yours, "
