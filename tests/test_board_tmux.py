@@ -41,6 +41,15 @@ def board_env(home: Path, server: ScriptedModelServer) -> dict[str, str]:
     }
 
 
+def wait_for_count(terminal: Terminal, text: str, count: int, timeout: float = 30) -> str:
+    """The screen once `text` shows `count` times on it."""
+    deadline = time.monotonic() + timeout
+    while (screen := terminal.screen()).count(text) < count:
+        assert time.monotonic() < deadline, f"{text!r} not {count} times on screen:\n{screen}"
+        time.sleep(0.2)
+    return screen
+
+
 def waiting_script(answer: str) -> list[Step]:
     """One command that prints, waits six seconds and prints again; then `answer`."""
     return [Reply(tool_calls=[shell("sh", "-c", WAIT_COMMAND)]), Reply(text=answer)]
@@ -113,7 +122,7 @@ def test_q_leaves_the_task_running_and_the_reopened_board_shows_its_whole_loop(
         terminal.keys("Wait a little", literal=True)
         terminal.wait_for("Wait a little", timeout=5)
         terminal.keys("C-s")
-        terminal.wait_for("running", timeout=60)
+        wait_for_status(env, "running")
         terminal.keys("q")
         terminal.wait_for_printed("1 task keeps running in the taskyard service", timeout=10)
         wait_for_status(env, "ready")
@@ -122,10 +131,12 @@ def test_q_leaves_the_task_running_and_the_reopened_board_shows_its_whole_loop(
         terminal.keys("Enter")
         terminal.wait_for("Waited, as asked.")
         terminal.keys("t")
-        screen = terminal.wait_for("after the wait")
+        terminal.wait_for("after the wait")
+        screen = wait_for_count(terminal, "after the wait", 2)
     assert "Wait a little" in screen and "before the wait" in screen
     assert "Task ready" in screen
-    assert screen.count("after the wait") == 2  # the command line and its output, once
+    time.sleep(1)
+    assert terminal.screen().count("after the wait") == 2  # the command line and its output, once
 
 
 def test_a_task_another_process_runs_shows_on_the_open_board_live(
@@ -187,4 +198,4 @@ def test_two_boards_see_the_same_rows_and_stream(tmp_path: Path) -> None:
             board.keys("q")
     for screen in screens:
         assert "before the wait" in screen and "Seen on both." in screen
-        assert screen.count("after the wait") == 2  # the command line and its output, once
+        assert screen.count("after the wait") == 2, screen  # the command line and its output, once

@@ -27,9 +27,12 @@ ERROR_PREFIX = "taskyard: "
 
 
 def service_command(paths: Paths) -> list[str]:
-    """The command that runs the service of this state dir in the foreground."""
+    """The command that runs the service of this state dir in the foreground. `-P`: the
+    client's working directory (a project that may have its own `engine` package) is not put
+    on the import path."""
     return [
         sys.executable,
+        "-P",
         "-m",
         "engine.service",
         "--config-dir",

@@ -16,6 +16,14 @@ from pathlib import Path
 import pytest
 
 
+def size_free_environment() -> dict[str, str]:
+    """This process's environment without COLUMNS and LINES. Something in the test process
+    (readline, once imported) sets them in the C environment, which subprocesses inherit and
+    os.environ does not show; a tmux server started with them hands 80x24 to every program,
+    whatever the pane's size."""
+    return {name: value for name, value in os.environ.items() if name not in ("COLUMNS", "LINES")}
+
+
 class Terminal:
     """A tmux session on its own server socket, 120x40 unless started at another size."""
 
@@ -24,7 +32,11 @@ class Terminal:
 
     def tmux(self, *args: str) -> str:
         result = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=size_free_environment(),
         )
         return result.stdout
 
