@@ -18,24 +18,31 @@ import pytest
 
 from tests.support.cli import doctor_env, run_doctor, run_taskyard
 from tests.support.model_server import ScriptedModelServer
+from tui.demo import RENAMED
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("engine", "sandboxes", "themes", "tui")
 """The top-level packages the wheel holds, and only these (no tests, no benchmarks)."""
 MODEL = "scripted-codex"
 RESOURCES = """\
-import json, tui
+import json, subprocess, sys, tui
+from pathlib import Path
 from sandboxes.image import dockerfile_bytes
+from tui.demo import make_place
 from tui.themes import bundled_themes_dir, load_theme_files
 themes, problems = load_theme_files(bundled_themes_dir())
+demo = make_place(Path(sys.argv[1]))
+listed = ["git", "-C", str(demo.repo), "ls-files"]
 print(json.dumps({
     "tui": tui.__file__,
     "themes": sorted(theme.name for theme in themes),
     "problems": problems,
     "dockerfile": dockerfile_bytes().decode(),
+    "demo": subprocess.run(listed, capture_output=True, text=True).stdout.split(),
 }))
 """
-"""Run by the installed interpreter: what the installed package reads of its bundled data."""
+"""Run by the installed interpreter: what the installed package reads of its bundled data (the
+themes, the sandbox's Dockerfile, and the demo's sample repository, committed)."""
 
 
 @dataclass(frozen=True)
@@ -139,11 +146,11 @@ def wheel_version(wheel: Path) -> str:
     return wheel.name.split("-")[1]
 
 
-def test_the_installed_package_reads_its_themes_and_dockerfile(
+def test_the_installed_package_reads_its_themes_dockerfile_and_demo(
     installed: Installed, person_repo: Path
 ) -> None:
     result = subprocess.run(
-        [str(installed.python), "-P", "-c", RESOURCES],
+        [str(installed.python), "-P", "-c", RESOURCES, str(person_repo.parent / "demo")],
         cwd=person_repo,
         env=installed.env(dict(os.environ)),
         capture_output=True,
@@ -155,6 +162,14 @@ def test_the_installed_package_reads_its_themes_and_dockerfile(
     assert read["problems"] == []
     assert read["themes"] == ["taskyard-dark", "taskyard-light"]
     assert read["dockerfile"] == (REPO / "sandboxes/image/Dockerfile").read_text()
+    assert sorted(read["demo"]) == demo_sample_files()
+
+
+def demo_sample_files() -> list[str]:
+    """The files of the demo's sample repository, as the demo names them in the copy."""
+    prefix = "tui/demo/sample/"
+    sample = [Path(name[len(prefix) :]) for name in tracked_files() if name.startswith(prefix)]
+    return sorted(str(path.with_name(RENAMED.get(path.name, path.name))) for path in sample)
 
 
 @pytest.fixture
