@@ -3,14 +3,13 @@ real sshd and the scripted model server behind a real `GET /models`."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_taskyard, stop_service
+from tests.support.cli import doctor_env, stop_service
+from tests.support.cli import run_doctor as doctor
 from tests.support.model_server import ScriptedModelServer
 from tests.support.sshd import SshServer
 
@@ -26,16 +25,7 @@ def server() -> Iterator[ScriptedModelServer]:
 @pytest.fixture
 def env(tmp_path: Path, server: ScriptedModelServer) -> dict[str, str]:
     """A fresh TASKYARD_HOME, no Docker contexts, the scripted model and its key."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TASKYARD_"))}
-    (tmp_path / "docker-config").mkdir()
-    return {
-        **clean,
-        "TASKYARD_HOME": str(tmp_path / "home"),
-        "DOCKER_CONFIG": str(tmp_path / "docker-config"),
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": server.base_url,
-        "TASKYARD_MODEL": MODEL,
-    }
+    return doctor_env(tmp_path, server, MODEL)
 
 
 def write_config(env: dict[str, str], text: str) -> Path:
@@ -43,18 +33,6 @@ def write_config(env: dict[str, str], text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
-
-
-def doctor(env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
-    """Run it; its result and each line by step: "✓ detail" or "✗ detail"."""
-    result = run_taskyard("doctor", env=env, timeout=120)
-    assert "Traceback" not in result.stdout + result.stderr
-    lines: dict[str, str] = {}
-    for line in result.stdout.splitlines():
-        mark, rest = line[0], line[2:]
-        step, _, detail = rest.partition("  ")
-        lines[step.strip()] = f"{mark} {detail.strip()}"
-    return result, lines
 
 
 def test_all_green_with_docker_the_image_and_the_model(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,19 +19,18 @@ from textual.css.tokenizer import TokenError
 from textual.theme import Theme
 
 VARIABLE_NAME = re.compile(r"[a-z][a-z0-9-]*")
+BUNDLED_THEMES_PACKAGE = "themes"
+"""The package of the bundled theme files: the repository's top-level `themes/` folder."""
 
 
 class ThemeFileError(Exception):
     """A theme file that cannot be used; the message names the file and what is wrong."""
 
 
-def bundled_themes_dir() -> Path:
-    """The themes shipped with taskyard.
-
-    `themes` and `tui` are top-level packages side by side, both in a source checkout and
-    when installed, so the bundled themes sit next to this package.
-    """
-    return Path(__file__).resolve().parents[1] / "themes"
+def bundled_themes_dir() -> Traversable:
+    """The themes shipped with taskyard: package data of the top-level `themes` package, read
+    through importlib.resources, so a source checkout and an installed wheel read them alike."""
+    return files(BUNDLED_THEMES_PACKAGE)
 
 
 def user_themes_dir(config_dir: Path) -> Path:
@@ -139,7 +140,7 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(messages)
 
 
-def load_theme_file(path: Path) -> Theme:
+def load_theme_file(path: Traversable) -> Theme:
     """Read and validate one theme file; ThemeFileError says what is wrong with it."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -153,14 +154,17 @@ def load_theme_file(path: Path) -> Theme:
     return theme
 
 
-def _theme_paths(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*.toml")) if directory.is_dir() else []
+def _theme_paths(directory: Traversable) -> list[Traversable]:
+    if not directory.is_dir():
+        return []
+    paths = [path for path in directory.iterdir() if path.name.endswith(".toml")]
+    return sorted(paths, key=lambda path: path.name)
 
 
-def load_theme_files(directory: Path) -> tuple[list[Theme], list[str]]:
+def load_theme_files(directory: Traversable) -> tuple[list[Theme], list[str]]:
     """The themes in directory's *.toml files, and one message per file that cannot be used."""
     themes: list[Theme] = []
-    sources: dict[str, Path] = {}
+    sources: dict[str, Traversable] = {}
     problems: list[str] = []
     for path in _theme_paths(directory):
         try:

@@ -14,11 +14,16 @@ TASKYARD = str(Path(sys.executable).with_name("taskyard"))
 
 
 def run_taskyard(
-    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 600
+    *args: str,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    timeout: float = 600,
+    command: str = TASKYARD,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `taskyard ARGS` and return how it ended, stdout and stderr as text."""
+    """Run `taskyard ARGS` (command: another install's) and return how it ended, stdout and
+    stderr as text."""
     return subprocess.run(
-        [TASKYARD, *args],
+        [command, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -26,6 +31,35 @@ def run_taskyard(
         timeout=timeout,
         check=False,
     )
+
+
+def run_doctor(
+    env: dict[str, str], cwd: Path | None = None, command: str = TASKYARD
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """Run `taskyard doctor`; its result and each line by step: "✓ detail" or "✗ detail"."""
+    result = run_taskyard("doctor", env=env, cwd=cwd, timeout=120, command=command)
+    assert "Traceback" not in result.stdout + result.stderr
+    lines: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        mark, rest = line[0], line[2:]
+        step, _, detail = rest.partition("  ")
+        lines[step.strip()] = f"{mark} {detail.strip()}"
+    return result, lines
+
+
+def doctor_env(root: Path, server: ScriptedModelServer, model: str) -> dict[str, str]:
+    """A fresh TASKYARD_HOME under root, no Docker contexts, the scripted model and its key
+    (`test-key`), and no other OPENAI_ or TASKYARD_ variable."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TASKYARD_"))}
+    (root / "docker-config").mkdir()
+    return {
+        **clean,
+        "TASKYARD_HOME": str(root / "home"),
+        "DOCKER_CONFIG": str(root / "docker-config"),
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": server.base_url,
+        "TASKYARD_MODEL": model,
+    }
 
 
 def model_env(server: ScriptedModelServer, home: Path, wire_api: str) -> dict[str, str]:
