@@ -435,12 +435,58 @@ def _branch_exists(top: Path, branch: str) -> str:
 
 def check_new_branch(top: Path, new_branch: str) -> None:
     """GitError unless `new_branch` is a valid name not yet taken in `top`."""
-    try:
-        git_text(["check-ref-format", "--branch", new_branch], top)
-    except GitFailed:
-        raise GitError(f"{new_branch} is not a valid branch name") from None
-    if _verify_commit(top, f"refs/heads/{new_branch}"):
+    check_branch_name(top, new_branch)
+    if branch_tip(top, new_branch):
         raise GitError(_branch_exists(top, new_branch))
+
+
+def branch_tip(top: Path, branch: str) -> str | None:
+    """The commit local branch `branch` points at in `top`; None when there is no such branch."""
+    return _verify_commit(top, f"refs/heads/{branch}")
+
+
+def is_ancestor(top: Path, commit: str, descendant: str) -> bool:
+    """Whether `commit` is `descendant` or one of its ancestors in `top`."""
+    return _is_ancestor(top, commit, descendant)
+
+
+def commits_missing(top: Path, tip: str, result: str) -> int:
+    """How many commits reachable from `tip` are not in the history of `result`."""
+    return int(git_text(["rev-list", "--count", f"{result}..{tip}"], top))
+
+
+def checked_out_at(top: Path, branch: str) -> Path | None:
+    """The work tree (the repository's own or one of its `git worktree`s) that has `branch`
+    checked out; None when none has."""
+    args = ["for-each-ref", "--format=%(worktreepath)", f"refs/heads/{branch}"]
+    where = git_exact(args, top).removesuffix("\n")
+    return Path(where) if where else None
+
+
+def move_branch(top: Path, branch: str, sha: str, old_sha: str) -> None:
+    """Move `branch` from `old_sha` to `sha`; GitError, nothing moved, when it no longer
+    points at `old_sha`."""
+    args = ["update-ref", "-m", "taskyard: fast-forward to the task's result"]
+    try:
+        git_text([*args, f"refs/heads/{branch}", sha, old_sha], top)
+    except GitFailed:
+        raise GitError(f"branch {branch} moved meanwhile: it was not moved; try again") from None
+
+
+def free_branch_name(top: Path, branch: str) -> str:
+    """`branch-2`, `branch-3`, ...: the first of them that names no branch in `top`."""
+    number = 2
+    while branch_tip(top, f"{branch}-{number}") is not None:
+        number += 1
+    return f"{branch}-{number}"
+
+
+def check_branch_name(top: Path, branch: str) -> None:
+    """GitError unless `branch` is a valid branch name."""
+    try:
+        git_text(["check-ref-format", "--branch", branch], top)
+    except GitFailed:
+        raise GitError(f"{branch} is not a valid branch name") from None
 
 
 def fetch_result(repo: Path, bundle: Path, task_branch: str, base_sha: str) -> tuple[Path, str]:

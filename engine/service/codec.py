@@ -46,6 +46,7 @@ WIRE_TYPES = frozenset(
 WIRE_ERRORS = frozenset(
     {
         "engine.errors:EngineError",
+        "engine.views.accept:BranchTaken",
         "engine.views.accept:WorktreeConflict",
         "engine.views.diff:DiffFormatError",
         "engine.views.safety:SecretInResult",

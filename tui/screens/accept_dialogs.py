@@ -1,16 +1,19 @@
-"""The accept dialogs: where the chosen changes go, and confirming a result flagged unsafe."""
+"""The accept dialogs: where the chosen changes go, another branch name when the branch cannot
+move, and confirming a result flagged unsafe."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
 
+from engine.views.accept import BranchTaken
 from engine.views.safety import Finding
 from tui.present import plain
 
@@ -70,6 +73,49 @@ class AcceptScreen(ModalScreen[Target | None]):
 
     def action_worktree(self) -> None:
         self.dismiss("worktree")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BranchNameScreen(ModalScreen[str | None]):
+    """Why the branch was not moved, and an Input for another name (a free one to start
+    with); `enter` accepts to it, `escape` accepts nothing."""
+
+    CSS_PATH = "../styles/accept.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="branch_name.cancel", tooltip="Accept nothing"),
+    ]
+
+    def __init__(self, task_id: str, taken: BranchTaken) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.taken = taken
+
+    def compose(self) -> ComposeResult:
+        taken = self.taken
+        with Vertical(id="branch-name", classes="dialog"):
+            yield Label(f"Accept task {self.task_id} to another branch", classes="dialog-title")
+            yield Static(
+                plain(f"Branch {taken.branch} {taken.reason}, so it was not moved."),
+                id="branch-name-reason",
+                markup=False,
+            )
+            yield Input(taken.suggestion, placeholder="branch name", id="branch-name-input")
+            yield Static("", id="branch-name-error", classes="dialog-error")
+            yield Static("enter accept to this branch  ·  escape cancel", classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        """Focus the name now, not after the keys already queued for this screen."""
+        self.set_focus(self.query_one(Input))
+
+    @on(Input.Submitted)
+    def submitted(self, submitted: Input.Submitted) -> None:
+        name = submitted.value.strip()
+        if not name:
+            self.query_one("#branch-name-error", Static).update("Name the branch to accept to.")
+            return
+        self.dismiss(name)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
