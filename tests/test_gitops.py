@@ -15,6 +15,7 @@ from engine.git.gitops import (
     PreparedSource,
     agents_docs,
     checkout_script,
+    fetch_base,
     finish_script,
     identity_env,
     import_result,
@@ -623,6 +624,19 @@ def test_uncommitted_changes_ship_as_a_commit_on_head(tmp_path: Path, source: Pa
     assert git(clone, "log", "-1", "--format=%s", base) == "taskyard: uncommitted changes"
     cache = next((tmp_path / "cache").glob("*.git"))
     assert git(cache, "rev-parse", f"refs/taskyard/uncommitted/{base}") == base
+
+
+def test_a_base_of_uncommitted_changes_comes_back_from_the_cache(
+    tmp_path: Path, source: Path
+) -> None:
+    (source / "a.txt").write_text("edited\n")
+    prepared = prepare_source(str(source), None, tmp_path / "cache", tmp_path / "out", True)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(source), str(other))
+    refs = git(other, "for-each-ref")
+    fetch_base(other, tmp_path / "cache", str(source), prepared.base_sha)
+    assert git(other, "show", f"{prepared.base_sha}:a.txt") == "edited"
+    assert git(other, "for-each-ref") == refs
 
 
 def test_including_nothing_uncommitted_starts_from_head(tmp_path: Path, source: Path) -> None:

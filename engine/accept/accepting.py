@@ -86,6 +86,8 @@ def accept_result(task: TaskRecord, request: AcceptRequest, cache_dir: Path) -> 
     result = read_result(task, cache_dir)
     try:
         local = _local_repo(task, request.repo)
+        if task.include_uncommitted:
+            gitops.fetch_base(local, cache_dir, task.repo, task.base_sha)
         top, head = gitops.fetch_result(local, _bundle(task), task.branch, task.base_sha)
         files = _files(result.diff, task)
         chosen = _chosen(task, files, request)

@@ -495,6 +495,21 @@ def _verified_head(top: Path, bundle: Path, branch_ref: str, base_sha: str) -> s
     return head
 
 
+def fetch_base(repo: Path, cache_dir: Path, source: str, base_sha: str) -> None:
+    """Bring the task's base commit into `repo` from the source's cache when `repo` lacks it
+    (a commit of uncommitted changes that git gc pruned, or another clone): objects only, no
+    ref. When it cannot, accepting says which commit is missing."""
+    try:
+        top = local_top_level(repo)
+        cache = _cache_repo(cache_dir, _source_key(source))
+        if _verify_commit(top, base_sha) is not None or not (cache / "HEAD").exists():
+            return
+        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", str(cache), base_sha]
+        git_text([*ANY_COMMIT, *args], top)
+    except GitError:
+        return
+
+
 def _require_base(top: Path, base_sha: str) -> None:
     if _verify_commit(top, base_sha) is None:
         raise GitError(
