@@ -233,6 +233,15 @@ async def test_a_branch_moved_elsewhere_asks_for_another_name(tmp_path: Path) ->
         assert "--branch" not in reason
         name = app.screen.query_one(Input)
         assert name.value == f"{branch}-3" and name.has_focus
+        first = app.screen
+        name.value = "bad..name"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen not in (first, app.board), "the dialog again")
+        error = str(app.screen.query_one("#branch-name-error").render())
+        assert error == "bad..name is not a valid branch name"
+        name = app.screen.query_one(Input)
+        assert name.value == "bad..name"
+        name.value = f"{branch}-3"
         await pilot.press("enter")
         await wait_until(pilot, lambda: notified(app, f"branch {branch}-3"), "the accept notice")
     assert git(repo, "rev-parse", branch) == mine

@@ -28,7 +28,11 @@ class AcceptScreen(ModalScreen[Target | None]):
     CSS_PATH = "../styles/accept.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "enter,b", "branch", "New branch", id="accept.branch", tooltip="Accept to a new branch"
+            "enter,b",
+            "branch",
+            "New branch",
+            id="accept.branch",
+            tooltip="Accept to a branch: a new one, or the same one moved forward",
         ),
         Binding(
             "s",
@@ -58,7 +62,7 @@ class AcceptScreen(ModalScreen[Target | None]):
             yield Label(f"Accept task {self.task_id}", classes="dialog-title")
             yield Static(f"{self.summary}, into {self.repo}", id="accept-summary", markup=False)
             yield Static(
-                "b / enter  a new branch (your working tree is not touched)\n"
+                "b / enter  a branch, new or moved forward; your working tree is untouched\n"
                 "s          a new branch with one commit: the net change, squashed\n"
                 "w          onto your working tree, uncommitted (3-way, all or nothing)",
                 id="accept-targets",
@@ -80,17 +84,22 @@ class AcceptScreen(ModalScreen[Target | None]):
 
 class BranchNameScreen(ModalScreen[str | None]):
     """Why the branch was not moved, and an Input for another name (a free one to start
-    with); `enter` accepts to it, `escape` accepts nothing."""
+    with, or the one just refused, with why); `enter` accepts to it, `escape` accepts
+    nothing."""
 
     CSS_PATH = "../styles/accept.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="branch_name.cancel", tooltip="Accept nothing"),
     ]
 
-    def __init__(self, task_id: str, taken: BranchTaken) -> None:
+    def __init__(
+        self, task_id: str, taken: BranchTaken, name: str | None = None, problem: str = ""
+    ) -> None:
         super().__init__()
         self.task_id = task_id
         self.taken = taken
+        self.branch_name = taken.suggestion if name is None else name
+        self.problem = problem
 
     def compose(self) -> ComposeResult:
         taken = self.taken
@@ -101,8 +110,12 @@ class BranchNameScreen(ModalScreen[str | None]):
                 id="branch-name-reason",
                 markup=False,
             )
-            yield Input(taken.suggestion, placeholder="branch name", id="branch-name-input")
-            yield Static("", id="branch-name-error", classes="dialog-error")
+            yield Input(self.branch_name, placeholder="branch name", id="branch-name-input")
+            error = Static(
+                plain(self.problem), id="branch-name-error", classes="dialog-error", markup=False
+            )
+            error.display = bool(self.problem)
+            yield error
             yield Static("enter accept to this branch  ·  escape cancel", classes="dialog-keys")
 
     def on_mount(self) -> None:
@@ -113,7 +126,9 @@ class BranchNameScreen(ModalScreen[str | None]):
     def submitted(self, submitted: Input.Submitted) -> None:
         name = submitted.value.strip()
         if not name:
-            self.query_one("#branch-name-error", Static).update("Name the branch to accept to.")
+            error = self.query_one("#branch-name-error", Static)
+            error.update("Name the branch to accept to.")
+            error.display = True
             return
         self.dismiss(name)
 

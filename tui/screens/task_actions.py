@@ -71,13 +71,20 @@ class BranchRefused(Message):
     """The branch asked for cannot move to the result; the person may name another."""
 
     def __init__(
-        self, task_id: str, request: AcceptRequest, taken: BranchTaken, edited: Path | None
+        self,
+        task_id: str,
+        request: AcceptRequest,
+        taken: BranchTaken,
+        edited: Path | None,
+        problem: str = "",
     ) -> None:
         super().__init__()
         self.task_id = task_id
         self.request = request
         self.taken = taken
         self.edited = edited
+        self.problem = problem
+        """Why the name given instead was refused too (e.g. not a valid branch name)."""
 
 
 def kept_notice(edited: Path) -> str:
@@ -203,10 +210,16 @@ class TaskActions(Screen[None]):
         await self.app.push_screen(AcceptScreen(task.id, summary, task.repo), accept_to)
 
     def start_accept(
-        self, task_id: str, request: AcceptRequest, edited: Path | None = None
+        self,
+        task_id: str,
+        request: AcceptRequest,
+        edited: Path | None = None,
+        renaming: BranchTaken | None = None,
     ) -> None:
-        """Accept in a worker; a result flagged unsafe comes back as AcceptRefused. The file
-        of an `edited` patch is removed once accepted and kept, said where, otherwise."""
+        """Accept in a worker; a result flagged unsafe comes back as AcceptRefused, a branch
+        that cannot move as BranchRefused (and so does another failure while `renaming`, so
+        the person can fix the name). The file of an `edited` patch is removed once accepted
+        and kept, said where, otherwise."""
 
         async def work() -> None:
             try:
@@ -218,6 +231,10 @@ class TaskActions(Screen[None]):
                 self.post_message(BranchRefused(task_id, request, taken, edited))
                 return
             except EngineError as error:
+                if renaming is not None:
+                    refused = BranchRefused(task_id, request, renaming, edited, str(error))
+                    self.post_message(refused)
+                    return
                 kept = f"\n{kept_notice(edited)}" if edited is not None else ""
                 message = plain(str(error)) + kept
                 self.notify(message, severity="error", markup=False)
@@ -249,11 +266,13 @@ class TaskActions(Screen[None]):
         def renamed(branch: str | None) -> None:
             if branch is not None:
                 request = replace(refused.request, branch=branch)
-                self.start_accept(refused.task_id, request, refused.edited)
+                self.start_accept(refused.task_id, request, refused.edited, refused.taken)
             elif refused.edited is not None:
                 self.notify(f"Nothing accepted. {kept_notice(refused.edited)}", markup=False)
 
-        self.app.push_screen(BranchNameScreen(refused.task_id, refused.taken), renamed)
+        name = refused.request.branch if refused.problem else None
+        question = BranchNameScreen(refused.task_id, refused.taken, name, refused.problem)
+        self.app.push_screen(question, renamed)
 
     def action_send_back(self) -> None:
         """Start a follow-up quoting the changes left out, asking the agent to rework them."""
