@@ -32,7 +32,7 @@ class AcceptScreen(ModalScreen[Target | None]):
             "branch",
             "New branch",
             id="accept.branch",
-            tooltip="Accept to a branch: a new one, or the same one moved forward",
+            tooltip="Accept to a branch, new or moved forward",
         ),
         Binding(
             "s",
