@@ -54,7 +54,7 @@ from engine.views.events import (
     event_from_dict,
 )
 from engine.views.hosts import GcReport, HostCheck, HostStatus
-from engine.views.request import MAX_ATTEMPTS, TaskRequest, is_remote
+from engine.views.request import MAX_ATTEMPTS, TaskRequest, UncommittedWork, is_remote
 from engine.views.result import Evidence, RankedAttempt
 from engine.views.task import ACTIVE, CommandRecord, TaskRecord, TaskStatus
 from sandboxes.base import BackendUnavailable, SandboxBackend, SandboxError
@@ -236,6 +236,11 @@ class Engine:
             return runtime_missing(runtime, installed, name)
         return None
 
+    async def uncommitted(self, repo: str) -> UncommittedWork:
+        """The uncommitted changes of a local repository, which a task leaves out unless its
+        request includes them; none for a URL."""
+        return await asyncio.to_thread(gitops.uncommitted_work, repo)
+
     async def submit(self, request: TaskRequest) -> TaskRecord:
         """Record a new task and start it; returns at once. With several attempts, every one
         starts and the first is returned (`submit_attempts` returns them all)."""
@@ -274,6 +279,7 @@ class Engine:
             host=request.host or "",
             group_id=group_id,
             attempt=attempt,
+            include_uncommitted=request.include_uncommitted,
         )
         self.store.insert_task(record)
         self.bus.emit(
@@ -313,7 +319,9 @@ class Engine:
     async def _check_source(request: TaskRequest) -> None:
         """EngineError unless the request's repository and ref can be checked out."""
         try:
-            await asyncio.to_thread(gitops.check_source, request.repo, request.ref)
+            await asyncio.to_thread(
+                gitops.check_source, request.repo, request.ref, request.include_uncommitted
+            )
         except gitops.GitError as error:
             raise EngineError(str(error)) from None
 
@@ -427,6 +435,7 @@ class Engine:
             environment=task.environment,
             mode="ask" if task.mode == "ask" else "code",
             image=task.image,
+            include_uncommitted=task.include_uncommitted,
         )
         await self.preflight(request)
         return await self.submit(request)

@@ -1,5 +1,6 @@
-"""Accepting a result precisely: whole, by file or by hunk, to a new branch or onto the working
-tree, with the person's uncommitted work never lost."""
+"""Accepting a result precisely: whole, by file or by hunk, to a branch or onto the working
+tree, with the person's uncommitted work never lost; accepting again moves the branch forward
+only when that is a fast-forward."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine, EngineError
-from engine.views.accept import AcceptRequest, Choice, WorktreeConflict
+from engine.views.accept import AcceptRequest, BranchTaken, Choice, WorktreeConflict
 from tests.support.board import stored_engine
 from tests.support.repos import git
 from tests.support.results import (
@@ -23,6 +24,7 @@ from tests.support.results import (
 )
 
 TASK = "acc00001"
+BRANCH = f"taskyard/{TASK}"
 
 
 @pytest.fixture
@@ -189,3 +191,79 @@ async def test_an_edited_patch_that_does_not_apply_is_refused(engine: Engine, re
     with pytest.raises(EngineError, match=r"does not apply to the task's base commit: lines\.txt"):
         await engine.accept(TASK, AcceptRequest(patch=broken, branch="broken"))
     assert git(repo, "branch", "--list", "broken") == ""
+
+
+def follow_up_commit(engine: Engine, tmp_path: Path) -> str:
+    """One more commit on the task's branch in its clone, bundled as a follow-up's result."""
+    task = engine.task(TASK)
+    work = tmp_path / f"work-{TASK}"
+    (work / "more.txt").write_text("from the follow-up\n")
+    git(work, "add", "more.txt")
+    git(work, "-c", "user.name=agent", "-c", "user.email=agent@example.com", "commit", "-qm", "f")
+    bundle = tmp_path / f"{TASK}-2.bundle"
+    git(work, "bundle", "create", "-q", str(bundle), f"{task.base_sha}..{BRANCH}")
+    head = git(work, "rev-parse", "HEAD")
+    engine.store.update_task(TASK, head_sha=head, result_bundle=str(bundle))
+    return head
+
+
+def commit_on(repo: Path, branch: str) -> str:
+    """A commit of the person's own on `branch`, made without checking it out."""
+    tree = git(repo, "rev-parse", f"{branch}^{{tree}}")
+    sha = git(repo, "commit-tree", tree, "-p", branch, "-m", "mine")
+    git(repo, "update-ref", f"refs/heads/{branch}", sha)
+    return sha
+
+
+async def test_accepting_after_a_follow_up_moves_the_branch_forward(
+    engine: Engine, repo: Path, tmp_path: Path
+) -> None:
+    first = await engine.accept(TASK)
+    assert (first.branch, first.previous, first.moved) == (BRANCH, "", False)
+    before = tree_state(repo)
+    head = follow_up_commit(engine, tmp_path)
+    again = await engine.accept(TASK)
+    assert (again.sha, again.previous, again.moved) == (head, first.sha, True)
+    assert git(repo, "rev-parse", BRANCH) == head
+    assert git(repo, "show", f"{BRANCH}:more.txt") == "from the follow-up"
+    assert tree_state(repo) == before and git(repo, "branch", "--show-current") == "main"
+    same = await engine.accept(TASK)
+    assert (same.sha, same.previous, same.moved) == (head, head, False)
+
+
+async def test_a_branch_with_commits_of_its_own_is_not_moved(
+    engine: Engine, repo: Path, tmp_path: Path
+) -> None:
+    await engine.accept(TASK)
+    mine = commit_on(repo, BRANCH)
+    follow_up_commit(engine, tmp_path)
+    git(repo, "branch", f"{BRANCH}-2", "main")
+    with pytest.raises(BranchTaken) as raised:
+        await engine.accept(TASK)
+    taken = raised.value
+    assert (taken.branch, taken.suggestion) == (BRANCH, f"{BRANCH}-3")
+    assert taken.reason == f"has 1 commit that task {TASK}'s result does not"
+    assert git(repo, "rev-parse", BRANCH) == mine
+    other = await engine.accept(TASK, AcceptRequest(branch=taken.suggestion))
+    assert other.previous == "" and git(repo, "rev-parse", f"{BRANCH}-3") == other.sha
+
+
+async def test_a_checked_out_branch_is_not_moved(
+    engine: Engine, repo: Path, tmp_path: Path
+) -> None:
+    first = await engine.accept(TASK)
+    checkout = tmp_path / "checkout"
+    git(repo, "worktree", "add", "-q", str(checkout), BRANCH)
+    head = follow_up_commit(engine, tmp_path)
+    with pytest.raises(BranchTaken, match=f"is checked out in {checkout}") as raised:
+        await engine.accept(TASK)
+    assert f"git merge --ff-only {head[:12]}" in raised.value.reason
+    assert git(repo, "rev-parse", BRANCH) == first.sha
+    assert git(checkout, "status", "--porcelain") == ""
+
+
+async def test_a_squash_on_an_accepted_branch_asks_for_another(engine: Engine, repo: Path) -> None:
+    await engine.accept(TASK)
+    with pytest.raises(BranchTaken, match="has 1 commit") as raised:
+        await engine.accept(TASK, AcceptRequest(squash=True))
+    assert raised.value.suggestion == f"{BRANCH}-2"

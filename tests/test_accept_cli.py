@@ -22,6 +22,7 @@ from tests.support.results import (
 )
 
 TASK = "cli00001"
+BRANCH = f"taskyard/{TASK}"
 
 
 @pytest.fixture
@@ -156,3 +157,28 @@ def test_unsafe_result_needs_allow_unsafe(env: dict[str, str], tmp_path: Path) -
     assert accepted.returncode == 0, accepted.stderr
     assert "accepted although unsafe: passwd" in accepted.stderr
     assert "created branch taskyard/cli00002" in accepted.stdout
+
+
+def test_accepting_again_moves_the_branch_forward_or_refuses_in_one_line(
+    env: dict[str, str], repo: Path, tmp_path: Path
+) -> None:
+    git(repo, "branch", BRANCH, "main")
+    head = git(tmp_path / f"work-{TASK}", "rev-parse", "HEAD")
+    moved = apply(env)
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout.splitlines()[0].startswith(f"moved branch {BRANCH} forward from ")
+    assert git(repo, "rev-parse", BRANCH) == head
+    same = apply(env)
+    assert same.stdout.splitlines()[0] == (
+        f"branch {BRANCH} is already at {head[:12]}: nothing new to accept"
+    )
+    tree = git(repo, "rev-parse", f"{BRANCH}^{{tree}}")
+    mine = git(repo, "commit-tree", tree, "-p", BRANCH, "-m", "mine")
+    git(repo, "update-ref", f"refs/heads/{BRANCH}", mine)
+    refused = apply(env)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr == (
+        f"taskyard: branch {BRANCH} has 1 commit that task {TASK}'s result does not, so it was "
+        f"not moved: choose another name with --branch (e.g. --branch {BRANCH}-2)\n"
+    )
+    assert git(repo, "rev-parse", BRANCH) == mine

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import time
@@ -17,7 +18,7 @@ from engine.api import EngineError, TaskRequest
 from tests.support.board import ServedBoard, store_task, stored_engine, wait_until
 from tests.support.cli import TASKYARD, run_taskyard
 from tests.support.model_server import Reply, ScriptedModelServer
-from tests.support.repos import make_calc_repo
+from tests.support.repos import git, make_calc_repo
 from tui import cli
 from tui.commands import tasks as tasks_command
 from tui.last_resort import BROKEN_PIPE_EXIT, INTERNAL_ERROR_LOG
@@ -115,6 +116,28 @@ def test_a_missing_ref_creates_no_task_and_no_container(
 ) -> None:
     repo = make_calc_repo(tmp_path / "calc")
     refused_run(env, repo, "--ref", "v9", message=f"ref v9 not found in {repo}")
+
+
+def test_including_uncommitted_changes_from_a_url_or_another_ref_creates_nothing(
+    docker_available: None, tmp_path: Path, env: dict[str, str]
+) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    (repo / "calc.py").write_text("# mine\n")
+    git(repo, "tag", "v1")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "later")
+    message = r"uncommitted changes sit on HEAD \(\w{12}\), not on v1"
+    result = run_taskyard(
+        "run", "fix it", "--repo", str(repo), "--ref", "v1", "--include-uncommitted", env=env
+    )
+    assert_one_line_refusal(result, "uncommitted changes sit on HEAD (")
+    assert re.search(message, result.stderr) and "leave out the ref" in result.stderr
+    url = f"file://{repo}"
+    before = created(env)
+    result = run_taskyard("run", "fix it", "--repo", url, "--include-uncommitted", env=env)
+    assert_one_line_refusal(
+        result, f"uncommitted changes are included only from a local repository, and {url}"
+    )
+    assert created(env) == before
 
 
 def test_an_unknown_image_creates_no_task_and_no_container(

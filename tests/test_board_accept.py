@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from engine.views.task import TaskRecord, TaskStatus
 from tests.support.board import ServedBoard, stored_engine, wait_until
@@ -19,7 +20,7 @@ from tests.support.results import (
     store_result_task,
 )
 from tui.app import TaskyardApp
-from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
+from tui.screens.accept_dialogs import AcceptScreen, BranchNameScreen, ConfirmUnsafeScreen
 from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.stream_note import StreamNote
 
@@ -210,3 +211,38 @@ async def test_hidden_history_offers_one_commit_instead(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: notified(app, f"branch {branch}"), "the accept notice")
     assert git(repo, "rev-parse", f"{branch}~1") == git(repo, "rev-parse", "main")
     assert git(repo, "ls-tree", "-r", "--name-only", branch, ".husky") == ""
+
+
+async def test_a_branch_moved_elsewhere_asks_for_another_name(tmp_path: Path) -> None:
+    app, repo = board(tmp_path)
+    branch = f"taskyard/{TASK}"
+    git(repo, "branch", branch, "main")
+    git(repo, "branch", f"{branch}-2", "main")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.board.open_task(TASK)
+        head = app.engine.task(TASK).head_sha
+        await pilot.press("a", "enter")
+        await wait_until(pilot, lambda: notified(app, "moved forward"), "the accept notice")
+        assert git(repo, "rev-parse", branch) == head
+        mine = git(repo, "commit-tree", f"{branch}^{{tree}}", "-p", branch, "-m", "mine")
+        git(repo, "update-ref", f"refs/heads/{branch}", mine)
+        await pilot.press("a", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BranchNameScreen), "the dialog")
+        reason = str(app.screen.query_one("#branch-name-reason").render())
+        assert f"Branch {branch} has 1 commit that task {TASK}'s result does" in reason
+        assert "--branch" not in reason
+        name = app.screen.query_one(Input)
+        assert name.value == f"{branch}-3" and name.has_focus
+        first = app.screen
+        name.value = "bad..name"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen not in (first, app.board), "the dialog again")
+        error = str(app.screen.query_one("#branch-name-error").render())
+        assert error == "bad..name is not a valid branch name"
+        name = app.screen.query_one(Input)
+        assert name.value == "bad..name"
+        name.value = f"{branch}-3"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: notified(app, f"branch {branch}-3"), "the accept notice")
+    assert git(repo, "rev-parse", branch) == mine
+    assert git(repo, "rev-parse", f"{branch}-3") == head

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Input, Markdown, Select, Static, TextArea
+from textual.widgets import Checkbox, Input, Markdown, Select, Static, TextArea
 
 from engine.git.gitops import prepare_source
 from engine.views.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
+from engine.views.request import TaskRequest
+from engine.views.task import TaskRecord
 from tests.support.board import (
     CALC_DIFF,
     FROZEN_NOW,
@@ -22,7 +24,7 @@ from tests.support.board import (
 from tests.support.repos import CALC_TEST, make_calc_repo
 from tui.app import TaskyardApp
 from tui.screens.board_keys import ACTIONS
-from tui.screens.composer import ANY_HOST, ComposerScreen
+from tui.screens.composer import ANY_HOST, KEYS_HINT, ComposerScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.answer_view import AnswerView
 from tui.widgets.citation_list import CitationList
@@ -138,6 +140,44 @@ async def test_composer_fields_defaults_and_cancel(tmp_path: Path) -> None:
         await pilot.press("escape")
         assert app.screen is app.board
         assert len(app.board.table.visible_ids) == 3
+
+
+async def test_the_composer_says_uncommitted_changes_are_left_out_or_includes_them(
+    tmp_path: Path,
+) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    (repo / ".gitignore").write_text("*.log\n")
+    (repo / "calc.py").write_text("# mine\n")
+    (repo / "build.log").write_text("ignored\n")
+    app = ServedBoard(stored_engine(tmp_path / "home"), repo)
+    asked: list[TaskRequest] = []
+
+    async def start_task(request: TaskRequest) -> list[TaskRecord]:
+        asked.append(request)
+        return []
+
+    app.start_task = start_task  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", *"do it")
+        composer = app.screen
+        note = composer.query_one("#uncommitted-note", Static)
+        left_out = "⚠ not part of the task: 2 changes (calc.py, .gitignore)"
+        await wait_until(pilot, lambda: str(note.render()) == left_out, "the note")
+        assert composer.query_one("#uncommitted-row").display
+        assert str(composer.query_one("#composer-keys").render()) == KEYS_HINT
+        toggle = composer.query_one("#uncommitted", Checkbox)
+        await pilot.press(*["tab"] * 7)
+        assert toggle.has_focus and not toggle.value
+        await pilot.press("space")
+        assert str(note.render()) == "go in as a commit on HEAD: 2 changes (calc.py, .gitignore)"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: asked, "the request")
+        assert asked[0].include_uncommitted and asked[0].repo == str(repo)
+        await pilot.press("n")
+        composer = app.screen
+        composer.query_one("#repo", Input).value = str(tmp_path)
+        row = composer.query_one("#uncommitted-row")
+        await wait_until(pilot, lambda: not row.display, "the note gone")
 
 
 async def test_archive_hides_the_task_and_u_brings_it_back(tmp_path: Path) -> None:

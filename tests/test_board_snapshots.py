@@ -1,5 +1,6 @@
 """Snapshots at 120x40 of the board, a task tab mid-run, the result panel and the help screen;
-the board, the composer and help at 80x24 (a default terminal) too.
+the board, the composer (with and without uncommitted changes) and help at 80x24 (a default
+terminal) too.
 
 Tasks are stored records under a temporary TASKYARD_HOME and the clock is frozen, so nothing
 here needs Docker and elapsed times do not move.
@@ -16,6 +17,8 @@ from textual.pilot import Pilot
 from textual.widgets import TextArea
 
 from engine.api import Engine
+from engine.git import gitops
+from engine.views.request import UncommittedWork
 from tests.support.board import (
     CALC_DIFF,
     FROZEN_NOW,
@@ -23,6 +26,7 @@ from tests.support.board import (
     store_command,
     store_task,
     stored_engine,
+    wait_until,
 )
 from tui.app import TaskyardApp
 
@@ -269,6 +273,27 @@ def test_composer(snap_compare: SnapCompare, app: TaskyardApp, size: tuple[int, 
         await pilot.press("n", *"Fix the flaky test")
         pilot.app.screen.query_one(TextArea).cursor_blink = False
         await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
+def test_composer_with_uncommitted_changes(
+    snap_compare: SnapCompare,
+    app: TaskyardApp,
+    size: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The toggle and its note, still with every field and the keys at 80x24."""
+    work = UncommittedWork(4, ("calc.py", "notes.txt", "docs/plan.md"))
+    monkeypatch.setattr(gitops, "uncommitted_work", lambda repo: work)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await hosts_reached(pilot)
+        await pilot.press("n", *"Fix the flaky test")
+        screen = pilot.app.screen
+        screen.query_one(TextArea).cursor_blink = False
+        await wait_until(pilot, lambda: screen.has_class("-uncommitted"), "the note")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

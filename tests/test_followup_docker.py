@@ -9,6 +9,7 @@ import pytest
 from engine.agent.repair import ABORTED_RESULT
 from engine.api import EngineError, TaskRequest
 from engine.record.bus import Subscription
+from engine.views.accept import AcceptRequest, BranchTaken
 from engine.views.events import Event
 from tests.support.engines import of_type, run_to_end, scripted_engine
 from tests.support.model_server import Call, Reply, ScriptedModelServer
@@ -121,3 +122,41 @@ async def test_a_task_cancelled_mid_command_can_be_followed_up(tmp_path: Path) -
     assert follow_up_request.tool_outputs() == [ABORTED_RESULT]
     assert follow_up_request.last_user_text() == "go on without waiting"
     await engine.close()
+
+
+async def test_accepting_after_each_follow_up_moves_the_branch_forward(tmp_path: Path) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    negative = ADD_TEST_PATCH
+    zero = negative.replace("test_negative.py", "test_zero.py").replace("(-2, -3), -5", "(0, 0), 0")
+    script = [
+        Reply(tool_calls=[Call("apply_patch", {"input": FIX_PATCH})]),
+        Reply(text="fixed add"),
+        Reply(tool_calls=[Call("apply_patch", {"input": negative})]),
+        Reply(text="tested negatives"),
+        Reply(tool_calls=[Call("apply_patch", {"input": zero})]),
+        Reply(text="tested zero"),
+    ]
+    with ScriptedModelServer(script) as server:
+        engine = scripted_engine(tmp_path / "home", server)
+        task, _ = await run_to_end(engine, TaskRequest(prompt="fix add", repo=str(repo)))
+        first = await engine.accept(task.id)
+        await engine.follow_up(task.id, "also test negative numbers")
+        second_head = (await engine.wait(task.id)).head_sha
+        second = await engine.accept(task.id)
+        mine = git(repo, "commit-tree", f"{first.branch}^{{tree}}", "-p", first.branch, "-m", "x")
+        git(repo, "update-ref", f"refs/heads/{first.branch}", mine)
+        await engine.follow_up(task.id, "and zero")
+        await engine.wait(task.id)
+        with pytest.raises(BranchTaken) as raised:
+            await engine.accept(task.id)
+        third = await engine.accept(task.id, AcceptRequest(branch=raised.value.suggestion))
+        await engine.close()
+    assert first.previous == "" and first.branch == f"taskyard/{task.id}"
+    assert (second.previous, second.sha, second.moved) == (first.sha, second_head, True)
+    assert git(repo, "merge-base", "--is-ancestor", first.sha, second.sha) == ""
+    assert git(repo, "show", f"{first.branch}~1:test_negative.py").startswith("import unittest")
+    assert git(repo, "rev-parse", first.branch) == mine
+    assert raised.value.suggestion == f"taskyard/{task.id}-2" and third.previous == ""
+    assert "test_zero.py" in git(repo, "ls-tree", "--name-only", third.branch)
+    assert git(repo, "branch", "--show-current") == "main"
+    assert git(repo, "status", "--porcelain") == ""

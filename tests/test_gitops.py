@@ -15,6 +15,7 @@ from engine.git.gitops import (
     PreparedSource,
     agents_docs,
     checkout_script,
+    fetch_base,
     finish_script,
     identity_env,
     import_result,
@@ -23,10 +24,12 @@ from engine.git.gitops import (
     read_file_at,
     result_diff,
     squash_commit,
+    uncommitted_work,
 )
 from engine.views.diffstat import FileStat, diff_stat
-from engine.views.request import is_remote
+from engine.views.request import UncommittedWork, is_remote
 from tests.support.repos import GIT_IDENTITY, isolate_git
+from tests.support.results import tree_state
 
 
 @pytest.fixture(autouse=True)
@@ -587,3 +590,71 @@ def test_a_squash_in_a_repository_without_identity_is_by_taskyard(
     assert by == "taskyard <taskyard@localhost>|taskyard <taskyard@localhost>|both"
     trees = {git(source, "rev-parse", f"{commit}^{{tree}}") for commit in (squashed, "main")}
     assert len(trees) == 1
+
+
+def uncommitted_changes(repo: Path) -> None:
+    """A modified file, a staged one, an untracked one, and an ignored one."""
+    commit_file(repo, ".gitignore", "*.log\n", "ignore logs")
+    (repo / "a.txt").write_text("one, edited\n")
+    (repo / "src/pkg/b.txt").write_text("two, staged\n")
+    git(repo, "add", "src/pkg/b.txt")
+    (repo / "notes" / "new.txt").parent.mkdir()
+    (repo / "notes" / "new.txt").write_text("untracked\n")
+    (repo / "build.log").write_text("ignored\n")
+
+
+def test_uncommitted_changes_ship_as_a_commit_on_head(tmp_path: Path, source: Path) -> None:
+    uncommitted_changes(source)
+    before, refs = tree_state(source), git(source, "for-each-ref")
+    assert uncommitted_work(str(source)) == UncommittedWork(
+        3, ("a.txt", "src/pkg/b.txt", "notes/new.txt")
+    )
+    prepared = prepare_source(str(source), None, tmp_path / "cache", tmp_path / "out", True)
+    head = git(source, "rev-parse", "HEAD")
+    assert prepared.base_sha != head and prepared.ref == "main"
+    assert tree_state(source) == before and git(source, "for-each-ref") == refs
+    assert git(source, "stash", "list") == ""
+    clone = clone_bundle(prepared.bundle_path, tmp_path / "clone")
+    base = prepared.base_sha
+    assert git(clone, "rev-parse", f"{base}~1") == head
+    assert git(clone, "show", f"{base}:a.txt") == "one, edited"
+    assert git(clone, "show", f"{base}:src/pkg/b.txt") == "two, staged"
+    assert git(clone, "show", f"{base}:notes/new.txt") == "untracked"
+    assert "build.log" not in git(clone, "ls-tree", "-r", "--name-only", base)
+    assert git(clone, "log", "-1", "--format=%s", base) == "taskyard: uncommitted changes"
+    cache = next((tmp_path / "cache").glob("*.git"))
+    assert git(cache, "rev-parse", f"refs/taskyard/uncommitted/{base}") == base
+
+
+def test_a_base_of_uncommitted_changes_comes_back_from_the_cache(
+    tmp_path: Path, source: Path
+) -> None:
+    (source / "a.txt").write_text("edited\n")
+    prepared = prepare_source(str(source), None, tmp_path / "cache", tmp_path / "out", True)
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(source), str(other))
+    refs = git(other, "for-each-ref")
+    fetch_base(other, tmp_path / "cache", str(source), prepared.base_sha)
+    assert git(other, "show", f"{prepared.base_sha}:a.txt") == "edited"
+    assert git(other, "for-each-ref") == refs
+
+
+def test_including_nothing_uncommitted_starts_from_head(tmp_path: Path, source: Path) -> None:
+    assert not uncommitted_work(str(source))
+    prepared = prepare_source(str(source), "main", tmp_path / "cache", tmp_path / "out", True)
+    assert prepared.base_sha == git(source, "rev-parse", "HEAD")
+
+
+def test_uncommitted_changes_only_from_a_local_work_tree_on_head(
+    tmp_path: Path, source: Path, remote: str
+) -> None:
+    (source / "a.txt").write_text("edited\n")
+    with pytest.raises(GitError, match=r"^uncommitted changes sit on HEAD \(\w{12}\), not on side"):
+        prepare_source(str(source), "side", tmp_path / "cache", tmp_path / "out", True)
+    with pytest.raises(GitError, match=r"only from a local repository, and file://.* is a URL"):
+        prepare_source(remote, None, tmp_path / "cache", tmp_path / "out", True)
+    bare = Path(remote.removeprefix("file://"))
+    with pytest.raises(GitError, match="is a bare repository: it has no uncommitted changes"):
+        prepare_source(str(bare), None, tmp_path / "cache", tmp_path / "out", True)
+    assert not uncommitted_work(remote) and not uncommitted_work(str(bare))
+    assert not uncommitted_work(str(tmp_path / "nowhere"))

@@ -1,4 +1,5 @@
-"""Accepting a task's result, whole or in part: to a new branch, or onto the working tree.
+"""Accepting a task's result, whole or in part: to a branch (a new one, or the same one moved
+forward after a follow-up; see `branch`), or onto the working tree.
 
 The diff is computed on the host from the task's verified bundle (`host_result`), never taken
 from the sandbox's word; the patch actually accepted (after choosing and editing) is what the
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.accept.branch import place_branch
 from engine.accept.choice import choose, covers_all
 from engine.accept.git_index import apply_onto_worktree, commit_patch
 from engine.diff.patchset import parse_patch, render_patch, touched_paths
@@ -84,6 +86,8 @@ def accept_result(task: TaskRecord, request: AcceptRequest, cache_dir: Path) -> 
     result = read_result(task, cache_dir)
     try:
         local = _local_repo(task, request.repo)
+        if task.include_uncommitted:
+            gitops.fetch_base(local, cache_dir, task.repo, task.base_sha)
         top, head = gitops.fetch_result(local, _bundle(task), task.branch, task.base_sha)
         files = _files(result.diff, task)
         chosen = _chosen(task, files, request)
@@ -118,11 +122,11 @@ def _squashed(
     top, head = fetched
     result, chosen = whole
     branch = request.branch or task.branch
-    gitops.check_new_branch(top, branch)
+    gitops.check_branch_name(top, branch)
     sha = gitops.squash_commit(top, task.base_sha, head, squash_message(task, result))
-    gitops.create_branch(top, branch, sha)
+    previous = place_branch(top, branch, sha, task.id)
     files = tuple(file.path for file in chosen)
-    return Accepted("branch", top, files, _hunks(chosen), True, branch, sha, found, squashed=True)
+    return Accepted("branch", top, files, _hunks(chosen), True, branch, sha, found, True, previous)
 
 
 def _onto_worktree(
@@ -144,15 +148,17 @@ def _to_branch(
 ) -> Accepted:
     top, head = fetched
     branch = request.branch or task.branch
-    gitops.check_new_branch(top, branch)
+    gitops.check_branch_name(top, branch)
     if whole:
         sha = head
     else:
         patch = render_patch(chosen).encode("utf-8", "surrogateescape")
         sha = commit_patch(top, task.base_sha, patch, _message(task, chosen))
-    gitops.create_branch(top, branch, sha)
+    previous = place_branch(top, branch, sha, task.id)
     files = tuple(file.path for file in chosen)
-    return Accepted("branch", top, files, _hunks(chosen), whole, branch, sha, found)
+    return Accepted(
+        "branch", top, files, _hunks(chosen), whole, branch, sha, found, previous=previous
+    )
 
 
 def _hunks(chosen: list[FileDiff]) -> int:

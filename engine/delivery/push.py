@@ -11,7 +11,13 @@ import re
 from pathlib import Path
 
 from engine.git.command import GitError, GitFailed, git_text, summarise
-from engine.git.gitops import fetch_result, local_top_level, locked_cache, squash_commit
+from engine.git.gitops import (
+    fetch_base,
+    fetch_result,
+    local_top_level,
+    locked_cache,
+    squash_commit,
+)
 from engine.views.request import is_remote
 
 _SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
@@ -60,6 +66,7 @@ def push_result(
             _push(cache, repo, sha, branch)
     else:
         top = local_top_level(Path(repo))
+        fetch_base(top, cache_dir, repo, result[2])
         sha = _commit_to_push(top, result, squash)
         _push(top, remote, sha, branch)
     return sha

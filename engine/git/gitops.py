@@ -10,6 +10,8 @@ import fcntl
 import hashlib
 import re
 import shlex
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,9 +20,13 @@ from pathlib import Path
 from engine.git.bundles import BundleRefused, branch_head, read_header
 from engine.git.command import GitError as GitError
 from engine.git.command import GitFailed, git_bytes, git_exact, git_listing, git_text
-from engine.views.request import is_remote
+from engine.views.request import UNCOMMITTED_SAMPLE, UncommittedWork, is_remote
 
 BASE_REF = "refs/heads/taskyard-base"
+UNCOMMITTED_REFS = "refs/taskyard/uncommitted/"
+"""Where a source's cache keeps each commit of uncommitted changes a task started from."""
+ANY_COMMIT = ("-c", "protocol.version=2", "-c", "uploadpack.allowAnySHA1InWant=true")
+"""Lets a fetch from a local repository take a commit no ref points at."""
 BUNDLE_NAME = "base.bundle"
 AGENTS_FILE = "AGENTS.md"
 _MIRROR_REFSPECS = ("+refs/heads/*:refs/source/heads/*", "+refs/tags/*:refs/source/tags/*")
@@ -165,10 +171,10 @@ def _current_branch(top: Path) -> str:
         return "HEAD"
 
 
-def _fetch(cache: Path, source: str, refspecs: Sequence[str]) -> None:
+def _fetch(cache: Path, source: str, refspecs: Sequence[str], options: Sequence[str] = ()) -> None:
     args = ["fetch", "--quiet", "--prune", "--no-tags", "--no-write-fetch-head", "--", source]
     try:
-        git_text([*args, *refspecs], cache)
+        git_text([*options, *args, *refspecs], cache)
     except GitFailed as failed:
         raise GitError(f"cannot fetch from {source}: {failed.summary}") from None
 
@@ -222,14 +228,94 @@ def _write_bundle(cache: Path, sha: str, out_dir: Path) -> Path:
     return bundle
 
 
-def _prepare_local(path: Path, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
+def _prepare_local(
+    path: Path, ref: str | None, cache_dir: Path, out_dir: Path, uncommitted: bool
+) -> PreparedSource:
     top = local_top_level(path)
-    asked, sha = _resolve_local(top, ref)
+    asked, resolved = _resolve_local(top, ref)
+    sha = resolved
+    if uncommitted:
+        _require_head(top, ref, resolved)
+        sha = commit_uncommitted(top, resolved)
     source = str(top)
+    refspecs = [*_MIRROR_REFSPECS, f"+{sha}:{BASE_REF}"]
+    if sha != resolved:
+        refspecs.append(f"+{sha}:{UNCOMMITTED_REFS}{sha}")
     with locked_cache(cache_dir, source) as cache:
-        _fetch(cache, source, [*_MIRROR_REFSPECS, f"+{sha}:{BASE_REF}"])
+        _fetch(cache, source, refspecs, ANY_COMMIT if sha != resolved else ())
         bundle = _write_bundle(cache, sha, out_dir)
     return PreparedSource(bundle, sha, asked, _repo_name(source), source, is_local=True)
+
+
+def _has_work_tree(top: Path) -> bool:
+    return git_text(["rev-parse", "--is-inside-work-tree"], top) == "true"
+
+
+def _status_paths(top: Path) -> list[str]:
+    """Every path `git status` shows in the work tree at `top` (untracked ones one by one,
+    ignored ones not), read without refreshing the repository's index."""
+    args = ["--no-optional-locks", "status", "--porcelain", "-z", "--untracked-files=all"]
+    entries = iter(git_listing(args, top))
+    paths: list[str] = []
+    for entry in entries:
+        paths.append(entry[3:])
+        if entry[0] in "RC":
+            next(entries, None)
+    return paths
+
+
+def uncommitted_work(repo: str) -> UncommittedWork:
+    """The uncommitted changes of the local repository `repo`; none for a URL, a bare
+    repository or a path that is not a repository (submitting says what is wrong with it)."""
+    if is_remote(repo):
+        return UncommittedWork()
+    try:
+        top = local_top_level(Path(repo).expanduser().absolute())
+        paths = _status_paths(top) if _has_work_tree(top) else []
+    except GitError:
+        return UncommittedWork()
+    return UncommittedWork(len(paths), tuple(paths[:UNCOMMITTED_SAMPLE]))
+
+
+def _require_head(top: Path, ref: str | None, sha: str) -> None:
+    """GitError unless `ref` is the commit the work tree at `top` has checked out."""
+    if not _has_work_tree(top):
+        raise GitError(f"{top} is a bare repository: it has no uncommitted changes to include")
+    head = _verify_commit(top, "HEAD")
+    if ref is not None and head != sha:
+        raise GitError(
+            f"uncommitted changes sit on HEAD ({(head or '')[:12]}), not on {ref} "
+            f"({sha[:12]}): leave out the ref to include them"
+        )
+
+
+def _index_path(top: Path) -> Path:
+    return top / git_exact(["rev-parse", "--git-path", "index"], top).removesuffix("\n")
+
+
+def commit_uncommitted(top: Path, head: str) -> str:
+    """A commit on `head` of the work tree at `top` as it is: tracked changes, staged or not,
+    and untracked files that are not ignored; `head` itself when there is nothing to commit.
+
+    It is built in a temporary index (a copy of the repository's, so unchanged files are not
+    read again): the person's index, work tree, stash and refs are left as they are."""
+    with tempfile.TemporaryDirectory(prefix="taskyard-uncommitted-") as scratch:
+        index = Path(scratch) / "index"
+        if _index_path(top).exists():
+            shutil.copy2(_index_path(top), index)
+        else:
+            git_text(["read-tree", head], top, index=index)
+        git_text(["add", "--all"], top, index=index)
+        tree = git_text(["write-tree"], top, index=index)
+    if tree == git_text(["rev-parse", f"{head}^{{tree}}"], top):
+        return head
+    message = (
+        "taskyard: uncommitted changes\n\nThe work tree's changes on top of this commit's "
+        "parent when a taskyard task started: tracked files, staged or not, and untracked "
+        "files that are not ignored.\n"
+    )
+    args = ["commit-tree", tree, "-p", head, "-F", "-"]
+    return git_text(args, top, stdin=message.encode(), env=identity_env(top))
 
 
 def _prepare_remote(url: str, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
@@ -244,29 +330,49 @@ def _prepare_remote(url: str, ref: str | None, cache_dir: Path, out_dir: Path) -
     return PreparedSource(bundle, sha, ref, _repo_name(url), url, is_local=False)
 
 
-def check_source(repo: str, ref: str | None) -> None:
+def _uncommitted_from_url(url: str) -> GitError:
+    return GitError(
+        f"uncommitted changes are included only from a local repository, and {url} is a URL: "
+        "give the path of a clone"
+    )
+
+
+def check_source(repo: str, ref: str | None, uncommitted: bool = False) -> None:
     """GitError unless `repo` is a local repository in which `ref` (default: HEAD) names a
     commit, or a URL that answers; nothing is fetched or bundled (a URL's ref is resolved when
-    the task prepares its source)."""
+    the task prepares its source). Uncommitted changes are only included from a local work
+    tree, on the commit it has checked out."""
     try:
         if is_remote(repo):
+            if uncommitted:
+                raise _uncommitted_from_url(repo)
             _remote_head_branch(repo)
         else:
-            _resolve_local(local_top_level(Path(repo).expanduser().absolute()), ref)
+            top = local_top_level(Path(repo).expanduser().absolute())
+            _, sha = _resolve_local(top, ref)
+            if uncommitted:
+                _require_head(top, ref, sha)
     except GitFailed as failed:
         raise GitError(f"git failed for {repo}: {failed.summary}") from None
 
 
-def prepare_source(repo: str, ref: str | None, cache_dir: Path, out_dir: Path) -> PreparedSource:
+def prepare_source(
+    repo: str, ref: str | None, cache_dir: Path, out_dir: Path, uncommitted: bool = False
+) -> PreparedSource:
     """Resolve `ref` (default: the source's HEAD) in `repo` and bundle its history into out_dir.
 
     `repo` is a path anywhere inside a work tree, or a URL. A bare cache per source under
-    cache_dir is fetched into first, so repeated calls transfer only what is new.
+    cache_dir is fetched into first, so repeated calls transfer only what is new. With
+    `uncommitted` (a local work tree only), the work tree's changes become a commit on the ref
+    (`commit_uncommitted`), which is the base the task starts from, kept in the cache.
     """
     try:
         if is_remote(repo):
+            if uncommitted:
+                raise _uncommitted_from_url(repo)
             return _prepare_remote(repo, ref, cache_dir, out_dir)
-        return _prepare_local(Path(repo).expanduser().absolute(), ref, cache_dir, out_dir)
+        local = Path(repo).expanduser().absolute()
+        return _prepare_local(local, ref, cache_dir, out_dir, uncommitted)
     except GitFailed as failed:
         raise GitError(f"git failed for {repo}: {failed.summary}") from None
 
@@ -389,6 +495,21 @@ def _verified_head(top: Path, bundle: Path, branch_ref: str, base_sha: str) -> s
     return head
 
 
+def fetch_base(repo: Path, cache_dir: Path, source: str, base_sha: str) -> None:
+    """Bring the task's base commit into `repo` from the source's cache when `repo` lacks it
+    (a commit of uncommitted changes that git gc pruned, or another clone): objects only, no
+    ref. When it cannot, accepting says which commit is missing."""
+    try:
+        top = local_top_level(repo)
+        cache = _cache_repo(cache_dir, _source_key(source))
+        if _verify_commit(top, base_sha) is not None or not (cache / "HEAD").exists():
+            return
+        args = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", str(cache), base_sha]
+        git_text([*ANY_COMMIT, *args], top)
+    except GitError:
+        return
+
+
 def _require_base(top: Path, base_sha: str) -> None:
     if _verify_commit(top, base_sha) is None:
         raise GitError(
@@ -435,12 +556,58 @@ def _branch_exists(top: Path, branch: str) -> str:
 
 def check_new_branch(top: Path, new_branch: str) -> None:
     """GitError unless `new_branch` is a valid name not yet taken in `top`."""
-    try:
-        git_text(["check-ref-format", "--branch", new_branch], top)
-    except GitFailed:
-        raise GitError(f"{new_branch} is not a valid branch name") from None
-    if _verify_commit(top, f"refs/heads/{new_branch}"):
+    check_branch_name(top, new_branch)
+    if branch_tip(top, new_branch):
         raise GitError(_branch_exists(top, new_branch))
+
+
+def branch_tip(top: Path, branch: str) -> str | None:
+    """The commit local branch `branch` points at in `top`; None when there is no such branch."""
+    return _verify_commit(top, f"refs/heads/{branch}")
+
+
+def is_ancestor(top: Path, commit: str, descendant: str) -> bool:
+    """Whether `commit` is `descendant` or one of its ancestors in `top`."""
+    return _is_ancestor(top, commit, descendant)
+
+
+def commits_missing(top: Path, tip: str, result: str) -> int:
+    """How many commits reachable from `tip` are not in the history of `result`."""
+    return int(git_text(["rev-list", "--count", f"{result}..{tip}"], top))
+
+
+def checked_out_at(top: Path, branch: str) -> Path | None:
+    """The work tree (the repository's own or one of its `git worktree`s) that has `branch`
+    checked out; None when none has."""
+    args = ["for-each-ref", "--format=%(worktreepath)", f"refs/heads/{branch}"]
+    where = git_exact(args, top).removesuffix("\n")
+    return Path(where) if where else None
+
+
+def move_branch(top: Path, branch: str, sha: str, old_sha: str) -> None:
+    """Move `branch` from `old_sha` to `sha`; GitError, nothing moved, when it no longer
+    points at `old_sha`."""
+    args = ["update-ref", "-m", "taskyard: fast-forward to the task's result"]
+    try:
+        git_text([*args, f"refs/heads/{branch}", sha, old_sha], top)
+    except GitFailed:
+        raise GitError(f"branch {branch} moved meanwhile: it was not moved; try again") from None
+
+
+def free_branch_name(top: Path, branch: str) -> str:
+    """`branch-2`, `branch-3`, ...: the first of them that names no branch in `top`."""
+    number = 2
+    while branch_tip(top, f"{branch}-{number}") is not None:
+        number += 1
+    return f"{branch}-{number}"
+
+
+def check_branch_name(top: Path, branch: str) -> None:
+    """GitError unless `branch` is a valid branch name."""
+    try:
+        git_text(["check-ref-format", "--branch", branch], top)
+    except GitFailed:
+        raise GitError(f"{branch} is not a valid branch name") from None
 
 
 def fetch_result(repo: Path, bundle: Path, task_branch: str, base_sha: str) -> tuple[Path, str]:

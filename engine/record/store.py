@@ -98,6 +98,7 @@ ADDED_COLUMNS = {
     "pr_forge": "TEXT NOT NULL DEFAULT ''",
     "findings": "TEXT NOT NULL DEFAULT '[]'",
     "verdict": "TEXT NOT NULL DEFAULT ''",
+    "include_uncommitted": "INTEGER NOT NULL DEFAULT 0",
 }
 """Columns added to tasks after its first release, with their definitions: older stores gain them
 when opened."""
@@ -121,6 +122,7 @@ def _task_from_row(row: sqlite3.Row) -> TaskRecord:
     for name in JSON_COLUMNS:
         data[name] = json.loads(data[name])
     data["archived"] = bool(data["archived"])
+    data["include_uncommitted"] = bool(data["include_uncommitted"])
     return TaskRecord(**data)
 
 

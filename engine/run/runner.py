@@ -412,7 +412,11 @@ class TaskRun:
         out_dir = paths.work_dir / self.task.id
         out_dir.mkdir(parents=True, exist_ok=True)
         prepared = gitops.prepare_source(
-            self.task.repo, self.task.ref, paths.repo_cache_dir, out_dir
+            self.task.repo,
+            self.task.ref,
+            paths.repo_cache_dir,
+            out_dir,
+            uncommitted=self.task.include_uncommitted,
         )
         docs = gitops.agents_docs(prepared, paths.repo_cache_dir, self.environment.workdir)
         branch = branch_name(self.task.id)

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from engine.views.diff import FileDiff
     from engine.views.events import Event
     from engine.views.hosts import GcReport, HostCheck, HostStatus
-    from engine.views.request import TaskRequest
+    from engine.views.request import TaskRequest, UncommittedWork
     from engine.views.result import Evidence, RankedAttempt
     from engine.views.task import CommandRecord, TaskRecord
 
@@ -310,6 +310,10 @@ class ServiceClient:
 
     async def chosen_patch(self, task_id: str, choice: Choice) -> str:
         result: str = await self.call("chosen_patch", task_id=task_id, choice=choice)
+        return result
+
+    async def uncommitted(self, repo: str) -> UncommittedWork:
+        result: UncommittedWork = await self.call("uncommitted", repo=repo)
         return result
 
     async def preflight(self, request: TaskRequest) -> None:

@@ -31,6 +31,7 @@ WIRE_TYPES = frozenset(
         "engine.views.hosts:HostStatus",
         "engine.views.hosts:SkippedHost",
         "engine.views.request:TaskRequest",
+        "engine.views.request:UncommittedWork",
         "engine.views.result:CheckRun",
         "engine.views.result:Evidence",
         "engine.views.result:RankedAttempt",
@@ -46,6 +47,7 @@ WIRE_TYPES = frozenset(
 WIRE_ERRORS = frozenset(
     {
         "engine.errors:EngineError",
+        "engine.views.accept:BranchTaken",
         "engine.views.accept:WorktreeConflict",
         "engine.views.diff:DiffFormatError",
         "engine.views.safety:SecretInResult",

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import asyncio
 
-VERSION = 2
+VERSION = 3
 """Bumped whenever a message or a method changes meaning; both ends must agree."""
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """The longest message either end reads (a command's whole log fits)."""

@@ -75,6 +75,7 @@ CALLS: dict[str, Callable[..., Any]] = {
         "submit_attempts",
         "task",
         "tasks",
+        "uncommitted",
         "wait",
     )
 }

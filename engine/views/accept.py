@@ -46,7 +46,8 @@ class AcceptRequest:
     repo: str | None = None
     """The local repository (default: the task's)."""
     branch: str | None = None
-    """The new branch's name (default: the task's branch name)."""
+    """The branch's name (default: the task's branch name). One that exists moves forward to
+    the result when that is a fast-forward; otherwise accepting raises BranchTaken."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,14 @@ class Accepted:
     """Safety findings the person allowed."""
     squashed: bool = False
     """The whole result became one commit on the base."""
+    previous: str = ""
+    """Where the branch was before: empty when it was made new, else a commit `sha` holds
+    (the branch moved forward to it, or was there already)."""
+
+    @property
+    def moved(self) -> bool:
+        """The branch existed and moved forward to `sha`."""
+        return bool(self.previous) and self.previous != self.sha
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,22 @@ class WorktreeConflict(EngineError):
         super().__init__(
             f"cannot apply onto the working tree of {top}; nothing was changed:\n{listed}\n"
             "commit or stash your changes and try again, or accept to a new branch instead"
+        )
+
+
+class BranchTaken(EngineError):
+    """The branch asked for exists and cannot move forward to the result; nothing was changed.
+
+    `reason` completes "branch NAME ..." for a person; `suggestion` is a free name to use instead.
+    """
+
+    def __init__(self, branch: str, reason: str, suggestion: str) -> None:
+        self.branch = branch
+        self.reason = reason
+        self.suggestion = suggestion
+        super().__init__(
+            f"branch {branch} {reason}, so it was not moved: choose another name with --branch "
+            f"(e.g. --branch {suggestion})"
         )
 
 

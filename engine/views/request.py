@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Mode = Literal["code", "ask"]
@@ -31,3 +31,29 @@ class TaskRequest:
     """The host the task must run on; any host with a free slot when None."""
     attempts: int = 1
     """How many attempts of the task run in parallel, each in its own sandbox (1 to 4)."""
+    include_uncommitted: bool = False
+    """Ship the local repository's uncommitted changes (untracked files that are not ignored
+    too) as a commit on top of the ref; the task starts from that commit."""
+
+
+UNCOMMITTED_SAMPLE = 3
+"""How many paths of the uncommitted changes a client is told by name."""
+
+
+@dataclass(frozen=True)
+class UncommittedWork:
+    """The changes a local repository's working tree has beyond HEAD: modified, staged,
+    deleted and untracked (not ignored) paths."""
+
+    count: int = 0
+    sample: tuple[str, ...] = field(default_factory=tuple)
+    """The first UNCOMMITTED_SAMPLE paths, as git names them."""
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def counted(self, what: str = "uncommitted ") -> str:
+        """`2 uncommitted changes (calc.py, notes.txt)`, with `…` when there are more."""
+        noun = "change" if self.count == 1 else "changes"
+        more = ", …" if self.count > len(self.sample) else ""
+        return f"{self.count} {what}{noun} ({', '.join(self.sample)}{more})"

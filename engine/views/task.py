@@ -84,6 +84,9 @@ class TaskRecord:
     verdict: str = ""
     """A few words on the evidence behind the result, from `Evidence.verdict`: `✓ checks pass`,
     or `⚠` and what needs a second look; empty before a result or with nothing to say."""
+    include_uncommitted: bool = False
+    """The task starts from the repository's uncommitted changes, committed on top of its ref
+    when its source is prepared (`base_sha` is that commit)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", TaskStatus(self.status))

@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "apply",
         help="accept a task's result (or chosen files and hunks) as a new local branch",
         description="Accept a task's result. By default the whole result becomes a new branch "
-        "with the task's commits, and your working tree is not touched; every one of those "
+        "with the task's commits (accepting again after a follow-up moves it forward), and "
+        "your working tree is not touched; every one of those "
         "commits is checked, and --squash makes one commit with the net change instead. Choose "
         "files with --path and hunks with --hunk; edit the patch first with --edit; apply it "
         "onto your working tree with --worktree (a 3-way merge that changes nothing on "
@@ -69,7 +70,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="accept a result flagged as unsafe (writes into .git, symlinks out, hooks, ...)",
     )
     parser.add_argument("--repo", help="local repository (default: the task's)")
-    parser.add_argument("--branch", help="new branch name (default: taskyard/<task id>)")
+    parser.add_argument(
+        "--branch",
+        help="branch name (default: taskyard/<task id>); one that exists moves forward when "
+        "that is a fast-forward, e.g. after a follow-up",
+    )
     add_attempt_argument(parser)
     parser.set_defaults(handler=main)
 
@@ -177,6 +182,12 @@ def report(accepted: Accepted) -> None:
         what = f"the net change of {describe(accepted)} as one commit"
     else:
         what = "the task's commits" if accepted.whole else describe(accepted)
-    print(f"created branch {accepted.branch} at {accepted.sha[:12]} with {what}")
+    branch, sha = accepted.branch, accepted.sha[:12]
+    if accepted.moved:
+        print(f"moved branch {branch} forward from {accepted.previous[:12]} to {sha} with {what}")
+    elif accepted.previous:
+        print(f"branch {branch} is already at {sha}: nothing new to accept")
+    else:
+        print(f"created branch {branch} at {sha} with {what}")
     print("your working tree was not touched")
     print(f"next: git switch {accepted.branch}   or   git merge {accepted.branch}")

@@ -58,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help=f"run N attempts in parallel and rank them by evidence (1 to {MAX_ATTEMPTS})",
     )
+    parser.add_argument(
+        "--include-uncommitted",
+        action="store_true",
+        help="ship the local repository's uncommitted changes (untracked files that are not "
+        "ignored too) as a commit on top of the ref; without it they are not part of the task",
+    )
     parser.add_argument("--json", action="store_true", help="JSON Lines events on stdout")
     parser.add_argument(
         "--detach",
@@ -88,6 +94,7 @@ def main(args: argparse.Namespace) -> int:
         image=args.image,
         host=args.host,
         attempts=args.attempts,
+        include_uncommitted=args.include_uncommitted,
     )
     if args.detach:
         return asyncio.run(with_client(lambda client: queue_tasks(client, request, args.json)))
@@ -98,6 +105,7 @@ async def queue_tasks(client: ServiceClient, request: TaskRequest, as_json: bool
     """Submit and return: the ids of the queued tasks, one a line (a JSON array with --json)."""
     await client.preflight(request)
     records = await client.submit_attempts(request)
+    await note_uncommitted(client, request)
     if as_json:
         print_json([{"id": record.id, "attempt": record.attempt} for record in records])
     else:
@@ -122,6 +130,7 @@ async def run_task(client: ServiceClient, request: TaskRequest, as_json: bool) -
         except BaseException:
             subscription.close()
             raise
+        await note_uncommitted(client, request)
         several = len(records) > 1
         printers = {
             record.id: event_printer(as_json, record.attempt if several else None)
@@ -134,6 +143,23 @@ async def run_task(client: ServiceClient, request: TaskRequest, as_json: bool) -
     if len(records) > 1:
         await report_ranking(client, records[0].id, as_json)
     return 0 if 0 in codes else 1
+
+
+async def note_uncommitted(client: ServiceClient, request: TaskRequest) -> None:
+    """Say on stderr (never among the JSON lines) what becomes of the repository's
+    uncommitted changes: left out of the task, or included."""
+    work = await client.uncommitted(request.repo)
+    if not work:
+        return
+    if request.include_uncommitted:
+        note = f"including {work.counted()} as a commit on top of HEAD"
+    else:
+        verb = "is" if work.count == 1 else "are"
+        note = (
+            f"{work.counted()} in {request.repo} {verb} not part of the task: commit them, "
+            "or pass --include-uncommitted"
+        )
+    print(f"taskyard: note: {note}", file=sys.stderr)
 
 
 class Interruption:

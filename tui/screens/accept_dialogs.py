@@ -1,16 +1,19 @@
-"""The accept dialogs: where the chosen changes go, and confirming a result flagged unsafe."""
+"""The accept dialogs: where the chosen changes go, another branch name when the branch cannot
+move, and confirming a result flagged unsafe."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Input, Label, Static
 
+from engine.views.accept import BranchTaken
 from engine.views.safety import Finding
 from tui.present import plain
 
@@ -25,7 +28,11 @@ class AcceptScreen(ModalScreen[Target | None]):
     CSS_PATH = "../styles/accept.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
-            "enter,b", "branch", "New branch", id="accept.branch", tooltip="Accept to a new branch"
+            "enter,b",
+            "branch",
+            "New branch",
+            id="accept.branch",
+            tooltip="Accept to a branch, new or moved forward",
         ),
         Binding(
             "s",
@@ -55,7 +62,7 @@ class AcceptScreen(ModalScreen[Target | None]):
             yield Label(f"Accept task {self.task_id}", classes="dialog-title")
             yield Static(f"{self.summary}, into {self.repo}", id="accept-summary", markup=False)
             yield Static(
-                "b / enter  a new branch (your working tree is not touched)\n"
+                "b / enter  a branch, new or moved forward; your working tree is untouched\n"
                 "s          a new branch with one commit: the net change, squashed\n"
                 "w          onto your working tree, uncommitted (3-way, all or nothing)",
                 id="accept-targets",
@@ -70,6 +77,60 @@ class AcceptScreen(ModalScreen[Target | None]):
 
     def action_worktree(self) -> None:
         self.dismiss("worktree")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BranchNameScreen(ModalScreen[str | None]):
+    """Why the branch was not moved, and an Input for another name (a free one to start
+    with, or the one just refused, with why); `enter` accepts to it, `escape` accepts
+    nothing."""
+
+    CSS_PATH = "../styles/accept.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="branch_name.cancel", tooltip="Accept nothing"),
+    ]
+
+    def __init__(
+        self, task_id: str, taken: BranchTaken, name: str | None = None, problem: str = ""
+    ) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.taken = taken
+        self.branch_name = taken.suggestion if name is None else name
+        self.problem = problem
+
+    def compose(self) -> ComposeResult:
+        taken = self.taken
+        with Vertical(id="branch-name", classes="dialog"):
+            yield Label(f"Accept task {self.task_id} to another branch", classes="dialog-title")
+            yield Static(
+                plain(f"Branch {taken.branch} {taken.reason}, so it was not moved."),
+                id="branch-name-reason",
+                markup=False,
+            )
+            yield Input(self.branch_name, placeholder="branch name", id="branch-name-input")
+            error = Static(
+                plain(self.problem), id="branch-name-error", classes="dialog-error", markup=False
+            )
+            error.display = bool(self.problem)
+            yield error
+            yield Static("enter accept to this branch  ·  escape cancel", classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        """Focus the name now, not after the keys already queued for this screen."""
+        self.set_focus(self.query_one(Input))
+
+    @on(Input.Submitted)
+    def submitted(self, submitted: Input.Submitted) -> None:
+        name = submitted.value.strip()
+        if not name:
+            error = self.query_one("#branch-name-error", Static)
+            error.update("Name the branch to accept to.")
+            error.display = True
+            return
+        self.dismiss(name)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -284,7 +284,9 @@ class BoardScreen(EditAcceptActions):
             self.notify(str(error), severity="error", markup=False)
             return
         hosts = list(self.host_states)
-        composer = ComposerScreen(defaults, environments, hosts, self.taskyard.start_task)
+        composer = ComposerScreen(
+            defaults, environments, hosts, self.taskyard.start_task, self.client.uncommitted
+        )
         await self.app.push_screen(composer, self.task_started)
 
     def task_started(self, attempts: list[TaskRecord] | None) -> None:

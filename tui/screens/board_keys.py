@@ -26,7 +26,7 @@ ACTIONS = [
         "accept",
         "Accept",
         id="accept",
-        tooltip="Accept the chosen changes: to a new branch, or onto the working tree",
+        tooltip="Accept the chosen changes: to a branch, or onto the working tree",
     ),
     Binding(
         "e",

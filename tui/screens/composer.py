@@ -1,22 +1,27 @@
-"""The new-task composer: prompt, repository and ref, environment, host, mode and attempts."""
+"""The new-task composer: prompt, repository and ref, environment, host, mode and attempts, and
+whether the repository's uncommitted changes go in."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from engine.errors import EngineError
-from engine.views.request import MAX_ATTEMPTS, Mode, TaskRequest
+from engine.views.request import MAX_ATTEMPTS, Mode, TaskRequest, UncommittedWork, is_remote
 from engine.views.task import TaskRecord
+from tui.present import plain
 
 ANY_HOST = "any"
 KEYS_HINT = "ctrl+s start  ·  escape cancel"
@@ -24,6 +29,28 @@ ATTEMPTS_NOTE = (
     f"Attempts: 1 to {MAX_ATTEMPTS} run in parallel, each in its own sandbox, "
     "then ranked by evidence (checks passing, diff size, cost)."
 )
+
+
+UNCOMMITTED_DELAY = 0.3
+"""Seconds the repository field rests before its uncommitted changes are looked up."""
+Lookup = Callable[[str], Awaitable[UncommittedWork]]
+
+
+def uncommitted_note(work: UncommittedWork, included: bool) -> str:
+    """What becomes of the uncommitted changes, beside the toggle: the meaning first, so that
+    a narrow dialog cuts only the paths."""
+    if included:
+        return f"go in as a commit on HEAD: {work.counted('')}"
+    return f"⚠ not part of the task: {work.counted('')}"
+
+
+class UncommittedFound(Message):
+    """The uncommitted changes of the repository the composer names."""
+
+    def __init__(self, repo: str, work: UncommittedWork) -> None:
+        super().__init__()
+        self.repo = repo
+        self.work = work
 
 
 @dataclass(frozen=True)
@@ -56,6 +83,7 @@ class ComposerScreen(ModalScreen[list[TaskRecord] | None]):
 
     busy: reactive[bool] = reactive(False, toggle_class="-busy")
     error: reactive[str] = reactive("")
+    uncommitted: reactive[UncommittedWork] = reactive(UncommittedWork)
 
     def __init__(
         self,
@@ -63,12 +91,15 @@ class ComposerScreen(ModalScreen[list[TaskRecord] | None]):
         environments: list[str],
         hosts: list[str],
         submit: Callable[[TaskRequest], Awaitable[list[TaskRecord]]],
+        lookup: Lookup | None = None,
     ) -> None:
         super().__init__()
         self.defaults = defaults
         self.environments = environments
         self.hosts = [ANY_HOST, *hosts]
         self.submit = submit
+        self.lookup = lookup
+        """Finds a repository's uncommitted changes; None to not look."""
 
     def compose(self) -> ComposeResult:
         defaults = self.defaults
@@ -99,12 +130,55 @@ class ComposerScreen(ModalScreen[list[TaskRecord] | None]):
                 )
                 yield Label("Attempts")
                 yield Input("1", type="integer", id="attempts")
+            with Horizontal(id="uncommitted-row"):
+                yield Checkbox("Include uncommitted changes", id="uncommitted")
+                yield Static("", id="uncommitted-note", markup=False)
             yield Static(ATTEMPTS_NOTE, id="attempts-note")
             yield Static(KEYS_HINT, id="composer-keys", classes="dialog-keys")
 
     def on_mount(self) -> None:
         """Focus the prompt now, not after the keys already queued for this screen."""
         self.set_focus(self.query_one("#prompt", TextArea))
+        self.look_up_uncommitted(wait=False)
+
+    def look_up_uncommitted(self, wait: bool = True) -> None:
+        """Look up the uncommitted changes of the repository field's repository in a worker,
+        once the field has rested; the answer comes back as UncommittedFound."""
+        if self.lookup is None:
+            return
+        lookup, repo = self.lookup, self.repo()
+
+        async def work() -> None:
+            if wait:
+                await asyncio.sleep(UNCOMMITTED_DELAY)
+            try:
+                found = await lookup(repo)
+            except EngineError:
+                found = UncommittedWork()
+            self.post_message(UncommittedFound(repo, found))
+
+        self.run_worker(work(), group="uncommitted", exclusive=True)
+
+    @on(UncommittedFound)
+    def uncommitted_found(self, found: UncommittedFound) -> None:
+        if found.repo == self.repo():
+            self.uncommitted = found.work
+
+    def watch_uncommitted(self, work: UncommittedWork) -> None:
+        self.set_class(bool(work), "-uncommitted")
+        self.show_uncommitted_note()
+
+    @on(Checkbox.Changed, "#uncommitted")
+    def show_uncommitted_note(self) -> None:
+        included = self.query_one("#uncommitted", Checkbox).value
+        note = uncommitted_note(self.uncommitted, included) if self.uncommitted else ""
+        self.query_one("#uncommitted-note", Static).update(plain(note))
+        self.query_one("#uncommitted-note").set_class(not included, "-warning")
+
+    def repo(self) -> str:
+        """The repository field, a local path made absolute (the service's cwd is not ours)."""
+        repo = self.query_one("#repo", Input).value.strip() or "."
+        return repo if is_remote(repo) else str(Path(repo).expanduser().absolute())
 
     def watch_busy(self, busy: bool) -> None:
         hint = "Checking Docker, the image and the model, then starting…" if busy else KEYS_HINT
@@ -121,14 +195,16 @@ class ComposerScreen(ModalScreen[list[TaskRecord] | None]):
             raise EngineError("Write a prompt: what should the agent do?")
         mode = self.query_one("#mode", Select).value
         host = str(self.query_one("#host", Select).value)
+        include = self.query_one("#uncommitted", Checkbox).value and bool(self.uncommitted)
         return TaskRequest(
             prompt=prompt,
-            repo=self.query_one("#repo", Input).value.strip() or ".",
+            repo=self.repo(),
             ref=self.query_one("#ref", Input).value.strip() or None,
             environment=str(self.query_one("#environment", Select).value),
             mode="ask" if mode == "ask" else "code",
             host=None if host == ANY_HOST else host,
             attempts=self.attempts(),
+            include_uncommitted=include,
         )
 
     def attempts(self) -> int:
@@ -159,3 +235,7 @@ class ComposerScreen(ModalScreen[list[TaskRecord] | None]):
     @on(Input.Changed)
     def clear_error(self) -> None:
         self.error = ""
+
+    @on(Input.Changed, "#repo")
+    def repo_changed(self) -> None:
+        self.look_up_uncommitted()

@@ -14,13 +14,14 @@ from textual.screen import Screen
 
 from engine.errors import EngineError
 from engine.service.client import ServiceClient
-from engine.views.accept import Accepted, AcceptRequest, Choice, Delivery
+from engine.views.accept import Accepted, AcceptRequest, BranchTaken, Choice, Delivery
 from engine.views.safety import Finding, UnsafeResult
 from engine.views.task import ACTIVE, REVIEWABLE, TaskRecord
 from tui.commands.common import plural
 from tui.present import plain
 from tui.screens.accept_dialogs import (
     AcceptScreen,
+    BranchNameScreen,
     Confirmation,
     ConfirmUnsafeScreen,
     Target,
@@ -66,6 +67,26 @@ class AcceptRefused(Message):
         self.edited = edited
 
 
+class BranchRefused(Message):
+    """The branch asked for cannot move to the result; the person may name another."""
+
+    def __init__(
+        self,
+        task_id: str,
+        request: AcceptRequest,
+        taken: BranchTaken,
+        edited: Path | None,
+        problem: str = "",
+    ) -> None:
+        super().__init__()
+        self.task_id = task_id
+        self.request = request
+        self.taken = taken
+        self.edited = edited
+        self.problem = problem
+        """Why the name given instead was refused too (e.g. not a valid branch name)."""
+
+
 def kept_notice(edited: Path) -> str:
     return f"Your edited patch is kept in {edited}"
 
@@ -78,7 +99,12 @@ def accepted_notice(task_id: str, accepted: Accepted) -> str:
             f"Task {task_id} accepted: {what} applied onto the working tree of {accepted.repo}, "
             "uncommitted"
         )
-    return f"Task {task_id} accepted: branch {accepted.branch} in {accepted.repo} ({what})"
+    where = f"branch {accepted.branch} in {accepted.repo}"
+    if accepted.moved:
+        return f"Task {task_id} accepted: {where} moved forward to {accepted.sha[:12]} ({what})"
+    if accepted.previous:
+        return f"Task {task_id}: {where} is already at {accepted.sha[:12]}, nothing new"
+    return f"Task {task_id} accepted: {where} ({what})"
 
 
 def detach_notice(running: int) -> str | None:
@@ -184,10 +210,16 @@ class TaskActions(Screen[None]):
         await self.app.push_screen(AcceptScreen(task.id, summary, task.repo), accept_to)
 
     def start_accept(
-        self, task_id: str, request: AcceptRequest, edited: Path | None = None
+        self,
+        task_id: str,
+        request: AcceptRequest,
+        edited: Path | None = None,
+        renaming: BranchTaken | None = None,
     ) -> None:
-        """Accept in a worker; a result flagged unsafe comes back as AcceptRefused. The file
-        of an `edited` patch is removed once accepted and kept, said where, otherwise."""
+        """Accept in a worker; a result flagged unsafe comes back as AcceptRefused, a branch
+        that cannot move as BranchRefused (and so does another failure while `renaming`, so
+        the person can fix the name). The file of an `edited` patch is removed once accepted
+        and kept, said where, otherwise."""
 
         async def work() -> None:
             try:
@@ -195,7 +227,14 @@ class TaskActions(Screen[None]):
             except UnsafeResult as refused:
                 self.post_message(AcceptRefused(task_id, request, refused.findings, edited))
                 return
+            except BranchTaken as taken:
+                self.post_message(BranchRefused(task_id, request, taken, edited))
+                return
             except EngineError as error:
+                if renaming is not None:
+                    refused = BranchRefused(task_id, request, renaming, edited, str(error))
+                    self.post_message(refused)
+                    return
                 kept = f"\n{kept_notice(edited)}" if edited is not None else ""
                 message = plain(str(error)) + kept
                 self.notify(message, severity="error", markup=False)
@@ -219,6 +258,21 @@ class TaskActions(Screen[None]):
                 self.notify(f"Nothing accepted. {kept_notice(refused.edited)}", markup=False)
 
         self.app.push_screen(ConfirmUnsafeScreen(refused.task_id, refused.findings), confirmed)
+
+    @on(BranchRefused)
+    def branch_refused(self, refused: BranchRefused) -> None:
+        """Ask for another branch to accept to, then accept there."""
+
+        def renamed(branch: str | None) -> None:
+            if branch is not None:
+                request = replace(refused.request, branch=branch)
+                self.start_accept(refused.task_id, request, refused.edited, refused.taken)
+            elif refused.edited is not None:
+                self.notify(f"Nothing accepted. {kept_notice(refused.edited)}", markup=False)
+
+        name = refused.request.branch if refused.problem else None
+        question = BranchNameScreen(refused.task_id, refused.taken, name, refused.problem)
+        self.app.push_screen(question, renamed)
 
     def action_send_back(self) -> None:
         """Start a follow-up quoting the changes left out, asking the agent to rework them."""
