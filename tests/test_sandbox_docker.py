@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -206,6 +207,36 @@ async def test_ten_megabyte_line_without_newline_arrives_complete(sandbox: Docke
     result = await sandbox.exec(["sh", "-c", script], on_output=output)
     assert result.exit_code == 0
     assert output.data == b"x" * size
+
+
+async def test_a_host_file_is_the_commands_input_to_its_end(
+    sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    source = tmp_path / "input.bin"
+    source.write_bytes(bytes(range(256)) * 12289)
+    output = Output()
+    script = "cat > /tmp/received.bin; sha256sum < /tmp/received.bin"
+    result = await sandbox.exec(["sh", "-c", script], stdin_path=str(source), on_output=output)
+    assert result.exit_code == 0, output.data
+    assert output.data.decode().split()[0] == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+async def test_a_command_that_ends_without_reading_its_input_ends(
+    sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    source = tmp_path / "input.bin"
+    source.write_bytes(b"x" * (8 * 1024 * 1024))
+    result = await sandbox.exec(["sh", "-c", "exit 3"], stdin_path=str(source), timeout=60)
+    assert (result.exit_code, result.timed_out) == (3, False)
+    assert await run_text(sandbox, ["echo", "after"]) == "after\n"
+
+
+async def test_a_missing_input_file_is_refused_before_the_command_runs(
+    sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        await sandbox.exec(["touch", "/tmp/ran"], stdin_path=str(tmp_path / "missing"))
+    assert await run_text(sandbox, ["sh", "-c", "test -e /tmp/ran || echo absent"]) == "absent\n"
 
 
 async def test_write_and_read_a_binary_file_in_new_directories(sandbox: DockerSandbox) -> None:

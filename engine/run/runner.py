@@ -478,14 +478,19 @@ class TaskRun:
                 branch=branch_name(self.task.id),
             )
         )
-        await sandbox.copy_in(str(prepared.bundle_path), INBOX_DIR)
         if self.environment.ca_bundle is not None:
             await sandbox.copy_in(str(self.environment.ca_bundle), CA_DIR)
         bundle = posixpath.join(INBOX_DIR, Path(prepared.bundle_path).name)
         script = gitops.checkout_script(
-            bundle, REPO_DIR, branch_name(self.task.id), prepared.base_sha
+            bundle,
+            REPO_DIR,
+            branch_name(self.task.id),
+            prepared.base_sha,
+            received_bytes=prepared.bundle_path.stat().st_size,
         )
-        await self._system_step("checkout", ["sh", "-c", script], "/")
+        await self._system_step(
+            "checkout", ["sh", "-c", script], "/", stdin_path=str(prepared.bundle_path)
+        )
 
     async def _system_step(
         self,
@@ -494,9 +499,16 @@ class TaskRun:
         workdir: str,
         timeout: float = SYSTEM_STEP_TIMEOUT,
         env: dict[str, str] | None = None,
+        stdin_path: str | None = None,
     ) -> None:
         outcome = await self.commands.run(
-            self._require_sandbox(), argv, workdir=workdir, phase=phase, timeout=timeout, env=env
+            self._require_sandbox(),
+            argv,
+            workdir=workdir,
+            phase=phase,
+            timeout=timeout,
+            env=env,
+            stdin_path=stdin_path,
         )
         if outcome.result.timed_out:
             raise TaskError(
