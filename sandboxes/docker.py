@@ -140,6 +140,7 @@ class DockerConnection:
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
+        self._info: dict[str, Any] | None = None
 
     def api(self) -> APIClient:
         """The low-level client, opened on first use (this contacts the daemon)."""
@@ -152,6 +153,19 @@ class DockerConnection:
         if self.base_url is None:
             return docker.from_env(timeout=self._timeout, max_pool_size=64)
         return docker.DockerClient(base_url=self.base_url, timeout=self._timeout, max_pool_size=64)
+
+    def engine_info(
+        self, api: APIClient, runtime: str | None = None, refresh: bool = False
+    ) -> dict[str, Any]:
+        """The engine's `docker info` (its CPUs, its runtimes): asked once, and again with
+        `refresh` or when it lacks `runtime` (one installed since)."""
+        info = self._info
+        lacking = (
+            runtime is not None and info is not None and runtime not in installed_runtimes(info)
+        )
+        if info is None or refresh or lacking:
+            info = self._info = api.info()
+        return info
 
     def blocking(self, call: Callable[[APIClient], T]) -> T:
         """Run call with the client on this thread, translating Docker errors."""
@@ -477,7 +491,9 @@ class DockerBackend(SandboxBackend):
     async def create(self, spec: SandboxSpec) -> DockerSandbox:
         """Create and start a hardened, labelled container (ImageNotFound if no such image)."""
         container_id = await self._connection.run(
-            lambda api: create_container(api, spec, self.where)
+            lambda api: create_container(
+                api, spec, self.where, self._connection.engine_info(api, spec.runtime)
+            )
         )
         return DockerSandbox(self._connection, container_id)
 
@@ -500,7 +516,10 @@ class DockerBackend(SandboxBackend):
 
     async def runtimes(self) -> tuple[str, ...]:
         """The runtimes the engine has (`docker info`), sorted."""
-        return tuple(await self._connection.run(lambda api: installed_runtimes(api.info())))
+        info = await self._connection.run(
+            lambda api: self._connection.engine_info(api, refresh=True)
+        )
+        return tuple(installed_runtimes(info))
 
     async def build_image(
         self, tag: str = DEFAULT_IMAGE_TAG, on_output: OutputCallback | None = None
@@ -510,9 +529,9 @@ class DockerBackend(SandboxBackend):
         await ThreadedStream(chunks, name="taskyard-image-build").deliver(on_output, None)
 
 
-def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
-    """Create and start a container for spec; return its id."""
-    engine = api.info()
+def create_container(api: APIClient, spec: SandboxSpec, where: str, engine: dict[str, Any]) -> str:
+    """Create and start a container for spec on the engine `engine` describes (`docker info`);
+    return its id."""
     check_runtime(spec.runtime, engine, where)
     ensure_sandbox_network(api, where)
     host_config = hardened_host_config(api, spec, engine.get("NCPU") or 1)

@@ -7,15 +7,18 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
+from docker.api.client import APIClient
 
 import sandboxes.docker as docker_module
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,
     ImageNotFound,
+    RuntimeNotInstalled,
     SandboxError,
     SandboxSpec,
 )
@@ -372,6 +375,29 @@ async def test_missing_image_raises_image_not_found(backend: DockerBackend) -> N
         await backend.create(SandboxSpec(image=image))
     assert not await backend.has_image(image)
     assert await backend.has_image(BASE_IMAGE)
+
+
+async def test_the_engine_is_asked_once_for_its_info_and_again_for_a_runtime_it_lacked(
+    backend: DockerBackend, run_label: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[None] = []
+    info = APIClient.info
+
+    def counted(api: APIClient) -> dict[str, Any]:
+        asked.append(None)
+        result: dict[str, Any] = info(api)
+        return result
+
+    monkeypatch.setattr(APIClient, "info", counted)
+    for _ in range(2):
+        await (await backend.create(SandboxSpec(image=BASE_IMAGE, labels=run_label))).remove()
+    assert len(asked) == 1
+    with pytest.raises(RuntimeNotInstalled):
+        spec = SandboxSpec(image=BASE_IMAGE, labels=run_label, runtime="taskyard-no-such-runtime")
+        await backend.create(spec)
+    assert len(asked) == 2
+    assert "runc" in await backend.runtimes()
+    assert len(asked) == 3
 
 
 async def test_unreachable_daemon_raises_backend_unavailable(tmp_path: Path) -> None:
