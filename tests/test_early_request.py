@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,47 +82,58 @@ class HeldModel(ModelClient):
         return None
 
 
-class CheckoutAfter(FakeSandbox):
-    """A sandbox whose checkout ends (with `checkout_exit`) only once `done_when` is set, and
-    which logs when the checkout and every other command start and end."""
+@dataclass
+class Holding:
+    """What holds a checkout back, and where the order of things is written."""
 
     done_when: asyncio.Event
-    checkout_exit = 0
     log: list[str]
+
+
+class CheckoutAfter(FakeSandbox):
+    """A sandbox whose checkout ends (with `checkout_exit`) only once `done_when` is set, and
+    which logs when the checkout starts and ends and when every other command starts."""
+
+    def __init__(
+        self, root: Path, spec: SandboxSpec, name: str, held: Holding, checkout_exit: int
+    ) -> None:
+        super().__init__(root, spec, name)
+        self.held, self.checkout_exit = held, checkout_exit
 
     async def exec(
         self, argv: list[str], *, on_output: OutputCallback | None = None, **options: Any
     ) -> ExecResult:
         if "git clone" in argv[-1]:
-            self.log.append("checkout started")
-            await asyncio.wait_for(self.done_when.wait(), WAIT_SECONDS)
+            self.held.log.append("checkout started")
+            await asyncio.wait_for(self.held.done_when.wait(), WAIT_SECONDS)
             for _ in range(20):
-                await asyncio.sleep(0)
-            self.log.append("checkout ended")
+                await asyncio.sleep(0)  # every chance for a command started too soon to run
+            self.held.log.append("checkout ended")
             return ExecResult(self.checkout_exit, timed_out=False, duration=0.0)
-        self.log.append(f"command {' '.join(argv)}")
+        self.held.log.append(f"command {' '.join(argv)}")
         return await super().exec(argv, on_output=on_output, **options)
 
 
 class CheckoutAfterBackend(FakeBackend):
-    def __init__(self, base_dir: Path, done_when: asyncio.Event, log: list[str], exit: int) -> None:
+    def __init__(self, base_dir: Path, held: Holding, checkout_exit: int) -> None:
         base_dir.mkdir(parents=True, exist_ok=True)
         super().__init__(base_dir, images={DEFAULT_IMAGE})
-        self.done_when, self.log, self.exit = done_when, log, exit
+        self.held, self.checkout_exit = held, checkout_exit
 
     async def create(self, spec: SandboxSpec) -> FakeSandbox:
-        sandbox = await super().create(spec)
-        sandbox.__class__ = CheckoutAfter
-        assert isinstance(sandbox, CheckoutAfter)
-        sandbox.done_when, sandbox.log, sandbox.checkout_exit = self.done_when, self.log, self.exit
+        root = Path(tempfile.mkdtemp(dir=self.base_dir))
+        name = f"fake-{len(self.sandboxes) + 1}"
+        sandbox = CheckoutAfter(root, spec, name, self.held, self.checkout_exit)
+        self.sandboxes[sandbox.id] = sandbox
         return sandbox
 
 
 def engine_with(
-    tmp_path: Path, model: HeldModel, done_when: asyncio.Event, exit: int = 0
+    tmp_path: Path, model: HeldModel, done_when: asyncio.Event, checkout_exit: int = 0
 ) -> Engine:
     paths = Paths(config_dir=tmp_path / "config", state_dir=tmp_path / "state")
-    backend = CheckoutAfterBackend(tmp_path / "sandboxes", done_when, model.log, exit)
+    held = Holding(done_when, model.log)
+    backend = CheckoutAfterBackend(tmp_path / "sandboxes", held, checkout_exit)
     return Engine(paths, Config(), backend=backend, model=model)
 
 
@@ -156,7 +169,7 @@ async def test_a_failed_checkout_drops_the_early_reply_and_keeps_its_tokens(
 ) -> None:
     log: list[str] = []
     model = HeldModel(log)
-    engine = engine_with(tmp_path, model, done_when=model.replied, exit=1)
+    engine = engine_with(tmp_path, model, done_when=model.replied, checkout_exit=1)
     record = await engine.submit(ask(repo))
     failed = await engine.wait(record.id)
     assert failed.status is TaskStatus.FAILED
