@@ -79,15 +79,24 @@ def main() -> None:
             cold.append(first_agent_command(repo, env))
         stop_service(env)
     floor = statistics.median(floors)
-    print(f"runs: {args.runs} (median of each; image {args.image})")
-    print(f"floor: docker run --rm IMAGE true                {floor * 1000:6.0f} ms")
+    print(f"runs: {args.runs} (median of each, then the range; image {args.image})")
+    print(
+        f"floor: docker run --rm IMAGE true                {floor * 1000:6.0f} ms  {spread(floors)}"
+    )
     for name, times in (("warm", warm), ("cold", cold)):
         median = statistics.median(times)
         goal = " (goal <= 1.50x)" if name == "warm" else ""
         print(
             f"taskyard run --json -> first agent command, {name} {median * 1000:6.0f} ms"
-            f"  {median / floor:.2f}x{goal}"
+            f"  {median / floor:.2f}x{goal}  {spread(times)}"
         )
+    ratios = [time / same_round for time, same_round in zip(warm, floors, strict=True)]
+    print(f"warm / floor of the same round: {' '.join(f'{ratio:.2f}' for ratio in sorted(ratios))}")
+
+
+def spread(times: list[float]) -> str:
+    """The range of the figures, in ms."""
+    return f"[{min(times) * 1000:.0f}-{max(times) * 1000:.0f}]"
 
 
 if __name__ == "__main__":

@@ -126,12 +126,15 @@ class Sandbox(ABC):
         on_output: OutputCallback | None = None,
         user: str | None = None,
         run_id: str | None = None,
+        stdin_path: str | None = None,
     ) -> ExecResult:
         """Run argv (as `user`, default the image's), streaming output to on_output.
 
         `run_id` (hex, chosen by the caller; a new one when None) names the command's run, so
         `reattach` can follow it later. At timeout or cancellation every process the command
-        started is killed, however it detached.
+        started is killed, however it detached. `stdin_path`, a host file, is the command's
+        standard input; the command should read only the bytes it expects of it, since a
+        connection lost meanwhile cuts it short. Without it the command's input is empty.
         """
 
     @abstractmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import io
 import os
 import posixpath
@@ -53,6 +54,7 @@ from sandboxes.docker_exec import (
     ReceivedOutput,
     ThreadedStream,
     end_run,
+    feed_input,
     is_running,
     resume_command,
     revive,
@@ -138,6 +140,7 @@ class DockerConnection:
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
+        self._info: dict[str, Any] | None = None
 
     def api(self) -> APIClient:
         """The low-level client, opened on first use (this contacts the daemon)."""
@@ -150,6 +153,19 @@ class DockerConnection:
         if self.base_url is None:
             return docker.from_env(timeout=self._timeout, max_pool_size=64)
         return docker.DockerClient(base_url=self.base_url, timeout=self._timeout, max_pool_size=64)
+
+    def engine_info(
+        self, api: APIClient, runtime: str | None = None, refresh: bool = False
+    ) -> dict[str, Any]:
+        """The engine's `docker info` (its CPUs, its runtimes): asked once, and again with
+        `refresh` or when it lacks `runtime` (one installed since)."""
+        info = self._info
+        lacking = (
+            runtime is not None and info is not None and runtime not in installed_runtimes(info)
+        )
+        if info is None or refresh or lacking:
+            info = self._info = api.info()
+        return info
 
     def blocking(self, call: Callable[[APIClient], T]) -> T:
         """Run call with the client on this thread, translating Docker errors."""
@@ -232,8 +248,10 @@ class DockerSandbox(Sandbox):
         on_output: OutputCallback | None = None,
         user: str | None = None,
         run_id: str | None = None,
+        stdin_path: str | None = None,
     ) -> ExecResult:
-        """Run argv (as user, default the image's), its processes marked as this command's run.
+        """Run argv (as user, default the image's), its processes marked as this command's run,
+        `stdin_path` (a host file) written to its standard input.
 
         At timeout or cancellation every process the command started is killed, however it
         detached; when that cannot be done from inside (the sandbox is out of processes), the
@@ -243,11 +261,15 @@ class DockerSandbox(Sandbox):
         again and the command is reported interrupted, with its output until then.
         """
         started = time.monotonic()
+        if stdin_path is not None and not os.path.isfile(stdin_path):
+            raise FileNotFoundError(errno.ENOENT, "No such file for a command's input", stdin_path)
         run = CommandRun(run_directory(run_id or uuid.uuid4().hex), user or "")
         stale, self._read_runs = " ".join(self._read_runs), []
         command = ["sh", "-c", GROUP_SCRIPT, "sh", run.run_dir, stale, *argv]
-        exec_id = await self._create_exec(command, workdir=workdir, environment=env, user=run.user)
-        return await self._follow_to_end(exec_id, run, on_output, started, timeout)
+        exec_id = await self._create_exec(
+            command, workdir=workdir, environment=env, user=run.user, stdin=stdin_path is not None
+        )
+        return await self._follow_to_end(exec_id, run, on_output, started, timeout, stdin_path)
 
     async def reattach(
         self,
@@ -271,10 +293,11 @@ class DockerSandbox(Sandbox):
         on_output: OutputCallback | None,
         started: float,
         timeout: float | None,
+        stdin_path: str | None = None,
     ) -> ExecResult:
         """Follow the exec of a run to its end and say how it ended."""
         deadline = None if timeout is None else started + timeout
-        ended = await self._follow(exec_id, run, ReceivedOutput(on_output), deadline)
+        ended = await self._follow(exec_id, run, ReceivedOutput(on_output), deadline, stdin_path)
         duration = time.monotonic() - started
         if isinstance(ended, Killed):
             return ExecResult(None, timed_out=True, duration=duration, restart=ended.restart)
@@ -290,18 +313,25 @@ class DockerSandbox(Sandbox):
         return exec_id
 
     async def _follow(
-        self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
+        self,
+        exec_id: str,
+        run: CommandRun,
+        received: ReceivedOutput,
+        deadline: float | None,
+        stdin_path: str | None = None,
     ) -> Ended:
         """The command's exit code, its output streamed; Killed when it timed out.
 
         After a lost connection, waits for the engine and streams the rest of the output from
         the command's own copy of it; Interrupted when the engine stopped the sandbox meanwhile.
+        The input, when there is one, goes to the command's own exec only.
         """
         revived = False
         while True:
             try:
-                return await self._stream(exec_id, run, received, deadline)
+                return await self._stream(exec_id, run, received, deadline, stdin_path)
             except LostStream as lost:
+                stdin_path = None
                 exec_id, restarted = await self._resume(run.run_dir, received.size, lost)
                 revived = revived or restarted
             except RunLost:
@@ -340,10 +370,16 @@ class DockerSandbox(Sandbox):
             delay = min(delay * 2, RESUME_MAX_DELAY)
 
     async def _stream(
-        self, exec_id: str, run: CommandRun, received: ReceivedOutput, deadline: float | None
+        self,
+        exec_id: str,
+        run: CommandRun,
+        received: ReceivedOutput,
+        deadline: float | None,
+        stdin_path: str | None = None,
     ) -> int | Killed:
-        """Start one exec of the command (or of its resumption) and stream it to its end."""
-        output = ExecOutput(lambda: self._open_exec(exec_id))
+        """Start one exec of the command (or of its resumption) and stream it to its end,
+        writing stdin_path to its input meanwhile."""
+        output = ExecOutput(lambda: self._open_exec(exec_id, stdin_path))
         stream = ThreadedStream(output.chunks(), name=f"taskyard-exec-{exec_id[:12]}")
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
@@ -362,17 +398,21 @@ class DockerSandbox(Sandbox):
             return Killed(restart)
         return output.exit_code()
 
-    def _open_exec(self, exec_id: str) -> Any:
-        """Start an exec and return its stream (blocking); LostStream when the sandbox stopped
-        meanwhile, so that the command resumes once it is started again."""
+    def _open_exec(self, exec_id: str, stdin_path: str | None = None) -> Any:
+        """Start an exec and return its stream (blocking), stdin_path written to its input on a
+        thread of its own; LostStream when the sandbox stopped meanwhile, so that the command
+        resumes once it is started again."""
         try:
-            return self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
+            stream = self._connection.blocking(lambda api: start_exec_stream(api, exec_id))
         except BackendUnavailable:
             raise
         except SandboxError as error:
             if self._connection.blocking(lambda api: is_running(api, self.id)):
                 raise
             raise LostStream(f"the sandbox stopped: {error}") from error
+        if stdin_path is not None:
+            feed_input(stream, stdin_path)
+        return stream
 
     async def _end_run(self, run: CommandRun) -> SandboxRestart | None:
         return await self._connection.run(lambda api: end_run(api, self.id, run.run_dir, run.user))
@@ -451,7 +491,9 @@ class DockerBackend(SandboxBackend):
     async def create(self, spec: SandboxSpec) -> DockerSandbox:
         """Create and start a hardened, labelled container (ImageNotFound if no such image)."""
         container_id = await self._connection.run(
-            lambda api: create_container(api, spec, self.where)
+            lambda api: create_container(
+                api, spec, self.where, self._connection.engine_info(api, spec.runtime)
+            )
         )
         return DockerSandbox(self._connection, container_id)
 
@@ -474,7 +516,10 @@ class DockerBackend(SandboxBackend):
 
     async def runtimes(self) -> tuple[str, ...]:
         """The runtimes the engine has (`docker info`), sorted."""
-        return tuple(await self._connection.run(lambda api: installed_runtimes(api.info())))
+        info = await self._connection.run(
+            lambda api: self._connection.engine_info(api, refresh=True)
+        )
+        return tuple(installed_runtimes(info))
 
     async def build_image(
         self, tag: str = DEFAULT_IMAGE_TAG, on_output: OutputCallback | None = None
@@ -484,9 +529,9 @@ class DockerBackend(SandboxBackend):
         await ThreadedStream(chunks, name="taskyard-image-build").deliver(on_output, None)
 
 
-def create_container(api: APIClient, spec: SandboxSpec, where: str) -> str:
-    """Create and start a container for spec; return its id."""
-    engine = api.info()
+def create_container(api: APIClient, spec: SandboxSpec, where: str, engine: dict[str, Any]) -> str:
+    """Create and start a container for spec on the engine `engine` describes (`docker info`);
+    return its id."""
     check_runtime(spec.runtime, engine, where)
     ensure_sandbox_network(api, where)
     host_config = hardened_host_config(api, spec, engine.get("NCPU") or 1)

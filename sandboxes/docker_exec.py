@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import docker.errors
 import docker.utils
@@ -19,6 +20,7 @@ from sandboxes.base import OutputCallback, RunLost, SandboxError, SandboxRestart
 RUN_DIR = "/tmp/.taskyard-runs"
 """Where each command keeps its process group id, a copy of its output and its exit status."""
 FRAME_HEADER_BYTES = 8
+INPUT_CHUNK_BYTES = 1 << 20
 STDOUT_FRAME = 1
 EXIT_MARK = b"\x1etaskyard-exit:"
 """Starts the line GROUP_SCRIPT writes to stderr when the command ends: the exit status."""
@@ -181,6 +183,29 @@ def start_exec_stream(api: APIClient, exec_id: str) -> Any:
     reader = response.raw._fp.fp
     reader.response = response
     return reader
+
+
+def feed_input(reader: Any, host_path: str) -> None:
+    """Write a host file to the standard input of the exec whose stream `reader` is, on a
+    thread of its own, then close the input. A command that ends first, or a connection that
+    drops, ends the writing: the command sees its input cut short."""
+    sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    if not hasattr(sock, "sendall"):
+        raise SandboxError("this connection to the Docker engine cannot write a command's input")
+    source = open(host_path, "rb")  # noqa: SIM115 (closed by the writing thread)
+    name = f"taskyard-input-{os.path.basename(host_path)}"
+    threading.Thread(target=write_input, args=(sock, source), name=name, daemon=True).start()
+
+
+def write_input(sock: Any, source: BinaryIO) -> None:
+    """Send all of source on sock, then shut its sending side down; a closed socket ends it."""
+    with source:
+        try:
+            while chunk := source.read(INPUT_CHUNK_BYTES):
+                sock.sendall(chunk)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
 
 
 def read_exactly(reader: Any, size: int) -> bytes:

@@ -46,6 +46,7 @@ class FakeExec:
     env: dict[str, str]
     user: str | None
     run_id: str | None = None
+    stdin_path: str | None = None
 
 
 class FakeSandbox(Sandbox):
@@ -87,14 +88,17 @@ class FakeSandbox(Sandbox):
         on_output: OutputCallback | None = None,
         user: str | None = None,
         run_id: str | None = None,
+        stdin_path: str | None = None,
     ) -> ExecResult:
-        """Run argv as a local process group in the mapped workdir; kill the group at timeout.
+        """Run argv as a local process group in the mapped workdir, stdin_path (a host file)
+        as its input; kill the group at timeout.
 
         `user` and `run_id` are recorded, not used.
         """
         self._require_running()
         environment = {**self.spec.env, **(env or {})}
-        call = FakeExec(list(argv), workdir or self.spec.workdir, environment, user, run_id)
+        workdir = workdir or self.spec.workdir
+        call = FakeExec(list(argv), workdir, environment, user, run_id, stdin_path)
         self.execs.append(call)
         started = time.monotonic()
         process = await self._spawn(call, on_output)
@@ -123,18 +127,24 @@ class FakeSandbox(Sandbox):
             return report(
                 on_output, 126, f"chdir to cwd ({call.workdir!r}) failed: no such directory"
             )
-        try:
-            return await asyncio.create_subprocess_exec(
-                *call.argv,
-                cwd=cwd,
-                env={**os.environ, **call.env},
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
+        with contextlib.ExitStack() as files:
+            stdin = (
+                asyncio.subprocess.DEVNULL
+                if call.stdin_path is None
+                else files.enter_context(open(call.stdin_path, "rb"))
             )
-        except FileNotFoundError:
-            return report(on_output, 127, f"sh: 1: {call.argv[0]}: not found")
+            try:
+                return await asyncio.create_subprocess_exec(
+                    *call.argv,
+                    cwd=cwd,
+                    env={**os.environ, **call.env},
+                    stdin=stdin,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except FileNotFoundError:
+                return report(on_output, 127, f"sh: 1: {call.argv[0]}: not found")
 
     async def reattach(
         self,

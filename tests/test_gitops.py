@@ -382,6 +382,40 @@ def test_checkout_script(sandbox_repo: tuple[PreparedSource, Path]) -> None:
     assert git(repo_dir, "status", "--porcelain") == ""
 
 
+def test_checkout_script_receives_the_bundle_on_its_input(tmp_path: Path, source: Path) -> None:
+    prepared = prepare(source, None, tmp_path)
+    inbox, repo_dir = tmp_path / "sandbox" / "inbox", tmp_path / "sandbox" / "repo"
+    script = checkout_script(
+        str(inbox / "base.bundle"),
+        str(repo_dir),
+        "taskyard/t1",
+        prepared.base_sha,
+        received_bytes=prepared.bundle_path.stat().st_size,
+    )
+    with prepared.bundle_path.open("rb") as bundle:
+        done = subprocess.run(["sh", "-c", script], stdin=bundle, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (inbox / "base.bundle").read_bytes() == prepared.bundle_path.read_bytes()
+    assert git(repo_dir, "rev-parse", "HEAD") == prepared.base_sha
+    assert git(repo_dir, "status", "--porcelain") == ""
+
+
+def test_checkout_script_fails_on_a_bundle_cut_short(tmp_path: Path, source: Path) -> None:
+    prepared = prepare(source, None, tmp_path)
+    size = prepared.bundle_path.stat().st_size
+    script = checkout_script(
+        str(tmp_path / "inbox" / "base.bundle"),
+        str(tmp_path / "repo"),
+        "taskyard/t1",
+        prepared.base_sha,
+        received_bytes=size,
+    )
+    cut = prepared.bundle_path.read_bytes()[: size - 30]
+    done = subprocess.run(["sh", "-c", script], input=cut, capture_output=True, check=False)
+    assert done.returncode != 0
+    assert not (tmp_path / "repo" / "a.txt").exists()
+
+
 def agent_edits(repo_dir: Path) -> None:
     (repo_dir / "a.txt").write_text("one\nchanged\n")
     (repo_dir / "src" / "pkg" / "b.txt").unlink()

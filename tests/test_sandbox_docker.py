@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
+from docker.api.client import APIClient
 
 import sandboxes.docker as docker_module
 from sandboxes.base import (
     MANAGED_LABEL,
     BackendUnavailable,
     ImageNotFound,
+    RuntimeNotInstalled,
     SandboxError,
     SandboxSpec,
 )
@@ -208,6 +212,36 @@ async def test_ten_megabyte_line_without_newline_arrives_complete(sandbox: Docke
     assert output.data == b"x" * size
 
 
+async def test_a_host_file_is_the_commands_input_to_its_end(
+    sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    source = tmp_path / "input.bin"
+    source.write_bytes(bytes(range(256)) * 12289)
+    output = Output()
+    script = "cat > /tmp/received.bin; sha256sum < /tmp/received.bin"
+    result = await sandbox.exec(["sh", "-c", script], stdin_path=str(source), on_output=output)
+    assert result.exit_code == 0, output.data
+    assert output.data.decode().split()[0] == hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+async def test_a_command_that_ends_without_reading_its_input_ends(
+    sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    source = tmp_path / "input.bin"
+    source.write_bytes(b"x" * (8 * 1024 * 1024))
+    result = await sandbox.exec(["sh", "-c", "exit 3"], stdin_path=str(source), timeout=60)
+    assert (result.exit_code, result.timed_out) == (3, False)
+    assert await run_text(sandbox, ["echo", "after"]) == "after\n"
+
+
+async def test_a_missing_input_file_is_refused_before_the_command_runs(
+    sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    with pytest.raises(FileNotFoundError):
+        await sandbox.exec(["touch", "/tmp/ran"], stdin_path=str(tmp_path / "missing"))
+    assert await run_text(sandbox, ["sh", "-c", "test -e /tmp/ran || echo absent"]) == "absent\n"
+
+
 async def test_write_and_read_a_binary_file_in_new_directories(sandbox: DockerSandbox) -> None:
     data = bytes(range(256)) * 100
     await sandbox.write_file("/tmp/new/nested/dir/data.bin", data, mode=0o600)
@@ -341,6 +375,29 @@ async def test_missing_image_raises_image_not_found(backend: DockerBackend) -> N
         await backend.create(SandboxSpec(image=image))
     assert not await backend.has_image(image)
     assert await backend.has_image(BASE_IMAGE)
+
+
+async def test_the_engine_is_asked_once_for_its_info_and_again_for_a_runtime_it_lacked(
+    backend: DockerBackend, run_label: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[None] = []
+    info = APIClient.info
+
+    def counted(api: APIClient) -> dict[str, Any]:
+        asked.append(None)
+        result: dict[str, Any] = info(api)
+        return result
+
+    monkeypatch.setattr(APIClient, "info", counted)
+    for _ in range(2):
+        await (await backend.create(SandboxSpec(image=BASE_IMAGE, labels=run_label))).remove()
+    assert len(asked) == 1
+    with pytest.raises(RuntimeNotInstalled):
+        spec = SandboxSpec(image=BASE_IMAGE, labels=run_label, runtime="taskyard-no-such-runtime")
+        await backend.create(spec)
+    assert len(asked) == 2
+    assert "runc" in await backend.runtimes()
+    assert len(asked) == 3
 
 
 async def test_unreachable_daemon_raises_backend_unavailable(tmp_path: Path) -> None:

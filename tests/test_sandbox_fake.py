@@ -76,6 +76,16 @@ async def test_exec_merges_output_reports_exit_code_and_records_the_call(
     assert sandbox.exec_calls == [["sh", "-c", script]]
 
 
+async def test_a_host_file_is_the_commands_input(sandbox: FakeSandbox, tmp_path: Path) -> None:
+    source = tmp_path / "input.bin"
+    source.write_bytes(bytes(range(256)) * 1000)
+    output = Output()
+    result = await sandbox.exec(["wc", "-c"], stdin_path=str(source), on_output=output)
+    assert result.exit_code == 0
+    assert output.data.decode().strip() == "256000"
+    assert sandbox.execs[-1].stdin_path == str(source)
+
+
 async def test_exec_streams_before_the_command_ends(sandbox: FakeSandbox) -> None:
     output = Output(marker=b"ready\n")
     script = "echo ready; while [ ! -e go ]; do sleep 0.01; done; echo done"

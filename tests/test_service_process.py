@@ -197,3 +197,24 @@ def test_a_service_that_cannot_start_says_why(tmp_path: Path) -> None:
         asyncio.run(ServiceClient.connect(paths))
     assert "\n" not in str(raised.value)
     assert "service.idle_minutes" in str(raised.value)
+
+
+async def test_a_service_started_in_a_repository_runs_none_of_its_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    planted = repo / "engine" / "service"
+    planted.mkdir(parents=True)
+    ran = tmp_path / "ran"
+    code = f"open({str(ran)!r}, 'w').write('ran')\n"
+    for package in (repo / "engine", planted):
+        (package / "__init__.py").write_text(code)
+    (planted / "__main__.py").write_text(code)
+    monkeypatch.chdir(repo)
+    paths = home_paths(tmp_path)
+    client = await ServiceClient.connect(paths)
+    status = await client.status()
+    await client.stop()
+    await client.close()
+    assert wait_gone(status.pid)
+    assert not ran.exists()

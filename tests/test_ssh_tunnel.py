@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -101,6 +102,22 @@ async def test_files_round_trip_through_the_tunnel(sandbox: DockerSandbox) -> No
     payload = os.urandom(4 * 1024 * 1024)
     await sandbox.write_file("/tmp/blob.bin", payload)
     assert await sandbox.read_file("/tmp/blob.bin") == payload
+
+
+async def test_a_commands_input_goes_through_the_tunnel_to_its_end(
+    sandbox: DockerSandbox, tmp_path: Path
+) -> None:
+    source = tmp_path / "input.bin"
+    source.write_bytes(os.urandom(3 * 1024 * 1024))
+    output = Output()
+    result = await sandbox.exec(
+        ["sh", "-c", "cat > /tmp/input.bin; sha256sum < /tmp/input.bin"],
+        stdin_path=str(source),
+        on_output=output,
+        timeout=60,
+    )
+    assert result.exit_code == 0, output.data
+    assert output.data.decode().split()[0] == hashlib.sha256(source.read_bytes()).hexdigest()
 
 
 async def test_alias_from_ssh_config(sshd: SshServer, tmp_path: Path) -> None:

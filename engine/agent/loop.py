@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.agent.early import EarlyRequest
 from engine.agent.repair import answered
 from engine.agent.tools import ToolBox, without_oversized_arguments
 from engine.models.base import (
     AssistantMessage,
     ConversationItem,
     ModelClient,
+    ModelReply,
     RetryNotice,
     ToolCall,
     ToolResult,
@@ -107,6 +109,7 @@ class AgentLoop:
         turn: int = 0,
         turns_used: int = 0,
         wall_used: float = 0.0,
+        early: EarlyRequest | None = None,
     ) -> None:
         self.task_id = task_id
         self._client = client
@@ -123,6 +126,9 @@ class AgentLoop:
         """Seconds this run already had before its process stopped; they count against
         max_wall_seconds."""
         self.usage = Usage()
+        self._early = early
+        """The first request, sent before the loop began; its reply is taken when the loop
+        would send that same request."""
         self._answer_unanswered_calls()
 
     def _answer_unanswered_calls(self) -> None:
@@ -161,12 +167,7 @@ class AgentLoop:
                 self.add(ToolResult(call_id=call.call_id, output=await self._tools.call(call)))
 
     async def _ask_model(self) -> AssistantMessage:
-        reply = await self._client.complete(
-            self._instructions,
-            self.conversation,
-            self._tools.specs(),
-            on_retry=self._on_retry,
-        )
+        reply = await self._next_reply()
         self.turn += 1
         self._record_usage(reply.usage)
         self.add(without_oversized_arguments(reply.message))
@@ -174,22 +175,39 @@ class AgentLoop:
             self._emit(AgentMessage(task_id=self.task_id, text=reply.message.text, turn=self.turn))
         return reply.message
 
+    async def _next_reply(self) -> ModelReply:
+        """The model's next turn: the early request's reply when it is this very request."""
+        tools = self._tools.specs()
+        early, self._early = self._early, None
+        if early is not None and early.answers(self._instructions, self.conversation, tools):
+            return await early.reply()
+        return await self._client.complete(
+            self._instructions, self.conversation, tools, on_retry=self._on_retry
+        )
+
     def _record_usage(self, usage: Usage) -> None:
         self.usage += usage
-        counts = {
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "cached_tokens": usage.cached_tokens,
-        }
-        self._store.record_turn(self.task_id, self.turn, counts)
-        self._emit(TurnUsage(task_id=self.task_id, turn=self.turn, **counts))
+        record_usage(self._store, self._emit, self.task_id, self.turn, usage)
 
     def _on_retry(self, notice: RetryNotice) -> None:
-        self._emit(
-            ModelRetry(
-                task_id=self.task_id,
-                attempt=notice.attempt,
-                delay=notice.delay,
-                reason=notice.reason,
-            )
-        )
+        self._emit(retry_event(self.task_id, notice))
+
+
+def record_usage(
+    store: Store, emit: Callable[[Event], None], task_id: str, turn: int, usage: Usage
+) -> None:
+    """Store the tokens one model turn spent, then announce them."""
+    counts = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_tokens": usage.cached_tokens,
+    }
+    store.record_turn(task_id, turn, counts)
+    emit(TurnUsage(task_id=task_id, turn=turn, **counts))
+
+
+def retry_event(task_id: str, notice: RetryNotice) -> ModelRetry:
+    """The event announcing that a model request is tried again."""
+    return ModelRetry(
+        task_id=task_id, attempt=notice.attempt, delay=notice.delay, reason=notice.reason
+    )

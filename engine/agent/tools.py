@@ -62,6 +62,11 @@ APPLY_PATCH = ToolSpec(
 )
 
 
+def tool_specs(allow_patch: bool) -> list[ToolSpec]:
+    """The tools the model is given: the shell, and apply_patch unless the task only asks."""
+    return [SHELL, APPLY_PATCH] if allow_patch else [SHELL]
+
+
 MIB = 1024 * 1024
 ARGUMENT_LIMITS = {"shell": MIB, "apply_patch": 8 * MIB}
 """The most bytes of arguments each tool takes; any other tool name takes the shell's."""
@@ -214,7 +219,7 @@ class ToolBox:
     """Replaces the task's secret values in everything the model reads back."""
 
     def specs(self) -> list[ToolSpec]:
-        return [SHELL, APPLY_PATCH] if self.allow_patch else [SHELL]
+        return tool_specs(self.allow_patch)
 
     async def call(self, call: ToolCall) -> str:
         """Run one tool call and return what the model should read, secrets redacted."""

@@ -425,14 +425,34 @@ def agents_docs(
     return docs[::-1]
 
 
-def checkout_script(bundle_path: str, repo_dir: str, branch: str, base_sha: str) -> str:
-    """`sh -c` script: clone the bundle into repo_dir and check out `branch` at base_sha."""
+def checkout_script(
+    bundle_path: str,
+    repo_dir: str,
+    branch: str,
+    base_sha: str,
+    received_bytes: int | None = None,
+) -> str:
+    """`sh -c` script: clone the bundle into repo_dir and check out `branch` at base_sha.
+
+    With `received_bytes`, the bundle is first received on standard input: that many bytes
+    written to bundle_path, its directory made when missing. Nothing waits for the input's end,
+    and a bundle cut short fails the clone (git checks the pack's checksum)."""
     repo, q_branch = shlex.quote(repo_dir), shlex.quote(branch)
+    bundle = shlex.quote(bundle_path)
+    receive = (
+        []
+        if received_bytes is None
+        else [
+            f"mkdir -p {shlex.quote(bundle_path.rpartition('/')[0] or '/')}",
+            f"head -c {int(received_bytes)} > {bundle}",
+        ]
+    )
     return "\n".join(
         [
             "set -e",
+            *receive,
             "git clone --quiet --no-checkout -c user.name=taskyard "
-            f"-c user.email=taskyard@localhost {shlex.quote(bundle_path)} {repo}",
+            f"-c user.email=taskyard@localhost {bundle} {repo}",
             f"cd {repo}",
             f"git checkout --quiet -b {q_branch} {shlex.quote(base_sha)}",
             "git remote remove origin",

@@ -122,11 +122,13 @@ class CommandRunner:
         env: dict[str, str] | None = None,
         user: str | None = None,
         call_id: str = "",
+        stdin_path: str | None = None,
     ) -> CommandOutcome:
         """Run argv, streaming redacted output to the log file and as events; record its end.
 
         Its run id is recorded before it starts (with `call_id`, the tool call it runs for), so
-        another process can follow it to its end when this one stops."""
+        another process can follow it to its end when this one stops. `stdin_path`, a host
+        file, is its input."""
         chunk_id, run_id = self._new_chunk_id(), secrets.token_hex(16)
         log_path = self._logs_dir / self.task_id / f"{chunk_id}.log"
         recorder = OutputRecorder(log_path, self._head_lines, self._tail_lines)
@@ -145,6 +147,7 @@ class CommandRunner:
                 on_output=on_output,
                 user=user,
                 run_id=run_id,
+                stdin_path=stdin_path,
             ),
         )
 

@@ -14,17 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.agent.early import EarlyRequest
 from engine.agent.loop import (
     AgentLoop,
     LoopLimits,
     LoopOutcome,
     item_from_dict,
     item_to_dict,
+    record_usage,
+    retry_event,
     turns_since_prompt,
     wall_seconds_used,
 )
 from engine.agent.repair import dangling_calls
-from engine.agent.tools import ToolBox
+from engine.agent.tools import ToolBox, tool_specs
 from engine.config import CA_ENV_VARS, Config, ConfigError, Environment
 from engine.git import gitops
 from engine.git.host_result import cached_result
@@ -194,6 +197,8 @@ class TaskRun:
         """The host the task was placed on; empty until then."""
         self.environment = ctx.config.environment(task.environment)
         self.sandbox: Sandbox | None = None
+        self._early: EarlyRequest | None = None
+        """The first model request, sent once the source is prepared."""
         self._secrets: list[Secret] | None = None
         self._verdict_detail = ""
         """Why the evidence of the result just stored needs a second look; empty when not."""
@@ -290,11 +295,37 @@ class TaskRun:
         await self._disk_limited(self._setup(prepared.base_sha))
         await self._cut_network()
         self.set_status(TaskStatus.RUNNING)
-        instructions = build_instructions("ask" if self.ask_mode else "code", docs, REPO_DIR)
+        instructions, prompt = self._first_turn(docs)
         self.ctx.store.update_task(self.task.id, instructions=instructions)
-        prompt = user_prompt(self.task.prompt, self.environment.workdir)
         outcome = await self._agent(instructions, [], prompt)
         await self._finish(prepared.base_sha, outcome)
+
+    def _first_turn(self, docs: list[gitops.AgentsDoc]) -> tuple[str, str]:
+        """The instructions and the prompt of a task's first turn."""
+        instructions = build_instructions("ask" if self.ask_mode else "code", docs, REPO_DIR)
+        return instructions, user_prompt(self.task.prompt, self.environment.workdir)
+
+    def _ask_early(self, docs: list[gitops.AgentsDoc]) -> None:
+        """Send the first turn's request now: its reply waits for the agent loop, which runs
+        its tool calls only once the checkout is done."""
+        instructions, prompt = self._first_turn(docs)
+        self._early = EarlyRequest(
+            self.ctx.model,
+            instructions,
+            [UserMessage(text=prompt)],
+            tool_specs(allow_patch=not self.ask_mode),
+            on_retry=lambda notice: self._emit(retry_event(self.task.id, notice)),
+        )
+
+    def _drop_early(self) -> None:
+        """Drop the early request unless the loop took its reply; a reply that came is
+        recorded as a turn, since its tokens were spent."""
+        reply = self._early.discard() if self._early is not None else None
+        if reply is None:
+            return
+        store = self.ctx.store
+        turn = len(store.turns(self.task.id)) + 1
+        record_usage(store, self._emit, self.task.id, turn, reply.usage)
 
     async def _follow_up(self, prompt: str) -> None:
         """A new turn in the same sandbox and branch, with the conversation so far."""
@@ -387,8 +418,10 @@ class TaskRun:
         return posixpath.join(REPO_DIR, self.environment.workdir).rstrip("/") or REPO_DIR
 
     async def _provision(self) -> tuple[gitops.PreparedSource, list[gitops.AgentsDoc], Sandbox]:
-        """Prepare the source on the host while the sandbox starts."""
-        source_job = asyncio.to_thread(self._prepare_source)
+        """Prepare the source on the host while the sandbox starts; once it is prepared, send
+        the first model request, unless a setup script runs first (the model hears of a task
+        only once its setup is done)."""
+        source_job = self._prepare_source_and_ask()
         assert self.backend is not None
         sandbox_job = self.backend.create(self._sandbox_spec())
         results = await asyncio.gather(source_job, sandbox_job, return_exceptions=True)
@@ -406,6 +439,14 @@ class TaskRun:
                 raise result
         assert isinstance(sandbox, Sandbox) and isinstance(source, tuple)
         return source[0], source[1], sandbox
+
+    async def _prepare_source_and_ask(
+        self,
+    ) -> tuple[gitops.PreparedSource, list[gitops.AgentsDoc]]:
+        prepared, docs = await asyncio.to_thread(self._prepare_source)
+        if not self.environment.setup.strip():
+            self._ask_early(docs)
+        return prepared, docs
 
     def _prepare_source(self) -> tuple[gitops.PreparedSource, list[gitops.AgentsDoc]]:
         paths = self.ctx.paths
@@ -482,14 +523,19 @@ class TaskRun:
                 branch=branch_name(self.task.id),
             )
         )
-        await sandbox.copy_in(str(prepared.bundle_path), INBOX_DIR)
         if self.environment.ca_bundle is not None:
             await sandbox.copy_in(str(self.environment.ca_bundle), CA_DIR)
         bundle = posixpath.join(INBOX_DIR, Path(prepared.bundle_path).name)
         script = gitops.checkout_script(
-            bundle, REPO_DIR, branch_name(self.task.id), prepared.base_sha
+            bundle,
+            REPO_DIR,
+            branch_name(self.task.id),
+            prepared.base_sha,
+            received_bytes=prepared.bundle_path.stat().st_size,
         )
-        await self._system_step("checkout", ["sh", "-c", script], "/")
+        await self._system_step(
+            "checkout", ["sh", "-c", script], "/", stdin_path=str(prepared.bundle_path)
+        )
 
     async def _system_step(
         self,
@@ -498,9 +544,16 @@ class TaskRun:
         workdir: str,
         timeout: float = SYSTEM_STEP_TIMEOUT,
         env: dict[str, str] | None = None,
+        stdin_path: str | None = None,
     ) -> None:
         outcome = await self.commands.run(
-            self._require_sandbox(), argv, workdir=workdir, phase=phase, timeout=timeout, env=env
+            self._require_sandbox(),
+            argv,
+            workdir=workdir,
+            phase=phase,
+            timeout=timeout,
+            env=env,
+            stdin_path=stdin_path,
         )
         if outcome.result.timed_out:
             raise TaskError(
@@ -579,6 +632,7 @@ class TaskRun:
             turn=turn,
             turns_used=turns_used,
             wall_used=wall_used,
+            early=self._early,
         )
         if prompt is not None:
             loop.add(UserMessage(text=prompt))
@@ -646,6 +700,7 @@ class TaskRun:
     async def _end(self, status: TaskStatus, error: str) -> None:
         """Record the terminal status and the tokens spent so far, stop the sandbox, and
         announce the result."""
+        self._drop_early()
         self.ctx.store.update_task(self.task.id, usage=self.ctx.store.total_usage(self.task.id))
         self.set_status(status, error, error=error)
         await self._stop_sandbox()
