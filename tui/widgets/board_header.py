@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from textual.content import Content
-from textual.widgets import Static
 
 from engine.record.states import TaskStatus
+from tui.widgets.fixed_static import FixedStatic
 from tui.widgets.task_row import TaskRow
 
 SHOWN_COUNTS = ("active", TaskStatus.READY, TaskStatus.FAILED)
@@ -29,8 +29,9 @@ def host_line(hosts: dict[str, str]) -> Content:
     return Content.assemble(("hosts: ", "dim"), Content(" · ").join(parts))
 
 
-class BoardHeader(Static):
-    """`taskyard  REPO  ·  2 active · 1 ready` over each host's state."""
+class BoardHeader(FixedStatic):
+    """`taskyard  REPO  ·  2 active · 1 ready` over each host's state: two lines, redrawn
+    when they change, with no layout of the screen."""
 
     def show(self, repo: str, rows: Iterable[TaskRow], hosts: dict[str, str]) -> None:
         counts: Counter[str] = Counter()
@@ -39,4 +40,5 @@ class BoardHeader(Static):
         parts = [f"{counts[name]} {name}" for name in SHOWN_COUNTS if counts[name]]
         counts_text = ("  ·  " + " · ".join(parts), "dim") if parts else ""
         title = Content.assemble(("taskyard", "bold"), "  ", repo, counts_text)
-        self.update(Content("\n").join([title, host_line(hosts)]))
+        content = Content("\n").join([title, host_line(hosts)])
+        self.show_content(content)
