@@ -4,6 +4,11 @@ every block and line in order, then the live tail."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.css.stylesheet import Stylesheet
+from textual.dom import DOMNode
 
 from engine.api import Engine
 from engine.record.events import CommandStarted, OutputChunk
@@ -105,3 +110,29 @@ async def test_a_hidden_tab_mounts_a_new_command_only_once_shown(tmp_path: Path)
         app.board.tabs.active = pane_id(TASK)
         await wait_until(pilot, lambda: list(block.output.lines) == ["hidden"], "the block shown")
         assert view.stream.children[-1] is block
+
+
+async def test_switching_tabs_restyles_no_block_of_their_streams(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = running_task_with_commands(tmp_path, MOUNT_SLICE)
+    app = ServedBoard(engine, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.board.open_task(TASK)
+        view = app.board.task_view(TASK)
+        assert view is not None
+        await wait_until(pilot, lambda: not view.stream.unmounted, "the loop mounted")
+        restyled: list[object] = []
+        apply = Stylesheet.apply
+
+        def recording_apply(self: Stylesheet, node: DOMNode, **kwargs: Any) -> None:
+            restyled.append(node)
+            apply(self, node, **kwargs)
+
+        monkeypatch.setattr(Stylesheet, "apply", recording_apply)
+        await pilot.press("escape")
+        assert app.board.tabs.active == BOARD_TAB
+        await app.board.open_task(TASK)
+        await pilot.pause()
+        assert app.focused is view.stream
+        assert not [node for node in restyled if node in view.stream.items]

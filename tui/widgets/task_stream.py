@@ -108,6 +108,12 @@ class TaskStream(VerticalScroll):
         """How many notes and blocks wait to be mounted."""
         return sum(item.parent is None for item in self.items)
 
+    def watch_has_focus(self, _has_focus: bool) -> None:
+        """Restyle the stream alone when focus comes or goes. Textual restyles every
+        descendant too, which here is every note and block of the loop, on each tab switch;
+        no rule styles them by the stream's focus."""
+        self.app.stylesheet.update_nodes([self], animate=True)
+
     def on_show(self) -> None:
         self._shown = True
         self._mount_slice()
