@@ -105,8 +105,8 @@ class TaskStream(VerticalScroll):
 
     @property
     def unmounted(self) -> int:
-        """How many notes and blocks wait to be mounted."""
-        return sum(item.parent is None for item in self.items)
+        """How many notes and blocks are not mounted yet (waiting, or mounting)."""
+        return sum(not item.is_mounted for item in self.items)
 
     def watch_has_focus(self, _has_focus: bool) -> None:
         """Restyle the stream alone when focus comes or goes. Textual restyles every
@@ -116,7 +116,7 @@ class TaskStream(VerticalScroll):
 
     def on_show(self) -> None:
         self._shown = True
-        self._mount_slice()
+        self._schedule_slice()
 
     def on_hide(self) -> None:
         self._shown = False
@@ -126,12 +126,23 @@ class TaskStream(VerticalScroll):
         self.items += widgets
         if not self._shown and self.is_mounted and self.is_on_screen:
             self._shown = True
-        if self._shown and not self._slice_due:
-            self._mount_slice()
+        if self._shown:
+            self._schedule_slice()
 
-    def _mount_slice(self) -> None:
+    def _schedule_slice(self, after_refresh: bool = False) -> None:
+        if self._slice_due:
+            return
+        self._slice_due = True
+        if after_refresh:
+            self.call_after_refresh(self._mount_slice)
+        else:
+            self.call_later(self._mount_slice)
+
+    async def _mount_slice(self) -> None:
         """Mount the newest MOUNT_SLICE widgets still waiting, each run before the widget
-        that follows it; the next slice after the next frame."""
+        that follows it, in one batch: the screen is laid out once, when the whole slice
+        has mounted, instead of at each step of its widgets' composition. The next slice
+        comes after the next frame."""
         self._slice_due = False
         if not self._shown or not self.is_mounted:
             return
@@ -143,16 +154,15 @@ class TaskStream(VerticalScroll):
                     break
         if not waiting:
             return
-        for run in newest_runs(waiting):
-            after = run[-1] + 1
-            widgets = [self.items[index] for index in run]
-            if after < len(self.items):
-                self.mount_all(widgets, before=self.items[after])
-            else:
-                self.mount_all(widgets)
+        async with self.batch():
+            for run in newest_runs(waiting):
+                after = run[-1] + 1
+                widgets = [self.items[index] for index in run]
+                before = self.items[after] if after < len(self.items) else None
+                await self.mount_all(widgets, before=before)
+        self.screen.check_idle()
         if len(waiting) == MOUNT_SLICE:
-            self._slice_due = True
-            self.call_after_refresh(self._mount_slice)
+            self._schedule_slice(after_refresh=True)
 
     def watch_virtual_size(self, size: Size) -> None:
         height = self.container_size.height
