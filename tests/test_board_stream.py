@@ -136,3 +136,22 @@ async def test_switching_tabs_restyles_no_block_of_their_streams(
         await pilot.pause()
         assert app.focused is view.stream
         assert not [node for node in restyled if node in view.stream.items]
+
+
+async def test_a_tab_closed_while_its_loop_mounts_leaves_the_board_working(
+    tmp_path: Path,
+) -> None:
+    engine = running_task_with_commands(tmp_path, 10 * MOUNT_SLICE)
+    app = ServedBoard(engine, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.board.open_task(TASK)
+        view = app.board.task_view(TASK)
+        assert view is not None
+        await wait_until(pilot, lambda: view.stream.children, "the first slice")
+        await pilot.press("w")
+        assert app.board.task_view(TASK) is None
+        await pilot.pause(0.2)
+        await app.board.open_task(TASK)
+        reopened = app.board.task_view(TASK)
+        assert reopened is not None and reopened is not view
+        await wait_until(pilot, lambda: not reopened.stream.unmounted, "the loop mounted again")

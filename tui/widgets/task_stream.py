@@ -144,7 +144,7 @@ class TaskStream(VerticalScroll):
         has mounted, instead of at each step of its widgets' composition. The next slice
         comes after the next frame."""
         self._slice_due = False
-        if not self._shown or not self.is_mounted:
+        if not self._shown or not self.is_mounted or not self.is_attached:
             return
         waiting: list[int] = []
         for index in range(len(self.items) - 1, -1, -1):
@@ -160,6 +160,8 @@ class TaskStream(VerticalScroll):
                 widgets = [self.items[index] for index in run]
                 before = self.items[after] if after < len(self.items) else None
                 await self.mount_all(widgets, before=before)
+        if not self.is_attached:
+            return
         self.screen.check_idle()
         if len(waiting) == MOUNT_SLICE:
             self._schedule_slice(after_refresh=True)
