@@ -120,7 +120,7 @@ async def test_an_accept_through_the_engine_reaches_the_board_as_an_event(tmp_pa
         )
         view = app.board.task_view(TASK)
         assert view is not None and view.record.status is TaskStatus.ACCEPTED
-        notes = [str(note.render()) for note in view.query(StreamNote)]
+        notes = [str(note.content) for note in view.stream.items if isinstance(note, StreamNote)]
         assert any("· accepted" in note for note in notes)
 
 

@@ -303,9 +303,10 @@ async def test_a_reopened_task_replays_its_whole_loop_in_order(tmp_path: Path) -
     )
     async with app.run_test(size=SIZE) as pilot:
         await app.board.open_task(task_id)
-        await pilot.pause()
+        await pilot.press("t")
         view = app.board.task_view(task_id)
         assert view is not None
+        await wait_until(pilot, lambda: not view.stream.unmounted, "the loop mounted")
         shown = [
             child.chunk_id
             if isinstance(child, CommandBlock)

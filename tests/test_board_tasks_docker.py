@@ -191,7 +191,8 @@ async def test_follow_up_starts_a_new_turn(tmp_path: Path) -> None:
         assert app.engine.task(task_id).final_message == "second answer: all tests pass"
         view = app.board.task_view(task_id)
         assert view is not None
-        labels = [str(note.render()) for note in view.stream.query("StreamNote")]
+        notes = [item for item in view.stream.items if item.has_class("note")]
+        labels = [str(note.render()) for note in notes]
         assert "Follow-up\nand now tests" in labels
         assert labels.count("Task ready") == 2
         checks = view.result.query_one(CheckList)

@@ -30,8 +30,8 @@ from engine.models.base import (
     UserMessage,
 )
 from engine.paths import Paths
-from engine.record.states import TaskStatus
 from engine.views.request import TaskRequest
+from engine.views.task import TaskStatus
 from sandboxes.base import ExecResult, OutputCallback, SandboxSpec
 from sandboxes.fake import FakeBackend, FakeSandbox
 from tests.support.repos import make_calc_repo

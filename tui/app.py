@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -32,6 +33,10 @@ from tui.screens.board import BoardScreen
 from tui.screens.board_keys import ACTIONS
 from tui.themes import register_themes
 from tui.widgets.task_row import task_title
+
+ANIMATIONS_VARIABLE = "TEXTUAL_ANIMATIONS"
+"""Textual's setting for animations; unset, the board has none: a tab switch slid its
+underline over a dozen frames, each a render of most of the screen."""
 
 FULL_COLLECTION_EVERY = 1000
 """Middle-generation collections between two full ones (Python's default is 10)."""
@@ -77,6 +82,8 @@ class TaskyardApp(App[None]):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        if ANIMATIONS_VARIABLE not in os.environ:
+            self.animation_level = "none"
         self.connect = connect
         self.config = config
         self.config_dir = config_dir

@@ -137,11 +137,22 @@ class BoardScreen(EditAcceptActions):
     def on_mount(self) -> None:
         self.table.set_tasks(self.initial_tasks)
         self.rows_changed()
-        self.set_interval(TICK_SECONDS, self.table.tick)
-        self.set_interval(AGE_SECONDS, self.table.refresh_ages)
+        self.set_interval(TICK_SECONDS, self.tick_table)
+        self.set_interval(AGE_SECONDS, self.age_table)
         self.set_interval(HOST_POLL_SECONDS, self.poll_hosts)
         self.run_worker(self.reach_hosts(), name="reach-hosts", group="hosts")
         self.table.focus()
+
+    def tick_table(self) -> None:
+        """Advance the table's spinners and elapsed times while the Board tab shows it: a
+        hidden widget that repaints makes Textual lay the whole screen out again."""
+        if self.tabs.active == BOARD_TAB:
+            self.table.tick()
+
+    def age_table(self) -> None:
+        """Bring the Age column up to the clock, while the Board tab shows it."""
+        if self.tabs.active == BOARD_TAB:
+            self.table.refresh_ages()
 
     async def reach_hosts(self) -> None:
         """Have the service reach every host once, so the header shows their state."""
@@ -215,8 +226,8 @@ class BoardScreen(EditAcceptActions):
     def active_chooser(self) -> HunkChooser | None:
         """The chooser of the task tab shown, once it lists the result's changes."""
         view = self.active_view()
-        choosers = view.query(HunkChooser) if view is not None else None
-        return choosers.first() if choosers and choosers.first().files else None
+        chooser = view.result.chooser if view is not None and view.is_mounted else None
+        return chooser if chooser is not None and chooser.files else None
 
     def current_task_id(self) -> str | None:
         """The task in the active tab, or the one under the cursor on the board."""
@@ -354,7 +365,7 @@ class BoardScreen(EditAcceptActions):
         self.move_tab(1)
 
     def move_tab(self, step: int) -> None:
-        panes = self.query("#tabs > ContentSwitcher > TabPane")
+        panes = self.tabs.query_one("ContentSwitcher").children
         ids = [pane.id for pane in panes if pane.id]
         index = ids.index(self.tabs.active) if self.tabs.active in ids else 0
         self.tabs.active = ids[(index + step) % len(ids)]
@@ -395,6 +406,7 @@ class BoardScreen(EditAcceptActions):
             if view.loaded_at is not None:
                 view.focus_pane()
             return
+        self.table.tick()
         board = self.query_one(f"#{BOARD_TAB}", TabPane)
         if self.focused is None or board not in self.focused.ancestors:
             self.table.focus()

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from textual.content import Content
-from textual.widgets import Static
 
 from engine.views.task import TaskStatus
+from tui.widgets.fixed_static import FixedStatic
 from tui.widgets.task_row import TaskRow
 
 SHOWN_COUNTS = ("active", TaskStatus.READY, TaskStatus.FAILED)
@@ -29,9 +29,10 @@ def host_line(hosts: dict[str, str]) -> Content:
     return Content.assemble(("hosts: ", "dim"), Content(" · ").join(parts))
 
 
-class BoardHeader(Static):
-    """`taskyard  REPO  ·  2 active · 1 ready` over each host's state; in the demo, a DEMO
-    badge before the repository and the demo model named before the hosts."""
+class BoardHeader(FixedStatic):
+    """`taskyard  REPO  ·  2 active · 1 ready` over each host's state (in the demo, a DEMO badge
+    before the repository and the demo model named before the hosts): two lines, redrawn when
+    they change, with no layout of the screen."""
 
     def show(
         self, repo: str, rows: Iterable[TaskRow], hosts: dict[str, str], demo: bool = False
@@ -47,4 +48,4 @@ class BoardHeader(Static):
         hosts_text = host_line(hosts)
         if demo:
             hosts_text = Content.assemble(("offline demo model · ", "$warning"), hosts_text)
-        self.update(Content("\n").join([title, hosts_text]))
+        self.show_content(Content("\n").join([title, hosts_text]))

@@ -12,7 +12,8 @@ from textual.binding import ActiveBinding, Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.style import Style
-from textual.widgets import Static
+
+from tui.widgets.fixed_static import FixedStatic
 
 HINT_GAP = "  "
 KEPT_ACTIONS = ("help", "quit_board")
@@ -68,7 +69,7 @@ def fitted(hints: list[Hint], width: int) -> Content:
     return joined(rest + keep)
 
 
-class KeyHints(Static):
+class KeyHints(FixedStatic):
     """The keys of the focused widget, its screen and the app that are marked to show."""
 
     DEFAULT_CSS = """
@@ -94,10 +95,9 @@ class KeyHints(Static):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def bindings_changed(self, screen: Screen[object]) -> None:
-        """Redraw only if the hints differ from what is shown; what does not fit gives way to
-        the help key."""
+        """Redraw only if the hints differ from what is shown (one line: no layout); what does
+        not fit gives way to the help key."""
         if screen is not self.screen:
             return
         hints = fitted(key_hints(self.app, screen.active_bindings), self.size.width)
-        if hints != self.content:
-            self.update(hints)
+        self.show_content(hints)

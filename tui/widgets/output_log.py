@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Offset, Region, Size
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.selection import Selection
@@ -70,6 +71,7 @@ class OutputLog(ScrollView, can_focus=True):
         self._tail_wanted = True
         self._flush_timer: Timer | None = None
         self._strips: LRUCache[int, tuple[Style, Strip]] = LRUCache(RENDERED_LINES_KEPT)
+        self._frame: tuple[Style, int, Offset] | None = None
 
     @property
     def max_lines(self) -> int:
@@ -158,11 +160,23 @@ class OutputLog(ScrollView, can_focus=True):
         """Repaint to show the new selection."""
         self.refresh()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The rows in crop; the style, the size and the scroll are read once for them all
+        (the style walks every ancestor)."""
+        self._frame = (self.rich_style, self.size.width, self.scroll_offset)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
         """One row of the view: line scroll_y + y, cropped to the horizontal scroll."""
-        scroll_x, scroll_y = self.scroll_offset
+        style, width, (scroll_x, scroll_y) = self._frame or (
+            self.rich_style,
+            self.size.width,
+            self.scroll_offset,
+        )
         index = scroll_y + y
-        width, style = self.size.width, self.rich_style
         if index >= len(self._lines):
             return Strip.blank(width, style)
         strip = self._line_strip(index, style)
@@ -175,13 +189,13 @@ class OutputLog(ScrollView, can_focus=True):
         if selection is None and cached is not None and cached[0] == style:
             return cached[1]
         line = self._lines[index]
-        text = Text(line, style=style, no_wrap=True)
-        if selection is not None:
-            self._highlight_selection(text, selection, index)
-        strip = Strip(text.render(self.app.console), cell_len(line))
         if selection is None:
+            strip = Strip([Segment(line)], cell_len(line))
             self._strips[key] = (style, strip)
-        return strip
+            return strip
+        text = Text(line, style=style, no_wrap=True)
+        self._highlight_selection(text, selection, index)
+        return Strip(text.render(self.app.console), cell_len(line))
 
     def _highlight_selection(self, text: Text, selection: Selection, index: int) -> None:
         span = selection.get_span(index)

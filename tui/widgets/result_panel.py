@@ -63,17 +63,14 @@ class ResultPanel(Horizontal):
         self.read_files = read_files
         self.record: TaskRecord | None = None
         self.files_head: str | None = None
-
-    @property
-    def chooser(self) -> HunkChooser:
-        return self.query_one(HunkChooser)
+        self.chooser = HunkChooser(classes="hunk-chooser")
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="result-side"):
             yield Label("Files", classes="section-title")
             yield FileStats(classes="file-stats")
             yield Label("Changes to accept", classes="section-title choose-title")
-            yield HunkChooser(classes="hunk-chooser")
+            yield self.chooser
             yield Static("", classes="choose-note")
             yield Label("Checks", classes="section-title checks-title")
             yield CheckList(classes="check-list")

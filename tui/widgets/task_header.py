@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from textual.content import Content
-from textual.widgets import Static
 
 from engine.views.task import REVIEWABLE, TaskRecord, TaskStatus
 from tui.present import plain
+from tui.widgets.fixed_static import FixedStatic
 from tui.widgets.task_row import repo_name, task_title
 
 STATUS_STYLES = {**dict.fromkeys(REVIEWABLE, "$success"), TaskStatus.FAILED: "$error"}
 
 
-class TaskHeader(Static):
-    """Two lines about one task, redrawn from its record; `attempts` counts its request's."""
+class TaskHeader(FixedStatic):
+    """Two lines about one task, redrawn from its record when they change; `attempts` counts
+    its request's. Its height is fixed (two lines), so a change needs no layout of the
+    screen, which a header in a hidden tab would otherwise cost at every event."""
 
     def __init__(self, attempts: int = 1, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -32,11 +34,10 @@ class TaskHeader(Static):
             details.insert(1, f"attempt {record.attempt} of {self.attempts}")
         if record.branch:
             details.append(f"branch {record.branch}")
-        self.update(
-            Content.assemble(
-                (task_title(record.prompt), "bold"),
-                "\n",
-                (record.status, status_style),
-                ("  ·  " + plain("  ·  ".join(details)), "dim"),
-            )
+        content = Content.assemble(
+            (task_title(record.prompt), "bold"),
+            "\n",
+            (record.status, status_style),
+            ("  ·  " + plain("  ·  ".join(details)), "dim"),
         )
+        self.show_content(content)

@@ -1,7 +1,9 @@
 """A task's loop as it happens: prompts, agent messages, commands with output, status changes.
 
 Once it overflows it is anchored to the bottom: it follows the tail until the person scrolls
-up, and again once they scroll back down.
+up, and again once they scroll back down. A stream not shown (its tab or its Log pane hidden)
+mounts nothing: what arrives waits, and is mounted once the stream shows, newest first, a
+slice per frame.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from engine.views.task import TERMINAL, CommandRecord, TaskRecord, TaskStatus
 from tui.bridge import OutputPiece
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.stream_note import AgentNote, StreamNote
+
+MOUNT_SLICE = 12
+"""Notes and blocks mounted per frame while a stream shows what waited."""
 
 
 def finished_note(status: TaskStatus, error: str) -> StreamNote:
@@ -61,6 +66,17 @@ def note_for(event: Event) -> StreamNote | AgentNote | None:
     return None
 
 
+def newest_runs(indices: list[int]) -> list[list[int]]:
+    """Indices given newest first, as runs of consecutive ones in order, the newest run first."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and runs[-1][0] == index + 1:
+            runs[-1].insert(0, index)
+        else:
+            runs.append([index])
+    return runs
+
+
 def pull_request_note(event: PullRequestChanged) -> StreamNote:
     if event.action == "failed":
         return StreamNote("failure", "Pull request", event.detail)
@@ -70,12 +86,84 @@ def pull_request_note(event: PullRequestChanged) -> StreamNote:
 
 
 class TaskStream(VerticalScroll):
-    """Blocks for one task; events and output batches add to it, history loads it at once."""
+    """Blocks for one task; events and output batches add to it, history loads it at once.
+
+    `items` holds every note and block in order; one is mounted once the stream has been
+    shown (widgets in a hidden tab still cost a style pass and a layout of the screen each),
+    the newest MOUNT_SLICE per frame, so a tab with hundreds of commands opens at once and
+    keys are served between slices.
+    """
 
     def __init__(self, task_id: str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.task_id = task_id
         self.blocks: dict[str, CommandBlock] = {}
+        self.items: list[Widget] = []
+        self._shown = False
+        self._slice_due = False
+
+    @property
+    def unmounted(self) -> int:
+        """How many notes and blocks are not mounted yet (waiting, or mounting)."""
+        return sum(not item.is_mounted for item in self.items)
+
+    def watch_has_focus(self, _has_focus: bool) -> None:
+        """Restyle the stream alone when focus comes or goes. Textual restyles every
+        descendant too, which here is every note and block of the loop, on each tab switch;
+        no rule styles them by the stream's focus."""
+        self.app.stylesheet.update_nodes([self], animate=True)
+
+    def on_show(self) -> None:
+        self._shown = True
+        self._schedule_slice()
+
+    def on_hide(self) -> None:
+        self._shown = False
+
+    def _add(self, widgets: list[Widget]) -> None:
+        """Add notes and blocks at the end: mounted now if the stream shows, else later."""
+        self.items += widgets
+        if not self._shown and self.is_mounted and self.is_on_screen:
+            self._shown = True
+        if self._shown:
+            self._schedule_slice()
+
+    def _schedule_slice(self, after_refresh: bool = False) -> None:
+        if self._slice_due:
+            return
+        self._slice_due = True
+        if after_refresh:
+            self.call_after_refresh(self._mount_slice)
+        else:
+            self.call_later(self._mount_slice)
+
+    async def _mount_slice(self) -> None:
+        """Mount the newest MOUNT_SLICE widgets still waiting, each run before the widget
+        that follows it, in one batch: the screen is laid out once, when the whole slice
+        has mounted, instead of at each step of its widgets' composition. The next slice
+        comes after the next frame."""
+        self._slice_due = False
+        if not self._shown or not self.is_mounted or not self.is_attached:
+            return
+        waiting: list[int] = []
+        for index in range(len(self.items) - 1, -1, -1):
+            if self.items[index].parent is None:
+                waiting.append(index)
+                if len(waiting) == MOUNT_SLICE:
+                    break
+        if not waiting:
+            return
+        async with self.batch():
+            for run in newest_runs(waiting):
+                after = run[-1] + 1
+                widgets = [self.items[index] for index in run]
+                before = self.items[after] if after < len(self.items) else None
+                await self.mount_all(widgets, before=before)
+        if not self.is_attached:
+            return
+        self.screen.check_idle()
+        if len(waiting) == MOUNT_SLICE:
+            self._schedule_slice(after_refresh=True)
 
     def watch_virtual_size(self, size: Size) -> None:
         height = self.container_size.height
@@ -102,7 +190,7 @@ class TaskStream(VerticalScroll):
                 widgets.append(block)
             elif (note := note_for(event)) is not None:
                 widgets.append(note)
-        self.mount_all(widgets)
+        self._add(widgets)
 
     def apply_event(self, event: Event) -> None:
         """A live event: a new command block, a note, or a command's end."""
@@ -110,12 +198,12 @@ class TaskStream(VerticalScroll):
             self.collapse_finished()
             block = CommandBlock(event.chunk_id, event.command, event.phase, collapsed=False)
             self.blocks[event.chunk_id] = block
-            self.mount(block)
+            self._add([block])
         elif isinstance(event, CommandFinished) and event.chunk_id in self.blocks:
             block = self.blocks[event.chunk_id]
             block.set_finished(event.exit_code, event.timed_out, event.duration, event.output_lines)
         elif (note := note_for(event)) is not None:
-            self.mount(note)
+            self._add([note])
 
     def collapse_finished(self) -> None:
         """Fold finished commands that succeeded, unless the person opened or closed them."""

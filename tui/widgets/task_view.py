@@ -100,22 +100,19 @@ class TaskView(Vertical):
         self.loaded_at: float | None = None
         self.attempt_count = history.attempts
         self.arrived: list[Arrival] = list(arrived or [])
+        self.header = TaskHeader(self.attempt_count, classes="task-header")
+        self.stream = TaskStream(self.task_id, classes="task-stream")
+        self.result = ResultPanel(
+            self.read_output, self.read_file, self.read_files, classes="result-panel"
+        )
+        self.panes = TabbedContent(
+            initial=RESULT_PANE if self.record.status in REVIEWABLE else LOG_PANE,
+            classes="task-panes",
+        )
 
     @property
     def task_id(self) -> str:
         return self.record.id
-
-    @property
-    def stream(self) -> TaskStream:
-        return self.query_one(TaskStream)
-
-    @property
-    def result(self) -> ResultPanel:
-        return self.query_one(ResultPanel)
-
-    @property
-    def panes(self) -> TabbedContent:
-        return self.query_one(".task-panes", TabbedContent)
 
     @property
     def has_attempts(self) -> bool:
@@ -123,22 +120,21 @@ class TaskView(Vertical):
         return self.attempt_count > 1
 
     def compose(self) -> ComposeResult:
-        initial = RESULT_PANE if self.record.status in REVIEWABLE else LOG_PANE
-        yield TaskHeader(self.attempt_count, classes="task-header")
-        with TabbedContent(initial=initial, classes="task-panes"):
+        """The header and the panes, kept as attributes: a query from here would walk every
+        block of the stream."""
+        yield self.header
+        with self.panes:
             with TabPane("Log", id=LOG_PANE):
-                yield TaskStream(self.task_id, classes="task-stream")
+                yield self.stream
             with TabPane("Result", id=RESULT_PANE):
-                yield ResultPanel(
-                    self.read_output, self.read_file, self.read_files, classes="result-panel"
-                )
+                yield self.result
             if self.has_attempts:
                 with TabPane("Attempts", id=ATTEMPTS_PANE):
                     yield AttemptsPanel(self.task_id, classes="attempts-panel")
 
     def on_mount(self) -> None:
         history = self.history
-        self.query_one(TaskHeader).show(self.record)
+        self.header.show(self.record)
         self.result.show(self.record, history.evidence)
         self.stream.load_history(self.record, history.events, history.commands, history.outputs)
         self.loaded_at = history.loaded_at
@@ -190,7 +186,7 @@ class TaskView(Vertical):
         if event.ts <= self.loaded_at:
             return
         self.record = record or self.record
-        self.query_one(TaskHeader).show(self.record)
+        self.header.show(self.record)
         self.stream.apply_event(event)
         if isinstance(event, TaskFinished | FollowUpStarted | PullRequestChanged):
             self.run_worker(self.read_result(), group="result", exclusive=True)
@@ -218,8 +214,7 @@ class TaskView(Vertical):
     @property
     def showing_result(self) -> bool:
         """Whether the result pane is shown (False until the panes are composed)."""
-        panes = self.query(".task-panes")
-        return bool(panes) and panes.first(TabbedContent).active == RESULT_PANE
+        return self.panes.is_mounted and self.panes.active == RESULT_PANE
 
     def toggle_result(self) -> None:
         self.panes.active = LOG_PANE if self.panes.active == RESULT_PANE else RESULT_PANE
