@@ -92,7 +92,7 @@ def test_the_edited_patch_is_accepted_to_a_new_branch(
 
 def test_an_emptied_patch_cancels(terminal: Terminal, repo: Path, tmp_path: Path) -> None:
     open_result_with_editor(terminal, repo, tmp_path, ': > "$1"')
-    terminal.wait_for("nothing was accepted")
+    terminal.wait_for("The edited patch is empty: cancelled")
     assert "the edited patch, into" not in terminal.screen()
     assert git(repo, "branch", "--list", "taskyard/*") == ""
     assert not edited_file(tmp_path).exists()
