@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.agent_script import fix_script, shell
+from tests.support.board import CALC_DIFF, store_task, stored_engine
 from tests.support.cli import TASKYARD, run_taskyard
 from tests.support.model_server import Reply, ScriptedModelServer, Step
 from tests.support.repos import git, make_calc_repo
@@ -199,3 +200,28 @@ def test_two_boards_see_the_same_rows_and_stream(tmp_path: Path) -> None:
     for screen in screens:
         assert "before the wait" in screen and "Seen on both." in screen
         assert screen.count("after the wait") == 2, screen  # the command line and its output, once
+
+
+def test_at_80x24_the_rows_keep_the_diff_and_the_composer_and_help_fit(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    repo = make_calc_repo(tmp_path / "calc")
+    engine = stored_engine(tmp_path / "home")
+    store_task(engine, "aaaa0001", prompt="Fix the failing test", repo=str(repo), diff=CALC_DIFF)
+    engine.store.close()
+    env = {"TASKYARD_HOME": str(tmp_path / "home"), "TERM": "xterm-256color"}
+    terminal.start([TASKYARD], repo, env, size=(80, 24))
+    screen = terminal.wait_for("Fix the failing")
+    assert "+1 -1" in screen and "? Keys" in screen and "q Quit" in screen
+    assert max(len(line) for line in screen.splitlines()) <= 80
+    terminal.keys("n")
+    screen = terminal.wait_for("ctrl+s start")
+    assert "Attempts" in screen and "Mode" in screen
+    terminal.keys("Escape")
+    terminal.wait_for("+1 -1")
+    terminal.keys("?")
+    screen = terminal.wait_for("Board and tasks")
+    assert "escape closes this screen" not in screen, "help longer than the screen scrolls"
+    terminal.keys("End")
+    terminal.wait_for("escape closes this screen")
+    terminal.keys("Escape", "q")
