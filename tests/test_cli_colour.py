@@ -1,5 +1,6 @@
 """`taskyard show` on a terminal: coloured as git colours diffs, paged through $PAGER when
-longer than the screen; plain with NO_COLOR or when not a terminal."""
+longer than the screen; plain with NO_COLOR or when not a terminal. `taskyard logs TASK CHUNK`
+pages a long output the same way, inert."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pty
 import subprocess
 from pathlib import Path
 
-from tests.support.board import CALC_DIFF, store_task, stored_engine
+from tests.support.board import CALC_DIFF, store_command, store_task, stored_engine
 from tests.support.cli import TASKYARD, run_taskyard
 
 GREEN, RED, RESET = "\x1b[32m", "\x1b[31m", "\x1b[0m"
@@ -86,3 +87,17 @@ async def test_no_color_and_a_pipe_get_no_escape_sequences(tmp_path: Path) -> No
         "show", "bbbb0002", env={**os.environ, "TASKYARD_HOME": str(tmp_path / "home")}
     )
     assert "\x1b[" not in piped.stdout and "+new 39" in piped.stdout
+
+
+async def test_a_long_command_output_goes_through_the_pager_inert(tmp_path: Path) -> None:
+    engine = stored_engine(tmp_path / "home")
+    store_task(engine, "aaaa0001")
+    hostile = "".join(f"line {number}\x1b]0;pwned\x07\x1b[2J\x9b2J\n" for number in range(100))
+    store_command(engine, "aaaa0001", "c0ffee01", ["make"], hostile)
+    store_command(engine, "aaaa0001", "c0ffee02", ["ls"], "one\x1b[2J\n")
+    await engine.close()
+    shown, paged = on_a_terminal(tmp_path, "logs", "aaaa0001", "c0ffee01")
+    assert shown == ""
+    assert paged == "".join(f"line {number}\n" for number in range(100))
+    shown, paged = on_a_terminal(tmp_path, "logs", "aaaa0001", "c0ffee02")
+    assert paged == "" and shown == "one\r\n"

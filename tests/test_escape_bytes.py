@@ -186,7 +186,7 @@ def test_escape_bytes_in_every_untrusted_field_never_reach_the_terminal(
     monkeypatch.setenv("TASKYARD_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(run_command, "run_task", replay_hostile_run)
 
-    for args in (["show", TASK], ["tasks"], ["run", "PROMPT"]):
+    for args in (["show", TASK], ["tasks"], ["run", "PROMPT"], ["logs", TASK, "c0ffee01"]):
         written = taskyard(capsys, *args)
         assert controls_in(written) == [], args
     assert "tool call rejected" in taskyard(capsys, "run", "PROMPT")
@@ -194,12 +194,14 @@ def test_escape_bytes_in_every_untrusted_field_never_reach_the_terminal(
     shown = taskyard(capsys, "show", TASK, "--json")
     listed = taskyard(capsys, "tasks", "--json")
     streamed = taskyard(capsys, "run", "PROMPT", "--json")
-    for written in (shown, listed, streamed):
+    output = taskyard(capsys, "logs", TASK, "c0ffee01", "--json")
+    for written in (shown, listed, streamed, output):
         assert controls_in(written) == []
         assert "\\u001b" in written and "\\u009b" in written and "\\u0085" in written
     record = json.loads(shown)
     assert {key: record[key] for key in hostile_fields()} == hostile_fields()
     assert json.loads(listed)[0]["prompt"] == hostile_fields()["prompt"]
+    assert json.loads(output)["output"] == f"out{HOSTILE}\n"
     events = [json.loads(line) for line in streamed.splitlines() if line.startswith("{")]
     assert [event["tool"] for event in events if event["type"] == "agent.tool_error"] == [
         HOSTILE_NAME

@@ -17,7 +17,7 @@ import pytest
 
 from engine.views.task import TaskStatus
 from tests.support.agent_script import TEST_COMMAND, fix_script, shell
-from tests.support.board import store_task, stored_engine
+from tests.support.board import store_command, store_task, stored_engine
 from tests.support.cli import TASKYARD, model_env, run_taskyard
 from tests.support.model_server import Reply, ScriptedModelServer
 from tests.support.repos import make_calc_repo
@@ -321,6 +321,49 @@ async def test_logs_of_an_ended_task_print_its_reason_once(tmp_path: Path, follo
     assert logged.returncode == 1
     assert logged.stderr == "taskyard: task bbbb0002 failed: image not found\n"
     assert "failed: task bbbb0002" in logged.stdout
+
+
+async def test_logs_of_one_command_print_its_whole_output_or_say_how_to_name_it(
+    tmp_path: Path,
+) -> None:
+    engine = stored_engine(tmp_path / "home")
+    store_task(engine, "aaaa0001")
+    whole = "".join(f"line {number}\n" for number in range(1, 20_001)) + "no newline at the end"
+    store_command(engine, "aaaa0001", "c0ffee01", ["make", "-k"], whole, exit_code=2)
+    store_command(engine, "aaaa0001", "c0ffee02", ["ls"], "one\n")
+    await engine.close()
+    env = home_env(tmp_path)
+
+    assert ok(run_taskyard("logs", "aaaa0001", "c0ffee01", env=env)) == whole + "\n"
+    assert ok(run_taskyard("logs", "aaaa", "c0ffee02", env=env)) == "one\n"
+    record = json.loads(ok(run_taskyard("logs", "aaaa0001", "c0ffee01", "--json", env=env)))
+    assert record["output"] == whole and record["command"] == ["make", "-k"]
+    assert (record["chunk_id"], record["exit_code"], record["task_id"]) == (
+        "c0ffee01",
+        2,
+        "aaaa0001",
+    )
+    listed = "`taskyard show aaaa0001` lists its commands"
+    refused(
+        run_taskyard("logs", "aaaa0001", "ffff0000", env=env),
+        2,
+        f"task aaaa0001 ran no command 'ffff0000': {listed}",
+    )
+    refused(
+        run_taskyard("logs", "aaaa0001", "c0ff", env=env),
+        2,
+        "command id 'c0ff' is ambiguous (c0ffee01, c0ffee02): give more characters",
+    )
+    refused(
+        run_taskyard("logs", "aaaa0001", "c0", env=env),
+        2,
+        f"command id 'c0' is too short: give at least 4 characters ({listed})",
+    )
+    refused(
+        run_taskyard("logs", "aaaa0001", "c0ffee01", "-f", env=env),
+        2,
+        "-f follows a whole task: `taskyard logs -f aaaa0001` without CHUNK",
+    )
 
 
 COUNTING = ["sh", "-c", "for i in $(seq 1 40); do echo line $i; sleep 0.1; done"]

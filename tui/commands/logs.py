@@ -1,5 +1,8 @@
 """`taskyard logs TASK [-f]`: a task's loop from its start, its recorded events and each
-command's output as `run` prints them; with -f, then the rest of it live until it ends."""
+command's output as `run` prints them; with -f, then the rest of it live until it ends.
+
+`taskyard logs TASK CHUNK`: the whole output of one command, CHUNK its id as `taskyard show`
+lists it (or a unique prefix of at least MIN_CHUNK_PREFIX characters), paged on a terminal."""
 
 from __future__ import annotations
 
@@ -7,18 +10,24 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import EngineError
 from engine.service.client import ServiceError
 from engine.views.events import CommandFinished, CommandStarted, Event, OutputChunk, TaskFinished
 from engine.views.task import ACTIVE
-from tui.commands.common import fail, with_client
+from tui.colour import paged
+from tui.commands.common import fail, print_json, with_client
 from tui.commands.run import HumanPrinter, PrintEvent, exit_code, print_json_event
 
 if TYPE_CHECKING:
     from engine.service.client import ClientSubscription, ServiceClient
-    from engine.views.task import TaskRecord
+    from engine.views.task import CommandRecord, TaskRecord
+
+MIN_CHUNK_PREFIX = 4
+"""The fewest characters of a command's id that name it, as for task ids."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,15 +36,30 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("task", help="task id (a unique prefix is enough)")
     parser.add_argument(
+        "chunk",
+        nargs="?",
+        help="print only this command's whole output: its id as `taskyard show TASK` lists it "
+        f"(a unique prefix of {MIN_CHUNK_PREFIX} characters or more is enough)",
+    )
+    parser.add_argument(
         "-f", "--follow", action="store_true", help="then follow it live until it ends"
     )
     parser.add_argument(
-        "--json", action="store_true", help="JSON Lines events on stdout, as `run --json` prints"
+        "--json",
+        action="store_true",
+        help="JSON Lines events on stdout, as `run --json` prints; with CHUNK, one JSON object: "
+        "the command and its output",
     )
     parser.set_defaults(handler=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.chunk is not None:
+        if args.follow:
+            return fail(f"-f follows a whole task: `taskyard logs -f {args.task}` without CHUNK")
+        return asyncio.run(
+            with_client(lambda client: show_output(client, args.task, args.chunk, args.json))
+        )
     printer = print_json_event if args.json else HumanPrinter().print
     return asyncio.run(
         with_client(lambda client: show_log(client, args.task, args.follow, printer))
@@ -55,6 +79,41 @@ async def show_log(client: ServiceClient, task_id: str, follow: bool, printer: P
         return await follow_log(client, subscription, task.id, printer)
     finally:
         subscription.close()
+
+
+async def show_output(client: ServiceClient, task_id: str, chunk: str, as_json: bool) -> int:
+    """Print one command's whole output (made inert by stdout), paged when longer than the
+    screen; with `as_json`, the command's record and its output as one JSON object."""
+    task = await client.task(task_id)
+    command = chosen_command(await client.commands(task.id), task.id, chunk)
+    data = await client.read_output(task.id, command.chunk_id)
+    text = data.decode("utf-8", errors="replace")
+    if as_json:
+        print_json({**command.to_dict(), "output": text})
+        return 0
+    with paged():
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    return 0
+
+
+def chosen_command(commands: list[CommandRecord], task_id: str, chunk: str) -> CommandRecord:
+    """The command of the task whose id is `chunk`, or the one it is a prefix of."""
+    listed = f"`taskyard show {task_id}` lists its commands"
+    exact = [command for command in commands if command.chunk_id == chunk]
+    if exact:
+        return exact[0]
+    if len(chunk) < MIN_CHUNK_PREFIX:
+        raise EngineError(
+            f"command id {chunk!r} is too short: give at least {MIN_CHUNK_PREFIX} characters "
+            f"({listed})"
+        )
+    matches = [command for command in commands if command.chunk_id.startswith(chunk)]
+    if not matches:
+        raise EngineError(f"task {task_id} ran no command {chunk!r}: {listed}")
+    if len(matches) > 1:
+        ids = ", ".join(command.chunk_id for command in matches[:5])
+        raise EngineError(f"command id {chunk!r} is ambiguous ({ids}): give more characters")
+    return matches[0]
 
 
 @dataclasses.dataclass
