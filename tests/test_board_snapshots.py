@@ -311,7 +311,7 @@ def test_result_panel_with_an_unsupported_claim(snap_compare: SnapCompare, tmp_p
     engine = stored_board(tmp_path / "home")
     store_unsupported_claim(engine)
     app = ServedBoard(engine, REPO)
-    keys = ("shift+tab", "down", "down", "down")
+    keys = ("shift+tab", "down", "down")
     assert snap_compare(app, terminal_size=SIZE, run_before=open_task("b7c8d9e0", *keys))
 
 

@@ -35,6 +35,7 @@ from tests.support.board import (
     store_command,
     store_task,
     stored_engine,
+    wait_until,
 )
 from tests.support.cli import TASKYARD, model_env
 from tests.support.model_server import Call, Reply, ScriptedModelServer
@@ -42,6 +43,7 @@ from tests.support.repos import make_calc_repo
 from tests.support.terminal import run_on_pty
 from tui import cli
 from tui.commands import run as run_command
+from tui.screens.log_view import LogScreen
 
 HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x1b[?1049h\x9b2J\x85\x7f\r"
 """OSC 0 (the window title), CSI 2J (clear screen), the alternate screen, an 8-bit CSI, NEL, DEL
@@ -277,6 +279,33 @@ async def test_escape_bytes_in_every_untrusted_field_never_reach_the_board(
         app.call_attention(hostile_events()[-1], engine.task(TASK))  # type: ignore[arg-type]
         await pilot.pause()
     assert "Tool call rejected" in "".join(written)
+    assert drawn_controls(written) == []
+
+
+async def test_escape_bytes_in_a_command_s_whole_log_never_reach_the_board(
+    tmp_path: Path,
+) -> None:
+    engine = stored_engine(tmp_path / "home")
+    store_task(engine, TASK)
+    lines = [f"line {number}{HOSTILE}\n" for number in range(3000)]
+    store_command(engine, TASK, "c0ffee01", ["make", HOSTILE_NAME], "".join(lines))
+    written: list[str] = []
+    app = ServedBoard(engine, tmp_path)
+    app.driver_class = recording_driver(written)
+    async with app.run_test(headless=False, size=(120, 40)) as pilot:
+        await app.board.open_task(TASK)
+        await pilot.pause()
+        view = app.board.task_view(TASK)
+        assert view is not None
+        view.toggle_result()
+        await pilot.press("tab", "o")
+        screen = app.screen
+        assert isinstance(screen, LogScreen)
+        await wait_until(pilot, lambda: screen.log_view.line_count == 3000, "the log", 30)
+        assert controls_in("\n".join(screen.log_view.lines)) == []
+        await pilot.press("home")
+        await pilot.pause()
+    assert "line 2999" in "".join(written) and "line 0" in "".join(written)
     assert drawn_controls(written) == []
 
 

@@ -222,7 +222,7 @@ async def test_result_view_shows_checks_the_warning_and_invalid_citations(
             "✗ file missing.py L1 (no such file)",
         ]
         checks.focus()
-        await pilot.press("down", "down", "down", "enter")
+        await pilot.press("down", "down", "enter")
         cited = result.query_one(".cited-lines", Static)
         assert str(cited.content) == "    1 │ calc.py:3:5: F841 unused variable"
         cited_title = str(result.query_one(".cited-title", Label).content)

@@ -30,11 +30,13 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.edit_accept import EditAcceptActions
 from tui.screens.follow_up import FollowUpScreen
 from tui.screens.help import HelpScreen
+from tui.screens.log_view import LogScreen
 from tui.screens.task_actions import pull_request_applies
 from tui.widgets.attempts_panel import AttemptChosen
 from tui.widgets.board_header import BoardHeader
 from tui.widgets.hunk_chooser import HunkChooser
 from tui.widgets.key_hints import KeyHints
+from tui.widgets.log_request import OPEN_LOG, LogWanted
 from tui.widgets.task_filter import TaskFilter
 from tui.widgets.task_row import shorten, task_title
 from tui.widgets.task_table import SORT_ORDERS, TaskTable
@@ -55,6 +57,7 @@ STATUS_MARKS = {
 }
 DIALOG_KEYS = [
     ("Choosing changes", HunkChooser.BINDINGS),
+    ("Full log", [OPEN_LOG, *LogScreen.BINDINGS]),
     ("Accept", AcceptScreen.BINDINGS),
     ("Unsafe result", ConfirmUnsafeScreen.BINDINGS),
     ("New task", ComposerScreen.BINDINGS),
@@ -438,3 +441,13 @@ class BoardScreen(EditAcceptActions):
     def action_help(self) -> None:
         sections = [("Board and tasks", ACTIONS), ("Tabs", NAVIGATION), *DIALOG_KEYS]
         self.app.push_screen(HelpScreen(sections, self.taskyard.keymap))
+
+    @on(LogWanted)
+    def log_wanted(self, wanted: LogWanted) -> None:
+        """`o` on a command or a check in the task tab shown: its whole output on a screen."""
+        view = self.active_view()
+        if view is None:
+            return
+        chunk_id, read = wanted.chunk_id, view.read_output
+        screen = LogScreen(view.task_id, chunk_id, wanted.title, lambda: read(chunk_id))
+        self.app.push_screen(screen)

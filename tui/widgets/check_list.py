@@ -3,14 +3,16 @@ choosing one shows its output."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+from textual.binding import BindingType
 from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from engine.views.result import CheckRun, Evidence
 from tui.commands.common import one_line
+from tui.widgets.log_request import OPEN_LOG, LogWanted
 
 COMMAND_WIDTH = 36
 MARKS = {"pass": "✓", "fail": "✗", "timeout": "✗", "unfinished": "?"}
@@ -53,8 +55,17 @@ def checks_title(evidence: Evidence) -> Content:
     return Content.assemble(("Checks", "bold"), "  ", summary)
 
 
+def check_title(run: CheckRun) -> Content:
+    """`✗ exit 1  python3 -m unittest`: the run on one line, for the log view."""
+    outcome = f"{MARKS[run.outcome]} {exit_text(run)}"
+    return Content.assemble((outcome, STYLES[run.outcome]), "  ", one_line(run.command, 80))
+
+
 class CheckList(OptionList):
-    """One option per check run, in the order they ran."""
+    """One option per check run, in the order they ran; `o` asks for the highlighted run's
+    whole output."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [OPEN_LOG]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -70,5 +81,15 @@ class CheckList(OptionList):
         )
         self.set_class(not self.runs, "-empty")
 
+    def on_focus(self) -> None:
+        """Coming to the list highlights its first run, so `o` has a run to open."""
+        if self.highlighted is None and self.option_count:
+            self.highlighted = 0
+
     def run_at(self, index: int) -> CheckRun:
         return self.runs[index]
+
+    def action_open_log(self) -> None:
+        if self.highlighted is not None:
+            run = self.run_at(self.highlighted)
+            self.post_message(LogWanted(run.chunk_id, check_title(run)))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from textual.binding import BindingType
 from textual.content import Content
 from textual.widgets import Collapsible
 
 from engine.views.task import CommandRecord
 from tui.commands.common import command_line
+from tui.widgets.log_request import OPEN_LOG, LogWanted
 from tui.widgets.output_log import OutputLog
 
 COMMAND_WIDTH = 64
@@ -30,8 +34,11 @@ class CommandBlock(Collapsible):
     """A command and its output, collapsible; live output is appended by character offset.
 
     History is loaded first; live output that overlaps what was loaded is skipped, so a tab
-    opened while a command runs shows each character once.
+    opened while a command runs shows each character once. `o` asks for its whole output
+    (the block keeps the last MAX_OUTPUT_LINES lines).
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [OPEN_LOG]
 
     def __init__(self, chunk_id: str, command: list[str], phase: str, collapsed: bool) -> None:
         self.chunk_id = chunk_id
@@ -64,6 +71,11 @@ class CommandBlock(Collapsible):
         if detail:
             parts.append((f"  {detail}", "dim"))
         self.title = Content.assemble(*parts)  # type: ignore[assignment]
+
+    def action_open_log(self) -> None:
+        title = self.title
+        shown = title if isinstance(title, Content) else Content(title)
+        self.post_message(LogWanted(self.chunk_id, shown))
 
     def on_collapsible_title_toggle(self) -> None:
         """The person folded or unfolded it: leave it as they chose."""
