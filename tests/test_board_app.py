@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.color import Color
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Checkbox, Input, Markdown, Select, Static, TextArea
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Label, Markdown, Select, Static, TextArea
 
 from engine.git.gitops import prepare_source
 from engine.views.events import AgentMessage, FollowUpStarted, PatchApplied, TaskStatusChanged
@@ -27,8 +29,10 @@ from tui.screens.board_keys import ACTIONS
 from tui.screens.composer import ANY_HOST, KEYS_HINT, ComposerScreen
 from tui.screens.help import HelpScreen
 from tui.widgets.answer_view import AnswerView
+from tui.widgets.check_list import CheckList
 from tui.widgets.citation_list import CitationList
 from tui.widgets.command_block import CommandBlock
+from tui.widgets.file_stats import FileStats
 from tui.widgets.key_hints import KeyHints
 from tui.widgets.stream_note import AgentNote, StreamNote
 from tui.widgets.task_table import COLUMNS, MIN_TITLE_WIDTH, SORT_MARK, TaskTable, fitting_columns
@@ -451,6 +455,53 @@ async def test_every_action_is_in_the_command_palette(tmp_path: Path) -> None:
             pilot, lambda: "cccc0003" not in app.board.table.visible_ids, "archiving", timeout=10
         )
         assert app.engine.task("cccc0003").archived
+
+
+def focus_bar(app: TaskyardApp, widget: Widget) -> bool:
+    """Whether the widget shows the focus style: the bar in the primary colour on its left."""
+    edge, color = widget.styles.border_left
+    return edge == "outer" and color == Color.parse(app.theme_variables["primary"])
+
+
+async def test_the_first_tab_in_the_result_lands_on_the_file_list_and_focus_shows(
+    tmp_path: Path,
+) -> None:
+    engine = stored_engine(tmp_path / "home")
+    citation = {"kind": "file", "target": "calc.py", "start": 1, "end": 2, "valid": True}
+    store_task(
+        engine,
+        "aaaa0001",
+        diff=CALC_DIFF,
+        final_message="Fixed 【F:calc.py†L1-L2】.",
+        citations=[citation],
+    )
+    store_command(engine, "aaaa0001", "c0ffee01", ["python3", "-m", "unittest"], "OK\n")
+    app = ServedBoard(engine, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter")
+        view = app.board.task_view("aaaa0001")
+        assert view is not None and view.panes.active == RESULT_PANE
+        await pilot.pause()
+        answer = view.result.query_one(".result-main")
+        files = view.result.query_one(FileStats)
+        assert app.focused is answer and focus_bar(app, answer)
+        assert files.styles.border_left[0] == "blank" and not focus_bar(app, files)
+
+        await pilot.press("tab")
+        assert app.focused is files and files.has_pseudo_class("focus")
+        assert focus_bar(app, files) and not focus_bar(app, answer)
+        cited = view.result.query_one(".cited-title", Label)
+        assert str(cited.content) == "Change  calc.py  whole file"
+        assert "+    return a + b" in str(view.result.query_one(".cited-lines", Static).content)
+
+        walked = []
+        for _ in range(4):
+            await pilot.press("tab")
+            assert app.focused is not None and focus_bar(app, app.focused)
+            walked.append(type(app.focused))
+        assert walked == [CheckList, CitationList, type(answer), FileStats]
+        await pilot.press("shift+tab")
+        assert app.focused is answer
 
 
 def test_columns_give_way_to_a_narrow_board_least_important_first() -> None:

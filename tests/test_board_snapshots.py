@@ -303,7 +303,15 @@ def test_task_tab_mid_run(snap_compare: SnapCompare, app: TaskyardApp) -> None:
 
 
 def test_result_panel(snap_compare: SnapCompare, app: TaskyardApp) -> None:
-    assert snap_compare(app, terminal_size=SIZE, run_before=open_task("a1b2c3d4", "down"))
+    """The citations focused (shift+tab from the answer), the second one's lines shown."""
+    keys = ("shift+tab", "down")
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_task("a1b2c3d4", *keys))
+
+
+def test_result_panel_first_tab_on_the_files(snap_compare: SnapCompare, app: TaskyardApp) -> None:
+    """At 80x24: the first Tab lands on the file list, which shows the file's change."""
+    keys = ("tab",)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_task("a1b2c3d4", *keys))
 
 
 def test_result_panel_with_an_unsupported_claim(snap_compare: SnapCompare, tmp_path: Path) -> None:
@@ -311,7 +319,7 @@ def test_result_panel_with_an_unsupported_claim(snap_compare: SnapCompare, tmp_p
     engine = stored_board(tmp_path / "home")
     store_unsupported_claim(engine)
     app = ServedBoard(engine, REPO)
-    keys = ("shift+tab", "down", "down")
+    keys = ("shift+tab", "shift+tab", "down", "down")
     assert snap_compare(app, terminal_size=SIZE, run_before=open_task("b7c8d9e0", *keys))
 
 

@@ -24,6 +24,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.follow_up import FollowUpScreen
 from tui.widgets.check_list import CheckList
 from tui.widgets.command_block import CommandBlock
+from tui.widgets.file_stats import FileStats
 from tui.widgets.result_panel import ResultPanel
 from tui.widgets.task_view import LOG_PANE, RESULT_PANE, TaskView
 
@@ -130,8 +131,8 @@ async def test_result_panel_shows_files_diff_and_citations(tmp_path: Path) -> No
         assert view is not None and view.panes.active == RESULT_PANE
         await pilot.pause()
         panel = view.query_one(ResultPanel)
-        files = str(panel.query_one(".file-stats").render())
-        assert "+1 -1" in files and "calc.py" in files
+        files = panel.query_one(FileStats)
+        assert [str(option.prompt) for option in files.options] == ["+1 -1    calc.py"]
         citations = panel.query_one(".citation-list")
         labels = [str(option.prompt) for option in citations.options]  # type: ignore[attr-defined]
         assert labels[0] == "✓ file calc.py L1-L2"

@@ -94,14 +94,27 @@ def text_lines(text: str, start: int, end: int) -> Content:
 def hunk_lines(section: list[str], start: int, end: int) -> Content | None:
     """The hunks of one file's diff section that hold lines start..end, cited lines in bold;
     None when no hunk holds them."""
+    held = [hunk for hunk in hunks(section) if hunk.overlaps(start, end)]
+    return hunks_content(held, start, end) if held else None
+
+
+def change_lines(section: list[str]) -> Content:
+    """Every hunk of one file's diff section, numbered; the section as it is when it has no
+    hunk (a binary file, a rename, a mode change)."""
+    found = hunks(section)
+    if not found:
+        return Content.styled("\n".join(reveal(line) for line in section), "$text-muted")
+    return hunks_content(found, 0, -1)
+
+
+def hunks_content(found: list[Hunk], start: int, end: int) -> Content:
+    """The hunks' headers and lines, added and removed in colour, lines start..end in bold."""
     shown: list[Content] = []
-    for hunk in hunks(section):
-        if not hunk.overlaps(start, end):
-            continue
-        shown.append(Content.styled(hunk.header, "dim"))
+    for hunk in found:
+        shown.append(Content.styled(reveal(hunk.header), "dim"))
         for line in hunk.lines:
             style = LINE_STYLES.get(line.sign, "")
             if line.number is not None and start <= line.number <= end:
                 style = f"{style} bold".strip()
             shown.append(numbered(line.number, f"{line.sign}{line.text}", style))
-    return Content("\n").join(shown) if shown else None
+    return Content("\n").join(shown)

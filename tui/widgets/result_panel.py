@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Label, OptionList, Static
 
 from engine.errors import EngineError
@@ -20,7 +23,13 @@ from tui.present import plain
 from tui.widgets.answer_view import AnswerView
 from tui.widgets.check_list import CheckList, checks_title, exit_text
 from tui.widgets.citation_list import CitationList, citations_title
-from tui.widgets.cited_lines import citation_label, file_section, hunk_lines, text_lines
+from tui.widgets.cited_lines import (
+    change_lines,
+    citation_label,
+    file_section,
+    hunk_lines,
+    text_lines,
+)
 from tui.widgets.diff_view import DiffView
 from tui.widgets.file_stats import FileStats
 from tui.widgets.hunk_chooser import HunkChooser, hunk_content, shown
@@ -52,7 +61,17 @@ class LinesRead(Message):
 
 class ResultPanel(Horizontal):
     """Files, checks and citations on the left; the warning of an unsupported claim, answer,
-    cited lines (or a check's output) and diff on the right."""
+    cited lines (or a check's output) and diff on the right.
+
+    Tab walks its own ring: the files, the changes to accept, the checks, the citations, then
+    the answer and diff (where focus starts), and round again; what is hidden or empty is
+    left out.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("tab", "focus_step(1)", "Next", id="result.next", show=False),
+        Binding("shift+tab", "focus_step(-1)", "Previous", id="result.previous", show=False),
+    ]
 
     def __init__(
         self, read_output: ReadOutput, read_file: ReadFile, read_files: ReadFiles, **kwargs: object
@@ -160,13 +179,51 @@ class ResultPanel(Horizontal):
         )
         self.set_class(bool(warning), "-unsupported-claim")
 
-    def focus_citations(self) -> None:
-        """Focus the citations, or the answer and diff when there are none."""
-        citations = self.query_one(CitationList)
-        if citations.option_count:
-            citations.focus()
+    def focus_answer(self) -> None:
+        """Focus the answer and diff: what is read first; Tab goes on to the files."""
+        self.query_one(".result-main", VerticalScroll).focus()
+
+    def focus_ring(self) -> list[Widget]:
+        """What Tab walks, in order, without what is hidden or cannot take focus."""
+        ring: list[Widget] = [
+            self.query_one(FileStats),
+            self.chooser,
+            self.query_one(CheckList),
+            self.query_one(CitationList),
+            self.query_one(".result-main", VerticalScroll),
+        ]
+        return [widget for widget in ring if widget.display and widget.focusable]
+
+    def action_focus_step(self, step: int) -> None:
+        """Focus the next (step 1) or previous (-1) part of the ring."""
+        ring = self.focus_ring()
+        focused = self.screen.focused
+        index = ring.index(focused) if focused in ring else -1 if step > 0 else 0
+        ring[(index + step) % len(ring)].focus()
+
+    @on(OptionList.OptionHighlighted, ".file-stats")
+    def file_highlighted(self, highlighted: OptionList.OptionHighlighted) -> None:
+        """Show the highlighted file's change where cited lines go, while walking the files."""
+        files = self.query_one(FileStats)
+        if files.has_focus:
+            self.show_change(files.path_at(highlighted.option_index))
+
+    @on(OptionList.OptionSelected, ".file-stats")
+    def file_selected(self, selected: OptionList.OptionSelected) -> None:
+        self.show_change(self.query_one(FileStats).path_at(selected.option_index))
+        self.scroll_to_cited()
+
+    def show_change(self, path: str) -> None:
+        """Every hunk of one file of the diff, where cited lines go."""
+        self.query_one(".cited-title", Label).update(
+            Content.assemble(("Change  ", "bold"), (f"{shown(path)}  whole file", "dim"))
+        )
+        self.set_class(False, "-nothing-cited")
+        section = file_section(self.record.diff if self.record else "", path)
+        if section is None:
+            self.show_lines(Content.styled(f"The diff has no lines of {shown(path)}.", "$error"))
         else:
-            self.query_one(".result-main", VerticalScroll).focus()
+            self.show_lines(change_lines(section))
 
     @on(AnswerView.CitationFollowed)
     def citation_followed(self, followed: AnswerView.CitationFollowed) -> None:

@@ -221,10 +221,10 @@ class TaskView(Vertical):
         self.focus_pane()
 
     def focus_pane(self) -> None:
-        """Keys go to the visible pane: the stream, or the result's citations."""
+        """Keys go to the visible pane: the stream, or the result's answer and diff."""
         if self.panes.active == LOG_PANE:
             self.stream.focus()
         elif self.panes.active == ATTEMPTS_PANE:
             self.query_one(AttemptsPanel).table.focus()
         else:
-            self.result.focus_citations()
+            self.result.focus_answer()
