@@ -275,8 +275,8 @@ Steps = Callable[[Pilot[Any]], Awaitable[None]]
 SHOTS: dict[str, Steps] = {
     "board": lambda pilot: pilot.press(*["down"] * 4),
     "stream": lambda pilot: open_tab(pilot, RUNNING),
-    "result": lambda pilot: open_tab(pilot, READY, "down"),
-    "accept": lambda pilot: open_tab(pilot, READY, "down", "a"),
+    "result": lambda pilot: open_tab(pilot, READY, "shift+tab", "down"),
+    "accept": lambda pilot: open_tab(pilot, READY, "shift+tab", "down", "a"),
 }
 """Each screenshot's name and what is done on the board before it is taken."""
 
