@@ -259,8 +259,7 @@ async def test_a_stored_task_opens_with_its_history_and_tabs_move(tmp_path: Path
         assert view.panes.active == LOG_PANE
         first, second = view.stream.blocks.values()
         first.collapsed = False
-        await pilot.pause()
-        assert list(first.output.lines) == ["one", "two"]
+        await wait_until(pilot, lambda: list(first.output.lines) == ["one", "two"], "output", 10)
         assert second.has_class("-failed") and "✗ exit 1" in str(second.title)
         board.table.focus()
         await pilot.press("escape")
