@@ -562,7 +562,13 @@ class Engine:
         record = self.store.get_command(self.task(task_id).id, chunk_id)
         if record is None:
             raise EngineError(f"task {task_id} has no command output {chunk_id!r}")
-        return Path(record.log_path).read_bytes()
+        try:
+            return Path(record.log_path).read_bytes()
+        except FileNotFoundError:
+            raise EngineError(
+                f"the output of command {chunk_id} of task {record.task_id} is no longer kept "
+                "(`taskyard gc --all` removes archived tasks' logs)"
+            ) from None
 
     async def read_file(self, task_id: str, path: str) -> str | None:
         """A repository file as the task left it (as it started, if there is no result yet);

@@ -364,6 +364,13 @@ async def test_logs_of_one_command_print_its_whole_output_or_say_how_to_name_it(
         2,
         "-f follows a whole task: `taskyard logs -f aaaa0001` without CHUNK",
     )
+    (tmp_path / "home" / "state" / "logs" / "aaaa0001" / "c0ffee02.log").unlink()
+    refused(
+        run_taskyard("logs", "aaaa0001", "c0ffee02", env=env),
+        2,
+        "the output of command c0ffee02 of task aaaa0001 is no longer kept "
+        "(`taskyard gc --all` removes archived tasks' logs)",
+    )
 
 
 COUNTING = ["sh", "-c", "for i in $(seq 1 40); do echo line $i; sleep 0.1; done"]
