@@ -21,9 +21,8 @@ from engine.config import DEMO_MODEL, Config, ConfigError, load_config
 from engine.errors import EngineError
 from engine.paths import Paths, default_paths
 from engine.service.client import ServiceClient
+from engine.views import TaskRecord, TaskRequest, TaskStatus
 from engine.views.events import TaskFinished
-from engine.views.request import TaskRequest
-from engine.views.task import TaskRecord, TaskStatus
 from tui.bridge import EngineEvent, EventBridge, OutputBatch, ServiceLost
 from tui.commands.common import environment_note, fail
 from tui.control_filter import ControlCharacterFilter

@@ -16,6 +16,7 @@ from textual.message import Message
 
 from engine.errors import EngineError
 from engine.service.client import ServiceError
+from engine.views import TaskRecord
 from engine.views.events import (
     Event,
     FollowUpStarted,
@@ -26,7 +27,6 @@ from engine.views.events import (
     TaskQueued,
     TaskStatusChanged,
 )
-from engine.views.task import TaskRecord
 
 FRAME_SECONDS = 1 / 30
 RECORD_EVENTS = (

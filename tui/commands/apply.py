@@ -9,8 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from engine.errors import EngineError
-from engine.views.accept import Accepted, AcceptRequest, Choice
-from engine.views.safety import UnsafeResult
+from engine.views import Accepted, AcceptRequest, Choice, UnsafeResult
 from tui.commands.common import (
     absolute_path,
     add_attempt_argument,

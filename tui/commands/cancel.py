@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING
 
-from engine.views.task import ACTIVE
+from engine.views import ACTIVE
 from tui.commands.common import fail, with_client
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from tui.present import json_text, plain
 
 if TYPE_CHECKING:
     from engine.service.client import ServiceClient
-    from engine.views.task import TaskRecord
+    from engine.views import TaskRecord
 
 
 def fail(message: str, code: int = 2) -> int:

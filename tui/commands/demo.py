@@ -101,7 +101,7 @@ async def ensure_image(client: ServiceClient) -> None:
 
 async def start_sample_tasks(client: ServiceClient, place: DemoPlace) -> None:
     """Submit the demo's sample tasks on its repository."""
-    from engine.views.request import TaskRequest
+    from engine.views import TaskRequest
 
     for task in SAMPLE_TASKS:
         request = TaskRequest(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.views.result import CheckRun, Evidence
+from engine.views import CheckRun, Evidence
 from tui.colour import write
 from tui.commands.common import one_line, plural
 

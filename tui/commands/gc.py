@@ -11,7 +11,7 @@ from tui.commands.common import with_client
 
 if TYPE_CHECKING:
     from engine.service.client import ServiceClient
-    from engine.views.hosts import ContainerRemoval, FileRemoval, GcReport
+    from engine.views import ContainerRemoval, FileRemoval, GcReport
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import EngineError
 from engine.service.client import ServiceError
+from engine.views import ACTIVE
 from engine.views.events import CommandFinished, CommandStarted, Event, OutputChunk, TaskFinished
-from engine.views.task import ACTIVE
 from tui.colour import paged
 from tui.commands.common import fail, print_json, with_client
 from tui.commands.run import HumanPrinter, PrintEvent, exit_code, print_json_event
 
 if TYPE_CHECKING:
     from engine.service.client import ClientSubscription, ServiceClient
-    from engine.views.task import CommandRecord, TaskRecord
+    from engine.views import CommandRecord, TaskRecord
 
 MIN_CHUNK_PREFIX = 4
 """The fewest characters of a command's id that name it, as for task ids."""

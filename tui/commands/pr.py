@@ -7,12 +7,12 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING
 
-from engine.views.safety import UnsafeResult
+from engine.views import UnsafeResult
 from tui.commands.common import add_attempt_argument, chosen_attempt, fail, with_client
 
 if TYPE_CHECKING:
     from engine.service.client import ServiceClient
-    from engine.views.accept import Delivery
+    from engine.views import Delivery
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

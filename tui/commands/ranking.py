@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.views.result import RankedAttempt
+from engine.views import RankedAttempt
 
 HEADER = (
     f"{'RANK':<5}{'ATT':<4}{'TASK':<10}{'STATUS':<11}{'CHECKS':<18}{'DIFF':<12}"

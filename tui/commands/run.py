@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.errors import EngineError
-from engine.views.diffstat import diff_stat
+from engine.views import MAX_ATTEMPTS, TERMINAL, TaskRequest, TaskStatus, diff_stat, is_remote
 from engine.views.events import (
     AgentMessage,
     CommandFinished,
@@ -28,14 +28,12 @@ from engine.views.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
-from engine.views.request import MAX_ATTEMPTS, TaskRequest, is_remote
-from engine.views.task import TERMINAL, TaskStatus
 from tui.commands.common import absolute_path, command_line, plural, print_json, with_client
 from tui.present import plain
 
 if TYPE_CHECKING:
     from engine.service.client import ClientSubscription, ServiceClient
-    from engine.views.task import TaskRecord
+    from engine.views import TaskRecord
 
 PrintEvent = Callable[[Event], None]
 T = TypeVar("T")

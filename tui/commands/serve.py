@@ -18,7 +18,7 @@ from engine.service.client import (
     service_command,
     service_pid,
 )
-from engine.views.service import ServiceStatus
+from engine.views import ServiceStatus
 from tui.commands.common import fail, print_json
 
 STOP_TIMEOUT_SECONDS = 15.0

@@ -6,9 +6,7 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING
 
-from engine.views.diffstat import diff_stat
-from engine.views.safety import Finding
-from engine.views.task import TaskStatus
+from engine.views import Finding, TaskStatus, diff_stat
 from tui.colour import paged, write, write_diff
 from tui.commands.common import command_line, print_json, with_client
 from tui.commands.evidence_text import print_checks, print_citations, print_warning
@@ -17,8 +15,7 @@ from tui.present import reveal
 
 if TYPE_CHECKING:
     from engine.service.client import ServiceClient
-    from engine.views.result import Evidence
-    from engine.views.task import CommandRecord, TaskRecord
+    from engine.views import CommandRecord, Evidence, TaskRecord
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

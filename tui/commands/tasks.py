@@ -8,11 +8,11 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from engine.errors import EngineError
-from engine.views.request import is_remote
+from engine.views import is_remote
 from tui.commands.common import absolute_path, ask_service, fail, first_line, print_json
 
 if TYPE_CHECKING:
-    from engine.views.task import TaskRecord
+    from engine.views import TaskRecord
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -13,8 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from engine.views.accept import BranchTaken
-from engine.views.safety import Finding
+from engine.views import BranchTaken, Finding
 from tui.present import plain
 
 Target = Literal["branch", "squash", "worktree"]

@@ -14,8 +14,8 @@ from textual.widgets import DataTable, Input, Static, TabbedContent, TabPane
 
 from engine.errors import EngineError
 from engine.service.client import ServiceClient
+from engine.views import REVIEWABLE, TaskRecord, TaskStatus
 from engine.views.events import Event, FollowUpStarted, TaskArchived, TurnUsage
-from engine.views.task import REVIEWABLE, TaskRecord, TaskStatus
 from tui.bridge import OutputBatch
 from tui.screens.accept_dialogs import AcceptScreen, ConfirmUnsafeScreen
 from tui.screens.board_keys import (

@@ -19,8 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from engine.errors import EngineError
-from engine.views.request import MAX_ATTEMPTS, Mode, TaskRequest, UncommittedWork, is_remote
-from engine.views.task import TaskRecord
+from engine.views import MAX_ATTEMPTS, Mode, TaskRecord, TaskRequest, UncommittedWork, is_remote
 from tui.present import plain
 
 ANY_HOST = "any"

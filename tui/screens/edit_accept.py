@@ -9,7 +9,7 @@ from textual.app import App, SuspendNotSupported
 from textual.message import Message
 
 from engine.errors import EngineError
-from engine.views.accept import AcceptRequest
+from engine.views import AcceptRequest
 from tui.editor import EditorError, edit_in_file, read_edited
 from tui.present import plain
 from tui.screens.task_actions import TaskActions, kept_notice

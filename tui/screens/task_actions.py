@@ -14,9 +14,18 @@ from textual.screen import Screen
 
 from engine.errors import EngineError
 from engine.service.client import ServiceClient
-from engine.views.accept import Accepted, AcceptRequest, BranchTaken, Choice, Delivery
-from engine.views.safety import Finding, UnsafeResult
-from engine.views.task import ACTIVE, REVIEWABLE, TaskRecord
+from engine.views import (
+    ACTIVE,
+    REVIEWABLE,
+    Accepted,
+    AcceptRequest,
+    BranchTaken,
+    Choice,
+    Delivery,
+    Finding,
+    TaskRecord,
+    UnsafeResult,
+)
 from tui.commands.common import plural
 from tui.present import plain
 from tui.screens.accept_dialogs import (

@@ -17,7 +17,7 @@ from textual import on
 from textual.message import Message
 from textual.widgets import Markdown
 
-from engine.views.citations import parse_citations
+from engine.views import parse_citations
 from tui.present import plain
 
 CITATION_LINK = "cite:"

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Label, Static
 from textual.widgets.data_table import CellDoesNotExist
 
-from engine.views.result import RankedAttempt
+from engine.views import RankedAttempt
 from tui.present import plain
 from tui.widgets.task_row import NO_VALUE, format_count
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from textual.content import Content
 
-from engine.views.task import TaskStatus
+from engine.views import TaskStatus
 from tui.widgets.fixed_static import FixedStatic
 from tui.widgets.task_row import TaskRow
 

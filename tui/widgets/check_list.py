@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from engine.views.result import CheckRun, Evidence
+from engine.views import CheckRun, Evidence
 from tui.commands.common import one_line
 from tui.widgets.log_request import OPEN_LOG, LogWanted
 

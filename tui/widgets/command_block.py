@@ -8,7 +8,7 @@ from textual.binding import BindingType
 from textual.content import Content
 from textual.widgets import Collapsible
 
-from engine.views.task import CommandRecord
+from engine.views import CommandRecord
 from tui.commands.common import command_line
 from tui.widgets.log_request import OPEN_LOG, LogWanted
 from tui.widgets.output_log import OutputLog

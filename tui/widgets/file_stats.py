@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from engine.views.diffstat import FileStat, diff_stat
+from engine.views import FileStat, diff_stat
 from tui.present import plain
 
 

@@ -10,8 +10,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from engine.views.accept import Choice
-from engine.views.diff import FileDiff, Hunk
+from engine.views import Choice, FileDiff, Hunk
 from tui.present import reveal
 
 Key = tuple[str, int]

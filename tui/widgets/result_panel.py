@@ -15,9 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Label, OptionList, Static
 
 from engine.errors import EngineError
-from engine.views.diff import FileDiff
-from engine.views.result import CheckRun, Evidence
-from engine.views.task import ACTIVE, TaskRecord
+from engine.views import ACTIVE, CheckRun, Evidence, FileDiff, TaskRecord
 from tui.commands.common import one_line
 from tui.present import plain
 from tui.widgets.answer_view import AnswerView

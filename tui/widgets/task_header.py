@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.content import Content
 
-from engine.views.task import REVIEWABLE, TaskRecord, TaskStatus
+from engine.views import REVIEWABLE, TaskRecord, TaskStatus
 from tui.present import plain
 from tui.widgets.fixed_static import FixedStatic
 from tui.widgets.task_row import repo_name, task_title

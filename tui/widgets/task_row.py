@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from engine.views.diffstat import FileStat, diff_stat
-from engine.views.result import CONCERN
-from engine.views.task import ACTIVE, REVIEWABLE, TaskRecord, TaskStatus
+from engine.views import ACTIVE, CONCERN, REVIEWABLE, FileStat, TaskRecord, TaskStatus, diff_stat
 from tui.present import plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

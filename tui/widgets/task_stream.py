@@ -14,6 +14,7 @@ from textual.containers import VerticalScroll
 from textual.geometry import Size
 from textual.widget import Widget
 
+from engine.views import TERMINAL, CommandRecord, TaskRecord, TaskStatus
 from engine.views.events import (
     AgentMessage,
     CommandFinished,
@@ -28,7 +29,6 @@ from engine.views.events import (
     TaskStatusChanged,
     ToolCallRejected,
 )
-from engine.views.task import TERMINAL, CommandRecord, TaskRecord, TaskStatus
 from tui.bridge import OutputPiece
 from tui.widgets.command_block import CommandBlock
 from tui.widgets.stream_note import AgentNote, StreamNote

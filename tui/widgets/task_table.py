@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
-from engine.views.task import TaskRecord
+from engine.views import TaskRecord
 from tui.widgets.task_filter import TaskFilter
 from tui.widgets.task_row import REPO_WIDTH, TITLE_WIDTH, Price, RowColours, TaskRow
 

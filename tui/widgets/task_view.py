@@ -15,10 +15,8 @@ from textual.widgets import TabbedContent, TabPane
 
 from engine.errors import EngineError
 from engine.service.client import ServiceClient
-from engine.views.diff import FileDiff
+from engine.views import REVIEWABLE, CommandRecord, Evidence, FileDiff, RankedAttempt, TaskRecord
 from engine.views.events import Event, FollowUpStarted, PullRequestChanged, TaskFinished
-from engine.views.result import Evidence, RankedAttempt
-from engine.views.task import REVIEWABLE, CommandRecord, TaskRecord
 from tui.bridge import OutputPiece
 from tui.widgets.attempts_panel import AttemptsPanel
 from tui.widgets.result_panel import ResultPanel
